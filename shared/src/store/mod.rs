@@ -1,0 +1,240 @@
+//! Persistence: narrow traits for what the handlers need, a DynamoDB implementation and an
+//! in-memory one with the same semantics. `tests/` runs one contract suite against both.
+
+use std::future::Future;
+
+use time::OffsetDateTime;
+
+use crate::model::{ApiKey, Ident, Status};
+use crate::token::Prefix;
+
+pub mod cursor;
+pub mod dynamo;
+pub mod item;
+pub mod memory;
+pub mod table;
+
+pub use cursor::CursorCodec;
+pub use dynamo::DynamoStore;
+pub use memory::MemoryStore;
+
+/// How long a tombstone stays before DynamoDB's TTL removes it.
+pub const TOMBSTONE_TTL: time::Duration = time::Duration::days(30);
+/// The largest page a list may ask for.
+pub const MAX_PAGE: usize = 100;
+
+/// What went wrong in the store. SDK errors keep their whole chain for the log.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("no such key")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(Conflict),
+    #[error("the cursor is not valid for this query")]
+    BadCursor,
+    #[error("the store is unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("a stored item could not be read: {0}")]
+    Corrupt(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    /// A key with this prefix exists already.
+    DuplicatePrefix,
+    /// The user already has a live team key in this team.
+    TeamKeyExists,
+    /// The key changed since it was read.
+    VersionMismatch,
+}
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Conflict::DuplicatePrefix => "a key with this prefix exists",
+            Conflict::TeamKeyExists => "the user already has a team key in this team",
+            Conflict::VersionMismatch => "the key was changed concurrently",
+        })
+    }
+}
+
+/// Whose keys a list covers. Everything is inside one team.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Owner {
+    /// Every key of the team.
+    Team(Ident),
+    /// One project's keys.
+    Project(Ident, Ident),
+    /// The team's team (user) keys.
+    TeamKeys(Ident),
+}
+
+/// A list request. `search` is matched case-insensitively against names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    pub owner: Owner,
+    /// `None` lists live keys of every status but `Deleted`; `Some(Deleted)` lists tombstones.
+    pub status: Option<Status>,
+    pub search: Option<String>,
+    pub limit: usize,
+    pub cursor: Option<String>,
+}
+
+impl ListQuery {
+    pub fn new(owner: Owner) -> Self {
+        ListQuery {
+            owner,
+            status: None,
+            search: None,
+            limit: 20,
+            cursor: None,
+        }
+    }
+    /// The search term as matched (lowercase), if any.
+    pub fn needle(&self) -> Option<String> {
+        self.search
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(str::to_lowercase)
+    }
+    /// What a cursor is bound to: the same owner and filters.
+    pub fn fingerprint(&self) -> String {
+        format!(
+            "{}|{}|{}",
+            self.partition(),
+            self.status.map(Status::as_str).unwrap_or(""),
+            self.needle().unwrap_or_default()
+        )
+    }
+    /// The index and partition the query reads.
+    pub fn index(&self) -> &'static str {
+        match self.owner {
+            Owner::Team(_) => table::BY_TEAM,
+            Owner::Project(..) | Owner::TeamKeys(_) => table::BY_OWNER,
+        }
+    }
+    pub fn partition(&self) -> String {
+        let live = match &self.owner {
+            Owner::Team(t) => item::team_pk(t),
+            Owner::Project(t, p) => item::project_owner_pk(t, p),
+            Owner::TeamKeys(t) => item::team_keys_owner_pk(t),
+        };
+        if self.status == Some(Status::Deleted) {
+            item::tombstone_partition(&live)
+        } else {
+            live
+        }
+    }
+    /// The status filter applied within the partition (tombstones have their own partition).
+    pub fn status_filter(&self) -> Option<Status> {
+        self.status.filter(|s| *s != Status::Deleted)
+    }
+}
+
+/// One page of a list, newest first.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub items: Vec<ApiKey>,
+    pub next_cursor: Option<String>,
+}
+
+/// Reads one key by prefix (tombstones included; callers decide what a tombstone means).
+pub trait KeyReader: Send + Sync {
+    fn get(&self, prefix: &Prefix) -> impl Future<Output = Result<Option<ApiKey>, StoreError>> + Send;
+}
+
+/// Conditional writes.
+pub trait KeyWriter: Send + Sync {
+    /// Creates a key; fails on a duplicate prefix, and for a team key when the user has one.
+    fn create(&self, key: &ApiKey) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Writes the mutable fields of `key` if the stored version is `expected_version` and the key
+    /// is not deleted. The stored version becomes `expected_version + 1`; returns the new state.
+    fn update(
+        &self,
+        key: &ApiKey,
+        expected_version: u64,
+    ) -> impl Future<Output = Result<ApiKey, StoreError>> + Send;
+    /// Turns the key into a tombstone (status `Deleted`, purged by TTL later) if the stored version
+    /// is `expected_version`; frees the user's team-key slot.
+    fn delete(
+        &self,
+        key: &ApiKey,
+        expected_version: u64,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Lists keys with a Query on an index, newest first.
+pub trait KeyLister: Send + Sync {
+    fn list(&self, query: &ListQuery) -> impl Future<Output = Result<Page, StoreError>> + Send;
+}
+
+/// Adds authorized calls to a key's counter and sets its last-active time.
+pub trait UsageRecorder: Send + Sync {
+    fn record_usage(
+        &self,
+        prefix: &Prefix,
+        calls: u64,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Everything together, for code that needs the whole store.
+pub trait Store: KeyReader + KeyWriter + KeyLister + UsageRecorder {}
+impl<T: KeyReader + KeyWriter + KeyLister + UsageRecorder> Store for T {}
+
+/// Either store, chosen at start-up (the dev server and tests pick at run time).
+#[derive(Clone)]
+pub enum AnyStore {
+    Memory(MemoryStore),
+    Dynamo(DynamoStore),
+}
+
+macro_rules! delegate {
+    ($self:ident, $s:ident => $call:expr) => {
+        match $self {
+            AnyStore::Memory($s) => $call.await,
+            AnyStore::Dynamo($s) => $call.await,
+        }
+    };
+}
+
+impl KeyReader for AnyStore {
+    async fn get(&self, prefix: &Prefix) -> Result<Option<ApiKey>, StoreError> {
+        delegate!(self, s => s.get(prefix))
+    }
+}
+
+impl KeyWriter for AnyStore {
+    async fn create(&self, key: &ApiKey) -> Result<(), StoreError> {
+        delegate!(self, s => s.create(key))
+    }
+    async fn update(&self, key: &ApiKey, expected_version: u64) -> Result<ApiKey, StoreError> {
+        delegate!(self, s => s.update(key, expected_version))
+    }
+    async fn delete(
+        &self,
+        key: &ApiKey,
+        expected_version: u64,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        delegate!(self, s => s.delete(key, expected_version, at))
+    }
+}
+
+impl KeyLister for AnyStore {
+    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
+        delegate!(self, s => s.list(query))
+    }
+}
+
+impl UsageRecorder for AnyStore {
+    async fn record_usage(
+        &self,
+        prefix: &Prefix,
+        calls: u64,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        delegate!(self, s => s.record_usage(prefix, calls, at))
+    }
+}

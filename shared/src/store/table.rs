@@ -1,0 +1,95 @@
+//! The table definition, in one place: keys, indexes and TTL. `template.yaml` must agree
+//! (a test compares them), and [`create_table`] builds it for tests and the dev server.
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use aws_sdk_dynamodb::Client;
+
+use super::StoreError;
+
+pub const PK: &str = "pk";
+/// Index of one owner's keys (a project, or the team's team keys), newest first.
+pub const BY_OWNER: &str = "byOwner";
+pub const OWNER_PK: &str = "ownerPk";
+/// Index of all of a team's keys, newest first.
+pub const BY_TEAM: &str = "byTeam";
+pub const TEAM_PK: &str = "teamPk";
+pub const CREATED_SK: &str = "createdSk";
+/// TTL attribute (epoch seconds) of tombstones.
+pub const TTL_ATTRIBUTE: &str = "purgeAt";
+
+/// (index name, hash key, range key), every index projecting all attributes.
+pub const INDEXES: [(&str, &str, &str); 2] =
+    [(BY_OWNER, OWNER_PK, CREATED_SK), (BY_TEAM, TEAM_PK, CREATED_SK)];
+
+/// Creates the table (on-demand, with its indexes and TTL) unless it exists.
+pub async fn create_table(client: &Client, name: &str) -> Result<(), StoreError> {
+    let unavailable = |e: aws_sdk_dynamodb::Error| StoreError::Unavailable(Box::new(e));
+    let exists = client.describe_table().table_name(name).send().await;
+    if exists.is_ok() {
+        return Ok(());
+    }
+    let attr = |n: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("attribute definition is complete")
+    };
+    let key = |n: &str, t: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .expect("key schema element is complete")
+    };
+    let mut req = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key(PK, KeyType::Hash))
+        .attribute_definitions(attr(PK))
+        .attribute_definitions(attr(CREATED_SK));
+    for (index, hash, range) in INDEXES {
+        req = req.attribute_definitions(attr(hash)).global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(index)
+                .key_schema(key(hash, KeyType::Hash))
+                .key_schema(key(range, KeyType::Range))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .expect("index definition is complete"),
+        );
+    }
+    match req.send().await {
+        Ok(_) => {}
+        Err(e) => {
+            let e = aws_sdk_dynamodb::Error::from(e);
+            // Someone else is creating it (and its TTL) right now.
+            if matches!(e, aws_sdk_dynamodb::Error::ResourceInUseException(_)) {
+                return Ok(());
+            }
+            return Err(unavailable(e));
+        }
+    }
+    client
+        .update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name(TTL_ATTRIBUTE)
+                .build()
+                .expect("TTL specification is complete"),
+        )
+        .send()
+        .await
+        .map_err(|e| unavailable(e.into()))?;
+    Ok(())
+}

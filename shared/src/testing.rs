@@ -1,0 +1,47 @@
+//! Builders shared by unit tests, the integration suite and benchmarks.
+
+use time::OffsetDateTime;
+
+use crate::model::{ApiKey, Ident, KeyName, Labels, Roles, Status};
+use crate::token::{KeyKind, Token};
+
+/// A valid key record and the token that opens it.
+pub fn sample_key_with_token(kind: KeyKind) -> (ApiKey, Token) {
+    let token = Token::generate(kind);
+    let now = OffsetDateTime::now_utc();
+    let (user_id, project_id) = match kind {
+        KeyKind::Team => (Some(Ident::parse("user-1").unwrap()), None),
+        KeyKind::Project => (None, Some(Ident::parse("project-1").unwrap())),
+    };
+    let key = ApiKey {
+        prefix: token.prefix().clone(),
+        kind,
+        team_id: Ident::parse("team-1").unwrap(),
+        user_id,
+        project_id,
+        name: KeyName::parse("sample key").unwrap(),
+        description: None,
+        status: Status::Active,
+        roles: Roles::parse(&["jobs:submit"]).unwrap(),
+        labels: Labels::parse(&["test"]).unwrap(),
+        is_high_priority: false,
+        webhook_url: None,
+        expires_at: None,
+        created_at: now,
+        created_by: "user-1".into(),
+        updated_at: now,
+        last_active: None,
+        submitted_jobs: 0,
+        retrieved: true,
+        preview: token.preview(),
+        version: 1,
+        secret_hash: token.hash(),
+        previous: None,
+        deleted_at: None,
+    };
+    (key, token)
+}
+
+pub fn sample_key(kind: KeyKind) -> ApiKey {
+    sample_key_with_token(kind).0
+}

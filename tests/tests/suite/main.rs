@@ -1,0 +1,3 @@
+//! The integration suite: one test binary, modules per capability.
+
+mod store_contract;

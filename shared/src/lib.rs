@@ -1,9 +1,13 @@
 //! The API key service library: tokens, the key model, the store (DynamoDB and in-memory),
-//! errors and configuration. The Lambda binaries in `functions/` are thin wrappers over it.
+//! errors and configuration, the management API handlers and the authorizer. The Lambda
+//! binaries in `functions/` are thin wrappers over it.
 
+pub mod api;
+pub mod authorizer;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod identity;
 pub mod model;
 pub mod store;
 pub mod testing;

@@ -70,7 +70,9 @@ impl Description {
         if s.chars().count() > DESCRIPTION_MAX {
             return Err(format!("must be at most {DESCRIPTION_MAX} characters"));
         }
-        if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+        if s.chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+        {
             return Err("must not contain control characters".into());
         }
         Ok(Description(s.to_owned()))

@@ -176,7 +176,11 @@ impl Token {
     }
     /// `sk-project-...` + the last 4 characters of the token.
     pub fn preview(&self) -> String {
-        format!("{}...{}", self.kind.tag(), &self.full[self.full.len() - 4..])
+        format!(
+            "{}...{}",
+            self.kind.tag(),
+            &self.full[self.full.len() - 4..]
+        )
     }
 }
 
@@ -288,15 +292,24 @@ mod tests {
         let t = Token::generate(KeyKind::Project);
         let s = t.expose().to_owned();
         assert_eq!(Token::parse(""), Err(TokenError::Kind));
-        assert_eq!(Token::parse(&s.replace("sk-project-", "sk-robot-")), Err(TokenError::Kind));
+        assert_eq!(
+            Token::parse(&s.replace("sk-project-", "sk-robot-")),
+            Err(TokenError::Kind)
+        );
         assert_eq!(Token::parse(&s[..s.len() - 1]), Err(TokenError::Length));
         assert_eq!(Token::parse(&format!("{s}A")), Err(TokenError::Length));
         let mut sep = s.clone().into_bytes();
         sep[11 + 12] = b'x';
-        assert_eq!(Token::parse(std::str::from_utf8(&sep).unwrap()), Err(TokenError::Separator));
+        assert_eq!(
+            Token::parse(std::str::from_utf8(&sep).unwrap()),
+            Err(TokenError::Separator)
+        );
         let mut alpha = s.clone().into_bytes();
         alpha[11 + 20] = b'-';
-        assert_eq!(Token::parse(std::str::from_utf8(&alpha).unwrap()), Err(TokenError::Alphabet));
+        assert_eq!(
+            Token::parse(std::str::from_utf8(&alpha).unwrap()),
+            Err(TokenError::Alphabet)
+        );
         // multi-byte characters never panic on slicing
         let uni = format!("sk-project-{}", "é".repeat(25));
         assert!(Token::parse(&uni).is_err());

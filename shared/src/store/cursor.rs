@@ -88,7 +88,10 @@ mod tests {
         };
         let s = c.encode("q", &pos);
         assert_eq!(c.decode("q", &s).unwrap(), pos);
-        assert!(matches!(c.decode("other query", &s), Err(StoreError::BadCursor)));
+        assert!(matches!(
+            c.decode("other query", &s),
+            Err(StoreError::BadCursor)
+        ));
         assert!(CursorCodec::new(b"other").decode("q", &s).is_err());
         let mut bytes = s.clone().into_bytes();
         bytes[3] = if bytes[3] == b'A' { b'B' } else { b'A' };

@@ -148,9 +148,10 @@ impl KeyReader for DynamoStore {
 
 impl DynamoStore {
     async fn create_team_key(&self, key: &ApiKey, item: Item) -> Result<(), StoreError> {
-        let user = key.user_id.as_ref().ok_or_else(|| {
-            StoreError::Corrupt("a team key needs a user".into())
-        })?;
+        let user = key
+            .user_id
+            .as_ref()
+            .ok_or_else(|| StoreError::Corrupt("a team key needs a user".into()))?;
         let sentinel: Item = HashMap::from([
             (PK.to_owned(), s(sentinel_pk(&key.team_id, user))),
             ("keyPrefix".to_owned(), s(key.prefix.as_str())),
@@ -209,7 +210,11 @@ impl DynamoStore {
 /// A short, jittered backoff for transaction conflicts.
 fn backoff(attempt: u32) -> Duration {
     let mut b = [0u8; 1];
-    let jitter = if getrandom::fill(&mut b).is_ok() { b[0] as u64 % 20 } else { 10 };
+    let jitter = if getrandom::fill(&mut b).is_ok() {
+        b[0] as u64 % 20
+    } else {
+        10
+    };
     Duration::from_millis(10 * attempt as u64 + jitter)
 }
 
@@ -342,7 +347,11 @@ impl KeyWriter for DynamoStore {
                 .client
                 .transact_write_items()
                 .transact_items(TransactWriteItem::builder().update(update.clone()).build())
-                .transact_items(TransactWriteItem::builder().delete(free_slot.clone()).build())
+                .transact_items(
+                    TransactWriteItem::builder()
+                        .delete(free_slot.clone())
+                        .build(),
+                )
                 .send()
                 .await;
             let err = match res {
@@ -452,7 +461,10 @@ impl KeyLister for DynamoStore {
                         _ => return Err(StoreError::Corrupt("page key without pk".into())),
                     };
                     start = Some(sk.clone());
-                    resume = Some(Position { sort_key: sk, prefix });
+                    resume = Some(Position {
+                        sort_key: sk,
+                        prefix,
+                    });
                 }
             }
         }

@@ -7,8 +7,8 @@ use time::OffsetDateTime;
 
 use super::StoreError;
 use crate::model::{
-    parse_time, sortable_time, ApiKey, Description, Ident, KeyName, Labels,
-    PreviousSecret, Roles, Status, WebhookUrl,
+    parse_time, sortable_time, ApiKey, Description, Ident, KeyName, Labels, PreviousSecret, Roles,
+    Status, WebhookUrl,
 };
 use crate::token::{KeyKind, Prefix, SecretHash};
 
@@ -71,26 +71,44 @@ pub fn mutable_attributes(key: &ApiKey) -> Vec<(&'static str, Option<AttributeVa
     vec![
         ("name", Some(s(key.name.as_str()))),
         ("nameLower", Some(s(key.name.as_str().to_lowercase()))),
-        ("description", key.description.as_ref().map(|d| s(d.as_str()))),
+        (
+            "description",
+            key.description.as_ref().map(|d| s(d.as_str())),
+        ),
         ("status", Some(s(key.status.as_str()))),
         ("roles", Some(list(&key.roles.as_strs()))),
         (
             "labels",
             Some(list(
-                &key.labels.as_slice().iter().map(String::as_str).collect::<Vec<_>>(),
+                &key.labels
+                    .as_slice()
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
             )),
         ),
-        ("isHighPriority", Some(AttributeValue::Bool(key.is_high_priority))),
-        ("webhookUrl", key.webhook_url.as_ref().map(|w| s(w.as_str()))),
+        (
+            "isHighPriority",
+            Some(AttributeValue::Bool(key.is_high_priority)),
+        ),
+        (
+            "webhookUrl",
+            key.webhook_url.as_ref().map(|w| s(w.as_str())),
+        ),
         ("expiresAt", key.expires_at.map(|t| s(sortable_time(t)))),
         ("updatedAt", Some(s(sortable_time(key.updated_at)))),
         ("retrieved", Some(AttributeValue::Bool(key.retrieved))),
         ("preview", Some(s(&key.preview))),
         ("secretHash", Some(s(key.secret_hash.as_str()))),
-        ("previousHash", key.previous.as_ref().map(|p| s(p.hash.as_str()))),
+        (
+            "previousHash",
+            key.previous.as_ref().map(|p| s(p.hash.as_str())),
+        ),
         (
             "previousHashUntil",
-            key.previous.as_ref().map(|p| s(sortable_time(p.valid_until))),
+            key.previous
+                .as_ref()
+                .map(|p| s(sortable_time(p.valid_until))),
         ),
     ]
 }
@@ -194,7 +212,10 @@ pub fn from_item(item: &Item) -> Result<ApiKey, StoreError> {
             .map(|v| Ident::parse(v).map_err(corrupt(name)))
             .transpose()
     };
-    let previous = match (opt_s(item, "previousHash")?, time_of(item, "previousHashUntil")?) {
+    let previous = match (
+        opt_s(item, "previousHash")?,
+        time_of(item, "previousHashUntil")?,
+    ) {
         (Some(h), Some(until)) => Some(PreviousSecret {
             hash: SecretHash::from_stored(h)
                 .ok_or_else(|| StoreError::Corrupt("previousHash".into()))?,

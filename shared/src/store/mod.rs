@@ -140,7 +140,10 @@ pub struct Page {
 
 /// Reads one key by prefix (tombstones included; callers decide what a tombstone means).
 pub trait KeyReader: Send + Sync {
-    fn get(&self, prefix: &Prefix) -> impl Future<Output = Result<Option<ApiKey>, StoreError>> + Send;
+    fn get(
+        &self,
+        prefix: &Prefix,
+    ) -> impl Future<Output = Result<Option<ApiKey>, StoreError>> + Send;
 }
 
 /// Conditional writes.

@@ -2,8 +2,8 @@
 //! (a test compares them), and [`create_table`] builds it for tests and the dev server.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
 
@@ -21,8 +21,10 @@ pub const CREATED_SK: &str = "createdSk";
 pub const TTL_ATTRIBUTE: &str = "purgeAt";
 
 /// (index name, hash key, range key), every index projecting all attributes.
-pub const INDEXES: [(&str, &str, &str); 2] =
-    [(BY_OWNER, OWNER_PK, CREATED_SK), (BY_TEAM, TEAM_PK, CREATED_SK)];
+pub const INDEXES: [(&str, &str, &str); 2] = [
+    (BY_OWNER, OWNER_PK, CREATED_SK),
+    (BY_TEAM, TEAM_PK, CREATED_SK),
+];
 
 /// Creates the table (on-demand, with its indexes and TTL) unless it exists.
 pub async fn create_table(client: &Client, name: &str) -> Result<(), StoreError> {
@@ -53,19 +55,21 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), StoreError>
         .attribute_definitions(attr(PK))
         .attribute_definitions(attr(CREATED_SK));
     for (index, hash, range) in INDEXES {
-        req = req.attribute_definitions(attr(hash)).global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(index)
-                .key_schema(key(hash, KeyType::Hash))
-                .key_schema(key(range, KeyType::Range))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
-                .build()
-                .expect("index definition is complete"),
-        );
+        req = req
+            .attribute_definitions(attr(hash))
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(index)
+                    .key_schema(key(hash, KeyType::Hash))
+                    .key_schema(key(range, KeyType::Range))
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
+                    .build()
+                    .expect("index definition is complete"),
+            );
     }
     match req.send().await {
         Ok(_) => {}

@@ -1,0 +1,1 @@
+//! HTTP handlers of the management API (issue 3).

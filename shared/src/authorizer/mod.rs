@@ -1,0 +1,1 @@
+//! The Lambda authorizer (issue 4).

@@ -58,14 +58,23 @@ async fn duplicate_prefix_conflicts(store: impl Store) {
     let mut again = project_key("p1", "b");
     again.prefix = key.prefix.clone();
     let err = store.create(&again).await.unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(Conflict::DuplicatePrefix)), "{err:?}");
-    assert_eq!(store.get(&key.prefix).await.unwrap().unwrap().name, key.name);
+    assert!(
+        matches!(err, StoreError::Conflict(Conflict::DuplicatePrefix)),
+        "{err:?}"
+    );
+    assert_eq!(
+        store.get(&key.prefix).await.unwrap().unwrap().name,
+        key.name
+    );
 }
 
 async fn one_team_key_per_user(store: impl Store) {
     store.create(&team_key("alice")).await.unwrap();
     let err = store.create(&team_key("alice")).await.unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(Conflict::TeamKeyExists)), "{err:?}");
+    assert!(
+        matches!(err, StoreError::Conflict(Conflict::TeamKeyExists)),
+        "{err:?}"
+    );
     // another user, or the same user id in another team, is fine
     store.create(&team_key("bob")).await.unwrap();
     let mut other_team = team_key("alice");
@@ -78,7 +87,9 @@ async fn concurrent_team_keys_one_winner(store: impl Store + Clone + 'static) {
     let mut tasks = Vec::new();
     for _ in 0..20 {
         let s = store.clone();
-        tasks.push(tokio::spawn(async move { s.create(&team_key("racer")).await }));
+        tasks.push(tokio::spawn(
+            async move { s.create(&team_key("racer")).await },
+        ));
     }
     let mut ok = 0;
     for t in tasks {
@@ -102,7 +113,10 @@ async fn concurrent_team_keys_one_winner(store: impl Store + Clone + 'static) {
 async fn update_by_version(store: impl Store) {
     let key = project_key("p1", "before");
     store.create(&key).await.unwrap();
-    store.record_usage(&key.prefix, 5, OffsetDateTime::now_utc()).await.unwrap();
+    store
+        .record_usage(&key.prefix, 5, OffsetDateTime::now_utc())
+        .await
+        .unwrap();
     // when updated at the right version
     let mut change = key.clone();
     change.name = KeyName::parse("after").unwrap();
@@ -119,11 +133,20 @@ async fn update_by_version(store: impl Store) {
     let mut stale = updated.clone();
     stale.name = KeyName::parse("lost").unwrap();
     let err = store.update(&stale, key.version).await.unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(Conflict::VersionMismatch)), "{err:?}");
-    assert_eq!(store.get(&key.prefix).await.unwrap().unwrap().name.as_str(), "after");
+    assert!(
+        matches!(err, StoreError::Conflict(Conflict::VersionMismatch)),
+        "{err:?}"
+    );
+    assert_eq!(
+        store.get(&key.prefix).await.unwrap().unwrap().name.as_str(),
+        "after"
+    );
     // and an unknown key is not found
     let ghost = sample_key(KeyKind::Project);
-    assert!(matches!(store.update(&ghost, 1).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.update(&ghost, 1).await,
+        Err(StoreError::NotFound)
+    ));
 }
 
 async fn delete_leaves_a_tombstone(store: impl Store) {
@@ -140,8 +163,14 @@ async fn delete_leaves_a_tombstone(store: impl Store) {
     assert_eq!(dead.status, Status::Deleted);
     assert_eq!(dead.version, key.version + 1);
     // then update and delete of the deleted key are not found
-    assert!(matches!(store.update(&key, dead.version).await, Err(StoreError::NotFound)));
-    assert!(matches!(store.delete(&dead, dead.version, at).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.update(&key, dead.version).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete(&dead, dead.version, at).await,
+        Err(StoreError::NotFound)
+    ));
     // and the user's team-key slot is free again
     store.create(&team_key("carol")).await.unwrap();
 }
@@ -151,7 +180,10 @@ async fn tombstones_hidden_unless_asked(store: impl Store) {
     let dead = project_key("p-t", "dead");
     store.create(&live).await.unwrap();
     store.create(&dead).await.unwrap();
-    store.delete(&dead, dead.version, OffsetDateTime::now_utc()).await.unwrap();
+    store
+        .delete(&dead, dead.version, OffsetDateTime::now_utc())
+        .await
+        .unwrap();
     let owner = Owner::Project(team(), Ident::parse("p-t").unwrap());
     let page = store.list(&ListQuery::new(owner.clone())).await.unwrap();
     assert_eq!(prefixes(&page.items), vec![live.prefix.to_string()]);
@@ -164,7 +196,10 @@ async fn tombstones_hidden_unless_asked(store: impl Store) {
         .unwrap();
     assert_eq!(prefixes(&page.items), vec![dead.prefix.to_string()]);
     // the team-wide list hides it too
-    let page = store.list(&ListQuery::new(Owner::Team(team()))).await.unwrap();
+    let page = store
+        .list(&ListQuery::new(Owner::Team(team())))
+        .await
+        .unwrap();
     assert!(!prefixes(&page.items).contains(&dead.prefix.to_string()));
 }
 
@@ -183,7 +218,10 @@ async fn pages_cover_everything_newest_first(store: impl Store) {
         created.push(k.prefix.to_string());
     }
     // and a key of another project that must not show up
-    store.create(&project_key("other", "stranger")).await.unwrap();
+    store
+        .create(&project_key("other", "stranger"))
+        .await
+        .unwrap();
     // when listed in pages of 7
     let owner = Owner::Project(team(), Ident::parse("big").unwrap());
     let mut cursor = None;
@@ -200,7 +238,11 @@ async fn pages_cover_everything_newest_first(store: impl Store) {
             .unwrap();
         pages += 1;
         assert!(page.items.len() <= 7);
-        seen.extend(page.items.iter().map(|k| (k.created_at, k.prefix.to_string())));
+        seen.extend(
+            page.items
+                .iter()
+                .map(|k| (k.created_at, k.prefix.to_string())),
+        );
         match page.next_cursor {
             Some(c) => cursor = Some(c),
             None => break,
@@ -214,11 +256,20 @@ async fn pages_cover_everything_newest_first(store: impl Store) {
     assert_eq!(seen.len(), 250);
     assert!(seen.windows(2).all(|w| w[0].0 > w[1].0), "newest first");
     created.reverse();
-    assert_eq!(seen.into_iter().map(|(_, p)| p).collect::<Vec<_>>(), created);
+    assert_eq!(
+        seen.into_iter().map(|(_, p)| p).collect::<Vec<_>>(),
+        created
+    );
 }
 
 async fn search_and_status_filters(store: impl Store) {
-    let names = ["Deploy Bot", "deploy-staging", "Metrics reader", "DEPLOYER", "misc"];
+    let names = [
+        "Deploy Bot",
+        "deploy-staging",
+        "Metrics reader",
+        "DEPLOYER",
+        "misc",
+    ];
     let mut keys = Vec::new();
     for (i, n) in names.iter().enumerate() {
         let mut k = project_key("pf", n);
@@ -240,10 +291,19 @@ async fn search_and_status_filters(store: impl Store) {
         ..ListQuery::new(owner.clone())
     };
     let page = store.list(&q(Some("DePlOy"), None, 20)).await.unwrap();
-    assert_eq!(names_of(&page.items), ["DEPLOYER", "deploy-staging", "Deploy Bot"]);
-    let page = store.list(&q(None, Some(Status::Disabled), 20)).await.unwrap();
+    assert_eq!(
+        names_of(&page.items),
+        ["DEPLOYER", "deploy-staging", "Deploy Bot"]
+    );
+    let page = store
+        .list(&q(None, Some(Status::Disabled), 20))
+        .await
+        .unwrap();
     assert_eq!(names_of(&page.items), ["DEPLOYER", "deploy-staging"]);
-    let page = store.list(&q(Some("deploy"), Some(Status::Active), 20)).await.unwrap();
+    let page = store
+        .list(&q(Some("deploy"), Some(Status::Active), 20))
+        .await
+        .unwrap();
     assert_eq!(names_of(&page.items), ["Deploy Bot"]);
     // filtered lists page too
     let first = store.list(&q(Some("deploy"), None, 2)).await.unwrap();
@@ -257,13 +317,19 @@ async fn search_and_status_filters(store: impl Store) {
         .unwrap();
     assert_eq!(names_of(&second.items), ["Deploy Bot"]);
     assert!(second.next_cursor.is_none());
-    let none = store.list(&q(Some("nothing-like-it"), None, 20)).await.unwrap();
+    let none = store
+        .list(&q(Some("nothing-like-it"), None, 20))
+        .await
+        .unwrap();
     assert!(none.items.is_empty() && none.next_cursor.is_none());
 }
 
 async fn tampered_cursor_is_a_clear_error(store: impl Store) {
     for i in 0..3 {
-        store.create(&project_key("pc", &format!("k{i}"))).await.unwrap();
+        store
+            .create(&project_key("pc", &format!("k{i}")))
+            .await
+            .unwrap();
     }
     let owner = Owner::Project(team(), Ident::parse("pc").unwrap());
     let page = store
@@ -323,7 +389,9 @@ async fn concurrent_usage_loses_nothing(store: impl Store + Clone + 'static) {
     // usage of an unknown key is not found, not a new item
     let ghost = sample_key(KeyKind::Project);
     assert!(matches!(
-        store.record_usage(&ghost.prefix, 1, OffsetDateTime::now_utc()).await,
+        store
+            .record_usage(&ghost.prefix, 1, OffsetDateTime::now_utc())
+            .await,
         Err(StoreError::NotFound)
     ));
     assert!(store.get(&ghost.prefix).await.unwrap().is_none());
@@ -337,10 +405,19 @@ async fn team_lists_are_scoped(store: impl Store) {
     for k in [&a, &b, &t] {
         store.create(k).await.unwrap();
     }
-    let all = store.list(&ListQuery::new(Owner::Team(team()))).await.unwrap();
+    let all = store
+        .list(&ListQuery::new(Owner::Team(team())))
+        .await
+        .unwrap();
     let got: HashSet<_> = prefixes(&all.items).into_iter().collect();
-    assert_eq!(got, HashSet::from([a.prefix.to_string(), t.prefix.to_string()]));
-    let team_keys = store.list(&ListQuery::new(Owner::TeamKeys(team()))).await.unwrap();
+    assert_eq!(
+        got,
+        HashSet::from([a.prefix.to_string(), t.prefix.to_string()])
+    );
+    let team_keys = store
+        .list(&ListQuery::new(Owner::TeamKeys(team())))
+        .await
+        .unwrap();
     assert_eq!(prefixes(&team_keys.items), vec![t.prefix.to_string()]);
 }
 

@@ -1,0 +1,263 @@
+//! `POST /keys`: mint a key, store only its hash, show the token once. Also the bootstrap of the
+//! first admin key, which writes through the same code without an HTTP caller.
+
+use std::convert::Infallible;
+
+use lambda_http::{Body, Request, Response};
+use serde_json::Value;
+use time::OffsetDateTime;
+use tracing::instrument;
+
+use super::caller::{Caller, ADMIN};
+use super::fields::{self, Fields};
+use super::http::{etag, json_body, json_response, request_id};
+use super::permissions::{create_status, may_grant};
+use super::{record_prefix, respond, AppState};
+use crate::clock::Clock;
+use crate::error::ApiError;
+use crate::model::{
+    parse_expiry, ApiKey, Description, FieldError, Ident, KeyName, Labels, Roles, Status,
+    WebhookUrl,
+};
+use crate::store::{Conflict, KeyWriter, Store, StoreError};
+use crate::token::{KeyKind, Token};
+
+const FIELDS: &[&str] = &[
+    "name",
+    "description",
+    "keyType",
+    "projectId",
+    "userId",
+    "roles",
+    "labels",
+    "isHighPriority",
+    "webhookUrl",
+    "expiresAt",
+];
+
+/// Everything a new key is made of, validated.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    pub kind: KeyKind,
+    pub team_id: Ident,
+    pub user_id: Option<Ident>,
+    pub project_id: Option<Ident>,
+    pub name: KeyName,
+    pub description: Option<Description>,
+    pub status: Status,
+    pub roles: Roles,
+    pub labels: Labels,
+    pub is_high_priority: bool,
+    pub webhook_url: Option<WebhookUrl>,
+    pub expires_at: Option<OffsetDateTime>,
+    pub created_by: String,
+}
+
+impl NewKey {
+    /// The record and its token: a fresh prefix and secret, only the hash kept.
+    pub fn mint(&self, now: OffsetDateTime) -> (ApiKey, Token) {
+        let token = Token::generate(self.kind);
+        let key = ApiKey {
+            prefix: token.prefix().clone(),
+            kind: self.kind,
+            team_id: self.team_id.clone(),
+            user_id: self.user_id.clone(),
+            project_id: self.project_id.clone(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+            status: self.status,
+            roles: self.roles.clone(),
+            labels: self.labels.clone(),
+            is_high_priority: self.is_high_priority,
+            webhook_url: self.webhook_url.clone(),
+            expires_at: self.expires_at,
+            created_at: now,
+            created_by: self.created_by.clone(),
+            updated_at: now,
+            last_active: None,
+            submitted_jobs: 0,
+            retrieved: true,
+            preview: token.preview(),
+            version: 1,
+            secret_hash: token.hash(),
+            previous: None,
+            deleted_at: None,
+        };
+        (key, token)
+    }
+
+    /// Writes a new key; a prefix collision (62^12 makes it all but impossible) gets a new one.
+    pub async fn store<S: KeyWriter>(
+        &self,
+        store: &S,
+        now: OffsetDateTime,
+    ) -> Result<(ApiKey, Token), ApiError> {
+        let mut attempts = 0;
+        loop {
+            let (key, token) = self.mint(now);
+            match store.create(&key).await {
+                Ok(()) => return Ok((key, token)),
+                Err(StoreError::Conflict(Conflict::DuplicatePrefix)) if attempts < 2 => {
+                    attempts += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+/// The body of create and replace: the token, then the key object.
+pub fn with_token(key: &ApiKey, token: &Token) -> Value {
+    let mut body = serde_json::Map::new();
+    body.insert("key".into(), token.expose().into());
+    if let Value::Object(fields) = key.to_json() {
+        body.extend(fields);
+    }
+    Value::Object(body)
+}
+
+/// `POST /keys`.
+#[instrument(name = "create_key", skip_all, fields(request_id, prefix))]
+pub async fn create_key<S: Store>(
+    state: &AppState<S>,
+    req: Request,
+) -> Result<Response<Body>, Infallible> {
+    let rid = request_id(&req);
+    tracing::Span::current().record("request_id", rid.as_str());
+    Ok(respond(&rid, create(state, &req).await))
+}
+
+async fn create<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = Caller::from_request(req)?;
+    let body = json_body(req, true)?.unwrap_or_default();
+    let now = state.clock.now();
+    let spec = parse(&caller, &body, now)?;
+    may_grant(&caller, spec.roles.iter())?;
+    let (key, token) = spec.store(&state.store, now).await?;
+    record_prefix(&key.prefix);
+    tracing::info!(
+        prefix = %key.prefix,
+        caller = %caller.ctx.key_prefix,
+        status = %key.status,
+        "key created"
+    );
+    Ok(json_response(201, &with_token(&key, &token))
+        .header("location", format!("/keys/{}", key.prefix))
+        .header("etag", etag(key.version))
+        .finish())
+}
+
+/// The body, validated field by field (every error reported), then who owns the key and the
+/// status the caller's roles give it (403 when they give none).
+fn parse(
+    caller: &Caller,
+    body: &serde_json::Map<String, Value>,
+    now: OffsetDateTime,
+) -> Result<NewKey, ApiError> {
+    let mut f = Fields::new(body);
+    f.allow_only(FIELDS);
+    let name = f.required("name", |v| KeyName::parse(fields::text(v)?));
+    let description = f.optional("description", |v| Description::parse(fields::text(v)?));
+    let kind = f.optional("keyType", |v| {
+        KeyKind::from_key_type(fields::text(v)?)
+            .ok_or_else(|| "must be \"user\" or \"system\"".to_owned())
+    });
+    let project_id = f.optional("projectId", |v| Ident::parse(fields::text(v)?));
+    let user_id = f.optional("userId", |v| Ident::parse(fields::text(v)?));
+    let roles = f.optional("roles", |v| Roles::parse(&fields::texts(v)?));
+    let labels = f.optional("labels", |v| Labels::parse(&fields::texts(v)?));
+    let is_high_priority = f.optional("isHighPriority", fields::boolean);
+    let webhook_url = f.optional("webhookUrl", |v| WebhookUrl::parse(fields::text(v)?));
+    let expires_at = f.optional("expiresAt", |v| parse_expiry(fields::text(v)?, now));
+
+    // keyType defaults to "system" when a projectId is given, else "user".
+    let given_project = body.get("projectId").is_some_and(|v| !v.is_null());
+    let given_user = body.get("userId").is_some_and(|v| !v.is_null());
+    let kind = kind.unwrap_or(if given_project {
+        KeyKind::Project
+    } else {
+        KeyKind::Team
+    });
+    let (user_id, project_id) = match kind {
+        KeyKind::Project => {
+            if given_user {
+                f.error("userId", "is only for keyType \"user\"");
+            }
+            let project = project_id.or_else(|| caller.only_project().cloned());
+            if project.is_none() && !given_project {
+                f.error("projectId", "is required for keyType \"system\"");
+            }
+            (None, project)
+        }
+        KeyKind::Team => {
+            if given_project {
+                f.error("projectId", "is only for keyType \"system\"");
+            }
+            let user = user_id.or_else(|| caller.ctx.user_id.clone());
+            if user.is_none() && !given_user {
+                f.error("userId", "is required: the calling key has no user");
+            }
+            (user, None)
+        }
+    };
+    let done = f.finish();
+    let Some(name) = name else {
+        // `finish` has reported the name; this only satisfies the types.
+        return Err(done
+            .err()
+            .unwrap_or(ApiError::Validation(vec![FieldError::new(
+                "name",
+                "is required",
+            )])));
+    };
+    done?;
+    let status = create_status(caller, kind, project_id.as_ref())?;
+    Ok(NewKey {
+        kind,
+        team_id: caller.team().clone(),
+        user_id,
+        project_id,
+        name,
+        description,
+        status,
+        roles: roles.unwrap_or_default(),
+        labels: labels.unwrap_or_default(),
+        is_high_priority: is_high_priority.unwrap_or(false),
+        webhook_url,
+        expires_at,
+        created_by: caller.actor(),
+    })
+}
+
+/// Mints the first `admin` team key of a team (DESIGN §6 bootstrap), for an operator with AWS
+/// credentials: no HTTP caller, written through the same store code. A user who already has a
+/// team key in the team gets a 409-class conflict.
+pub async fn bootstrap_admin<S: KeyWriter>(
+    store: &S,
+    clock: &dyn Clock,
+    team: Ident,
+    user: Ident,
+    name: &str,
+) -> Result<(ApiKey, Token), ApiError> {
+    let name =
+        KeyName::parse(name).map_err(|m| ApiError::Validation(vec![FieldError::new("name", m)]))?;
+    let roles = Roles::parse(&[ADMIN]).map_err(|m| ApiError::Internal(m.into()))?;
+    let spec = NewKey {
+        kind: KeyKind::Team,
+        team_id: team,
+        user_id: Some(user),
+        project_id: None,
+        name,
+        description: None,
+        status: Status::Active,
+        roles,
+        labels: Labels::default(),
+        is_high_priority: false,
+        webhook_url: None,
+        expires_at: None,
+        created_by: "bootstrap".into(),
+    };
+    let (key, token) = spec.store(store, clock.now()).await?;
+    tracing::info!(prefix = %key.prefix, team = %key.team_id, "bootstrap admin key created");
+    Ok((key, token))
+}

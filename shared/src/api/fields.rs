@@ -1,0 +1,231 @@
+//! Reading a JSON object's fields into domain types, collecting every field error instead of
+//! stopping at the first, so the client sees all of them in one `errors[]`.
+
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+use crate::model::FieldError;
+
+/// Fields no request may set: the server owns them. Named so the 400 says why.
+pub const SERVER_OWNED: &[&str] = &[
+    "prefix",
+    "preview",
+    "key",
+    "keyType",
+    "isDefault",
+    "account",
+    "accountId",
+    "user",
+    "userId",
+    "project",
+    "projectId",
+    "createdAt",
+    "createdBy",
+    "updatedAt",
+    "lastActiveDateTime",
+    "submittedJobs",
+    "retrieved",
+    "version",
+    "hash",
+    "secretHash",
+];
+
+/// An optional field of a partial update.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Patch<T> {
+    /// Not in the body: leave it as it is.
+    #[default]
+    Keep,
+    /// `null`: clear it.
+    Clear,
+    /// A new value.
+    Set(T),
+}
+
+pub struct Fields<'a> {
+    obj: &'a Map<String, Value>,
+    errors: Vec<FieldError>,
+}
+
+impl<'a> Fields<'a> {
+    pub fn new(obj: &'a Map<String, Value>) -> Self {
+        Fields {
+            obj,
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn error(&mut self, field: &str, message: impl Into<String>) {
+        self.errors.push(FieldError::new(field, message));
+    }
+
+    /// Every field not in `allowed` is an error naming it.
+    pub fn allow_only(&mut self, allowed: &[&str]) {
+        for name in self.obj.keys() {
+            if allowed.contains(&name.as_str()) {
+                continue;
+            }
+            let message = if SERVER_OWNED.contains(&name.as_str()) {
+                "cannot be set by this request"
+            } else {
+                "is not a field of this request"
+            };
+            self.errors.push(FieldError::new(name.as_str(), message));
+        }
+    }
+
+    /// A field that must be present and not null.
+    pub fn required<T>(
+        &mut self,
+        name: &str,
+        parse: impl FnOnce(&'a Value) -> Result<T, String>,
+    ) -> Option<T> {
+        match self.obj.get(name) {
+            None | Some(Value::Null) => {
+                self.error(name, "is required");
+                None
+            }
+            Some(v) => self.parsed(name, v, parse),
+        }
+    }
+
+    /// An optional field; `null` means absent.
+    pub fn optional<T>(
+        &mut self,
+        name: &str,
+        parse: impl FnOnce(&'a Value) -> Result<T, String>,
+    ) -> Option<T> {
+        match self.obj.get(name) {
+            None | Some(Value::Null) => None,
+            Some(v) => self.parsed(name, v, parse),
+        }
+    }
+
+    /// An optional field of an update that cannot be cleared: `null` is an error.
+    pub fn non_null<T>(
+        &mut self,
+        name: &str,
+        parse: impl FnOnce(&'a Value) -> Result<T, String>,
+    ) -> Option<T> {
+        match self.obj.get(name) {
+            None => None,
+            Some(Value::Null) => {
+                self.error(name, "must not be null");
+                None
+            }
+            Some(v) => self.parsed(name, v, parse),
+        }
+    }
+
+    /// An optional field of an update that `null` clears.
+    pub fn nullable<T>(
+        &mut self,
+        name: &str,
+        parse: impl FnOnce(&'a Value) -> Result<T, String>,
+    ) -> Patch<T> {
+        match self.obj.get(name) {
+            None => Patch::Keep,
+            Some(Value::Null) => Patch::Clear,
+            Some(v) => self.parsed(name, v, parse).map_or(Patch::Keep, Patch::Set),
+        }
+    }
+
+    fn parsed<T>(
+        &mut self,
+        name: &str,
+        v: &'a Value,
+        parse: impl FnOnce(&'a Value) -> Result<T, String>,
+    ) -> Option<T> {
+        match parse(v) {
+            Ok(t) => Some(t),
+            Err(m) => {
+                self.error(name, m);
+                None
+            }
+        }
+    }
+
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
+    /// `Err(400 with every error)` if any field failed.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.errors))
+        }
+    }
+}
+
+pub fn text(v: &Value) -> Result<&str, String> {
+    v.as_str().ok_or_else(|| "must be a string".to_owned())
+}
+
+pub fn boolean(v: &Value) -> Result<bool, String> {
+    v.as_bool()
+        .ok_or_else(|| "must be true or false".to_owned())
+}
+
+pub fn texts(v: &Value) -> Result<Vec<&str>, String> {
+    let items = v
+        .as_array()
+        .ok_or_else(|| "must be an array of strings".to_owned())?;
+    items
+        .iter()
+        .map(|i| i.as_str())
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| "must be an array of strings".to_owned())
+}
+
+/// A whole number in `min..=max`.
+pub fn integer(v: &Value, min: u64, max: u64) -> Result<u64, String> {
+    v.as_u64()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| format!("must be a whole number from {min} to {max}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn collects_every_error() {
+        let body = json!({"name": 5, "extra": true, "prefix": "x", "roles": ["a", 1]});
+        let obj = body.as_object().unwrap();
+        let mut f = Fields::new(obj);
+        f.allow_only(&["name", "roles", "labels"]);
+        let name = f.required("name", text);
+        let roles = f.optional("roles", texts);
+        let labels = f.optional("labels", texts);
+        assert!(name.is_none() && roles.is_none() && labels.is_none());
+        let Err(ApiError::Validation(errors)) = f.finish() else {
+            panic!("expected a validation error")
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["extra", "prefix", "name", "roles"]);
+        assert_eq!(errors[1].message, "cannot be set by this request");
+    }
+
+    #[test]
+    fn null_handling() {
+        let body = json!({"a": null, "b": null, "c": "x"});
+        let obj = body.as_object().unwrap();
+        let mut f = Fields::new(obj);
+        assert_eq!(f.nullable("a", text), Patch::Clear);
+        assert_eq!(f.nullable("z", text), Patch::Keep);
+        assert_eq!(f.nullable("c", text), Patch::Set("x"));
+        assert_eq!(f.optional("a", text), None);
+        assert!(!f.has_errors());
+        assert_eq!(f.non_null("b", text), None);
+        assert!(f.has_errors());
+        assert!(integer(&json!(86401), 0, 86400)
+            .unwrap_err()
+            .contains("0 to 86400"));
+        assert!(integer(&json!(-1), 0, 86400).is_err());
+        assert!(integer(&json!(1.5), 0, 86400).is_err());
+        assert_eq!(integer(&json!(0), 0, 86400), Ok(0));
+    }
+}

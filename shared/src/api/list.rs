@@ -1,0 +1,229 @@
+//! `GET /keys` (a page of the keys the caller may see) and `GET /keys/{prefix}` (one key): one
+//! function, as API Gateway routes both to it; the `prefix` path parameter tells them apart.
+
+use std::convert::Infallible;
+
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+use tracing::instrument;
+
+use super::caller::Caller;
+use super::fields::Fields;
+use super::http::{etag, json_response, prefix, prefix_param, query, request_id};
+use super::permissions::{authorize, visible, Action};
+use super::{record_prefix, respond, AppState};
+use crate::error::ApiError;
+use crate::model::Status;
+use crate::model::{FieldError, Ident, NAME_MAX};
+use crate::store::{ListQuery, Owner, Store, MAX_PAGE};
+use crate::token::KeyKind;
+
+const PARAMS: &[&str] = &[
+    "projectId",
+    "keyType",
+    "status",
+    "search",
+    "limit",
+    "cursor",
+];
+const DEFAULT_LIMIT: u64 = 20;
+const MAX_CURSOR: usize = 1024;
+
+/// `GET /keys` and `GET /keys/{prefix}`.
+#[instrument(name = "list_keys", skip_all, fields(request_id, prefix))]
+pub async fn list_keys<S: Store>(
+    state: &AppState<S>,
+    req: Request,
+) -> Result<Response<Body>, Infallible> {
+    let rid = request_id(&req);
+    tracing::Span::current().record("request_id", rid.as_str());
+    let outcome = if prefix_param(&req).is_some() {
+        get_one(state, &req).await
+    } else {
+        list(state, &req).await
+    };
+    Ok(respond(&rid, outcome))
+}
+
+async fn get_one<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = Caller::from_request(req)?;
+    let prefix = prefix(req)?;
+    record_prefix(&prefix);
+    let key = visible(&caller, state.store.get(&prefix).await?).ok_or(ApiError::NotFound)?;
+    authorize(&caller, Action::View, &key)?;
+    Ok(json_response(200, &key.to_json())
+        .header("etag", etag(key.version))
+        .finish())
+}
+
+/// The validated query string.
+struct Params {
+    project: Option<Ident>,
+    kind: Option<KeyKind>,
+    status: Option<Status>,
+    search: Option<String>,
+    limit: usize,
+    cursor: Option<String>,
+}
+
+fn params(req: &Request) -> Result<Params, ApiError> {
+    let q = query(req);
+    // Reuse the body field reader on a map of the single-valued parameters.
+    let mut map = serde_json::Map::new();
+    let mut errors = Vec::new();
+    for (k, _) in q.iter() {
+        let values = q.all(k).unwrap_or_default();
+        if values.len() > 1 && !errors.iter().any(|e: &FieldError| e.field == k) {
+            errors.push(FieldError::new(k, "must be given at most once"));
+        }
+        if let Some(v) = values.first() {
+            map.insert(k.to_owned(), json!(v));
+        }
+    }
+    let mut f = Fields::new(&map);
+    for e in errors {
+        f.error(&e.field, e.message);
+    }
+    for name in map.keys() {
+        if !PARAMS.contains(&name.as_str()) {
+            f.error(name, "is not a query parameter of this route");
+        }
+    }
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    let project = f.optional("projectId", |v| Ident::parse(&text(v)));
+    let kind = f.optional("keyType", |v| {
+        KeyKind::from_key_type(&text(v)).ok_or_else(|| "must be \"user\" or \"system\"".to_owned())
+    });
+    let status = f.optional("status", |v| {
+        Status::parse(&text(v))
+            .ok_or_else(|| "must be one of Active, Disabled, Pending, Rejected, Deleted".to_owned())
+    });
+    let search = f.optional("search", |v| {
+        let s = text(v);
+        if s.chars().count() > NAME_MAX || s.chars().any(char::is_control) {
+            Err(format!(
+                "must be at most {NAME_MAX} characters without control characters"
+            ))
+        } else {
+            Ok(s)
+        }
+    });
+    let limit = f.optional("limit", |v| {
+        text(v)
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE as u64).contains(n))
+            .ok_or_else(|| format!("must be a whole number from 1 to {MAX_PAGE}"))
+    });
+    let cursor = f.optional("cursor", |v| {
+        let c = text(v);
+        if c.is_empty() || c.len() > MAX_CURSOR {
+            Err("is not a cursor this list returned".to_owned())
+        } else {
+            Ok(c)
+        }
+    });
+    f.finish()?;
+    Ok(Params {
+        project,
+        kind,
+        status,
+        search: search.filter(|s| !s.is_empty()),
+        limit: limit.unwrap_or(DEFAULT_LIMIT) as usize,
+        cursor,
+    })
+}
+
+/// What a list covers for this caller.
+enum Scope {
+    Owner(Owner),
+    /// A team key without project roles sees only itself.
+    Itself,
+}
+
+fn invalid(field: &str, message: &str) -> ApiError {
+    ApiError::Validation(vec![FieldError::new(field, message)])
+}
+
+fn scope(caller: &Caller, p: &Params) -> Result<Scope, ApiError> {
+    let team = caller.team().clone();
+    let ambiguous = || {
+        invalid(
+            "projectId",
+            "is required: this key's roles name more than one project",
+        )
+    };
+    match (&p.project, p.kind) {
+        (Some(_), Some(KeyKind::Team)) => {
+            Err(invalid("projectId", "is only for keyType \"system\""))
+        }
+        (Some(project), _) if caller.sees(project) => {
+            Ok(Scope::Owner(Owner::Project(team, project.clone())))
+        }
+        (Some(project), _) => Err(ApiError::Forbidden(format!(
+            "This key may not list the keys of project {project}."
+        ))),
+        _ if caller.is_admin() => match p.kind {
+            None => Ok(Scope::Owner(Owner::Team(team))),
+            Some(KeyKind::Team) => Ok(Scope::Owner(Owner::TeamKeys(team))),
+            Some(KeyKind::Project) => {
+                Err(invalid("projectId", "is required with keyType \"system\""))
+            }
+        },
+        (None, Some(KeyKind::Team)) => own_key_only(caller),
+        (None, kind) => match caller.only_project() {
+            Some(project) => Ok(Scope::Owner(Owner::Project(team, project.clone()))),
+            None if caller.projects().len() > 1 => Err(ambiguous()),
+            None if kind.is_none() => own_key_only(caller),
+            None => Err(ApiError::Forbidden(
+                "This key may not list project keys.".into(),
+            )),
+        },
+    }
+}
+
+fn own_key_only(caller: &Caller) -> Result<Scope, ApiError> {
+    if caller.ctx.kind == KeyKind::Team {
+        Ok(Scope::Itself)
+    } else {
+        Err(ApiError::Forbidden("This key may not list keys.".into()))
+    }
+}
+
+async fn list<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = Caller::from_request(req)?;
+    let p = params(req)?;
+    let (items, next_cursor) = match scope(&caller, &p)? {
+        Scope::Owner(owner) => {
+            let query = ListQuery {
+                owner,
+                status: p.status,
+                search: p.search,
+                limit: p.limit,
+                cursor: p.cursor,
+            };
+            let page = state.store.list(&query).await?;
+            (page.items, page.next_cursor)
+        }
+        Scope::Itself => {
+            if p.cursor.is_some() {
+                return Err(invalid("cursor", "is not a cursor this list returned"));
+            }
+            let own = visible(&caller, state.store.get(&caller.ctx.key_prefix).await?);
+            let needle = p.search.as_deref().map(str::to_lowercase);
+            let items = own
+                .filter(|k| p.status.is_none_or(|s| k.status == s))
+                .filter(|k| {
+                    needle
+                        .as_deref()
+                        .is_none_or(|n| k.name.as_str().to_lowercase().contains(n))
+                })
+                .into_iter()
+                .collect();
+            (items, None)
+        }
+    };
+    tracing::info!(caller = %caller.ctx.key_prefix, count = items.len(), "keys listed");
+    let items: Vec<_> = items.iter().map(|k| k.to_json()).collect();
+    Ok(json_response(200, &json!({ "items": items, "nextCursor": next_cursor })).finish())
+}

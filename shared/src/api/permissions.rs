@@ -1,0 +1,249 @@
+//! Who may do what to which key (DESIGN §6). Every rule is here, in plain functions over the
+//! caller and the key, so the matrix test and the handlers agree by construction.
+//!
+//! The rules, where DESIGN leaves room:
+//! - Team confinement comes first: a key of another team, or a tombstone, is "not found" (404),
+//!   decided by [`visible`] before any rule below; a key of the caller's team that the caller may
+//!   not touch is 403.
+//! - `admin`: everything in the team.
+//! - Project keys of project P: `project-admin:P` may view, create (Active), replace, update
+//!   (including approve/reject) and delete; `project-member:P` may view, and create (Pending).
+//! - Team keys: created only by `admin`; a team key may view, replace and delete itself (not
+//!   update: that would let it change its own roles or status). Other team keys are admin-only.
+//! - Roles: a non-admin may grant only roles it holds; on update only the added roles count.
+//!   Replacing hands out a working secret, so a non-admin may replace only a key whose roles it
+//!   holds itself (otherwise a project admin could mint itself the token of a key an admin
+//!   gave more power).
+
+use crate::error::ApiError;
+use crate::model::{ApiKey, Ident, Role, Status};
+use crate::token::KeyKind;
+
+use super::caller::Caller;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    View,
+    Replace,
+    Update,
+    Delete,
+}
+
+impl Action {
+    fn verb(self) -> &'static str {
+        match self {
+            Action::View => "view",
+            Action::Replace => "replace",
+            Action::Update => "update",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+/// A stored key as the caller may know it: `None` (404) when it is another team's, or deleted.
+pub fn visible(caller: &Caller, key: Option<ApiKey>) -> Option<ApiKey> {
+    key.filter(|k| &k.team_id == caller.team() && k.status != Status::Deleted)
+}
+
+/// Whether `caller` may do `action` to `key` (a key of the caller's team).
+pub fn may(caller: &Caller, action: Action, key: &ApiKey) -> bool {
+    if caller.is_admin() {
+        return true;
+    }
+    match key.kind {
+        KeyKind::Project => match &key.project_id {
+            Some(p) => match action {
+                Action::View => caller.sees(p),
+                Action::Replace | Action::Update | Action::Delete => caller.administers(p),
+            },
+            None => false,
+        },
+        KeyKind::Team => {
+            let itself = caller.ctx.kind == KeyKind::Team && caller.ctx.key_prefix == key.prefix;
+            itself && matches!(action, Action::View | Action::Replace | Action::Delete)
+        }
+    }
+}
+
+/// [`may`] as a 403, and for replace the no-escalation rule.
+pub fn authorize(caller: &Caller, action: Action, key: &ApiKey) -> Result<(), ApiError> {
+    if !may(caller, action, key) {
+        return Err(ApiError::Forbidden(format!(
+            "This key may not {} key {}.",
+            action.verb(),
+            key.prefix
+        )));
+    }
+    if action == Action::Replace {
+        let missing = not_held(caller, key.roles.iter());
+        if !missing.is_empty() {
+            return Err(ApiError::Forbidden(format!(
+                "Replacing key {} would hand out roles this key does not hold: {}.",
+                key.prefix,
+                missing.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The status a new key starts in, or 403 when the caller may not create it.
+pub fn create_status(
+    caller: &Caller,
+    kind: KeyKind,
+    project: Option<&Ident>,
+) -> Result<Status, ApiError> {
+    if caller.is_admin() {
+        return Ok(Status::Active);
+    }
+    match (kind, project) {
+        (KeyKind::Project, Some(p)) if caller.administers(p) => Ok(Status::Active),
+        (KeyKind::Project, Some(p)) if caller.sees(p) => Ok(Status::Pending),
+        (KeyKind::Project, Some(p)) => Err(ApiError::Forbidden(format!(
+            "This key may not create keys in project {p}."
+        ))),
+        _ => Err(ApiError::Forbidden(
+            "Only an admin may create team keys.".into(),
+        )),
+    }
+}
+
+/// The roles among `roles` that the caller does not hold (none for an admin).
+pub fn not_held<'r>(caller: &Caller, roles: impl Iterator<Item = &'r Role>) -> Vec<String> {
+    if caller.is_admin() {
+        return Vec::new();
+    }
+    roles
+        .filter(|r| !caller.ctx.roles.contains(r.as_str()))
+        .map(|r| r.as_str().to_owned())
+        .collect()
+}
+
+/// 403 unless the caller holds every role it grants.
+pub fn may_grant<'r>(
+    caller: &Caller,
+    roles: impl Iterator<Item = &'r Role>,
+) -> Result<(), ApiError> {
+    let missing = not_held(caller, roles);
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "A key can grant only roles it holds itself; not held: {}.",
+            missing.join(", ")
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::AuthContext;
+    use crate::model::Roles;
+    use crate::testing::sample_key;
+
+    fn caller(kind: KeyKind, roles: &[&str]) -> (Caller, ApiKey) {
+        let mut key = sample_key(kind);
+        key.roles = Roles::parse(roles).unwrap();
+        (Caller::new(AuthContext::of(&key)), key)
+    }
+
+    fn project_key(project: &str) -> ApiKey {
+        let mut k = sample_key(KeyKind::Project);
+        k.project_id = Some(Ident::parse(project).unwrap());
+        k.roles = Roles::default();
+        k
+    }
+
+    #[test]
+    fn project_roles() {
+        let p1 = project_key("p1");
+        let (pa, _) = caller(KeyKind::Team, &["project-admin:p1"]);
+        let (pm, _) = caller(KeyKind::Team, &["project-member:p1"]);
+        let (other, _) = caller(KeyKind::Team, &["project-admin:p2"]);
+        for a in [
+            Action::View,
+            Action::Replace,
+            Action::Update,
+            Action::Delete,
+        ] {
+            assert!(may(&pa, a, &p1), "{a:?}");
+            assert!(!may(&other, a, &p1), "{a:?}");
+            assert_eq!(may(&pm, a, &p1), a == Action::View, "{a:?}");
+        }
+        let p = Ident::parse("p1").unwrap();
+        assert_eq!(
+            create_status(&pa, KeyKind::Project, Some(&p)).unwrap(),
+            Status::Active
+        );
+        assert_eq!(
+            create_status(&pm, KeyKind::Project, Some(&p)).unwrap(),
+            Status::Pending
+        );
+        assert_eq!(
+            create_status(&other, KeyKind::Project, Some(&p))
+                .unwrap_err()
+                .status(),
+            403
+        );
+        assert!(create_status(&pa, KeyKind::Team, None).is_err());
+    }
+
+    #[test]
+    fn team_keys_on_themselves() {
+        let (me, my_key) = caller(KeyKind::Team, &[]);
+        let other = sample_key(KeyKind::Team);
+        for a in [Action::View, Action::Replace, Action::Delete] {
+            assert!(may(&me, a, &my_key));
+            assert!(!may(&me, a, &other));
+        }
+        assert!(!may(&me, Action::Update, &my_key));
+        // a project key is not "itself" through the team-key rule
+        let (pk, pk_key) = caller(KeyKind::Project, &[]);
+        assert!(!may(&pk, Action::View, &pk_key));
+    }
+
+    #[test]
+    fn admin_does_everything_and_grants_anything() {
+        let (admin, _) = caller(KeyKind::Team, &["admin"]);
+        let k = project_key("any");
+        assert!(may(&admin, Action::Delete, &k));
+        let roles = Roles::parse(&["admin", "x"]).unwrap();
+        assert!(may_grant(&admin, roles.iter()).is_ok());
+        assert_eq!(
+            create_status(&admin, KeyKind::Team, None).unwrap(),
+            Status::Active
+        );
+    }
+
+    #[test]
+    fn no_escalation() {
+        let (pa, _) = caller(KeyKind::Team, &["project-admin:p1", "jobs:read"]);
+        let ok = Roles::parse(&["jobs:read", "project-admin:p1"]).unwrap();
+        assert!(may_grant(&pa, ok.iter()).is_ok());
+        let bad = Roles::parse(&["jobs:read", "admin"]).unwrap();
+        assert_eq!(may_grant(&pa, bad.iter()).unwrap_err().status(), 403);
+        // replacing a key with more power than the caller's is refused
+        let mut strong = project_key("p1");
+        strong.roles = Roles::parse(&["admin"]).unwrap();
+        assert_eq!(
+            authorize(&pa, Action::Replace, &strong)
+                .unwrap_err()
+                .status(),
+            403
+        );
+        assert!(authorize(&pa, Action::Update, &strong).is_ok());
+    }
+
+    #[test]
+    fn other_teams_and_tombstones_are_invisible() {
+        let (admin, _) = caller(KeyKind::Team, &["admin"]);
+        let mut k = project_key("p1");
+        assert!(visible(&admin, Some(k.clone())).is_some());
+        k.team_id = Ident::parse("team-2").unwrap();
+        assert!(visible(&admin, Some(k.clone())).is_none());
+        k.team_id = admin.team().clone();
+        k.status = Status::Deleted;
+        assert!(visible(&admin, Some(k)).is_none());
+    }
+}

@@ -1,0 +1,78 @@
+//! `POST /keys/{prefix}/replace`: a new secret for the same prefix. The old secret stops working
+//! now, or at the end of `gracePeriodSeconds` (its hash is kept as the previous secret until then).
+
+use std::convert::Infallible;
+
+use lambda_http::{Body, Request, Response};
+use time::Duration;
+use tracing::instrument;
+
+use super::caller::Caller;
+use super::create::with_token;
+use super::fields::{self, Fields};
+use super::http::{etag, if_match, json_body, json_response, prefix, request_id};
+use super::permissions::{authorize, visible, Action};
+use super::{record_prefix, respond, AppState};
+use crate::error::ApiError;
+use crate::model::PreviousSecret;
+use crate::store::Store;
+use crate::token::Token;
+
+/// The longest grace period: one day.
+pub const MAX_GRACE_SECONDS: u64 = 86_400;
+
+/// `POST /keys/{prefix}/replace`.
+#[instrument(name = "replace_key", skip_all, fields(request_id, prefix))]
+pub async fn replace_key<S: Store>(
+    state: &AppState<S>,
+    req: Request,
+) -> Result<Response<Body>, Infallible> {
+    let rid = request_id(&req);
+    tracing::Span::current().record("request_id", rid.as_str());
+    Ok(respond(&rid, replace(state, &req).await))
+}
+
+async fn replace<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = Caller::from_request(req)?;
+    let prefix = prefix(req)?;
+    record_prefix(&prefix);
+    let precondition = if_match(req)?;
+    let grace = match json_body(req, false)? {
+        None => 0,
+        Some(body) => {
+            let mut f = Fields::new(&body);
+            f.allow_only(&["gracePeriodSeconds"]);
+            let grace = f.optional("gracePeriodSeconds", |v| {
+                fields::integer(v, 0, MAX_GRACE_SECONDS)
+            });
+            f.finish()?;
+            grace.unwrap_or(0)
+        }
+    };
+    let current = visible(&caller, state.store.get(&prefix).await?).ok_or(ApiError::NotFound)?;
+    authorize(&caller, Action::Replace, &current)?;
+    precondition.check(current.version)?;
+
+    let now = state.clock.now();
+    let token = Token::generate_for(current.kind, current.prefix.clone());
+    let mut next = current.clone();
+    // One previous secret at most: a second replace ends the first one's grace period.
+    next.previous = (grace > 0).then(|| PreviousSecret {
+        hash: current.secret_hash.clone(),
+        valid_until: now + Duration::seconds(grace as i64),
+    });
+    next.secret_hash = token.hash();
+    next.preview = token.preview();
+    next.retrieved = true;
+    next.updated_at = now;
+    let stored = super::update::write(state, &next, current.version, &precondition).await?;
+    tracing::info!(
+        prefix = %stored.prefix,
+        caller = %caller.ctx.key_prefix,
+        grace_seconds = grace,
+        "key replaced"
+    );
+    Ok(json_response(200, &with_token(&stored, &token))
+        .header("etag", etag(stored.version))
+        .finish())
+}

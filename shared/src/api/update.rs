@@ -1,0 +1,169 @@
+//! `PATCH /keys/{prefix}`: change the mutable fields; anything else in the body is a 400 naming it.
+//! `If-Match: "<version>"` makes the change conditional (412 when stale).
+
+use std::convert::Infallible;
+
+use lambda_http::{Body, Request, Response};
+use tracing::instrument;
+
+use super::caller::Caller;
+use super::fields::{self, Fields, Patch};
+use super::http::{etag, if_match, json_body, json_response, prefix, request_id, IfMatch};
+use super::permissions::{authorize, may_grant, visible, Action};
+use super::{record_prefix, respond, AppState};
+use crate::error::ApiError;
+use crate::model::{
+    parse_expiry, ApiKey, Description, FieldError, KeyName, Labels, Roles, Status, WebhookUrl,
+};
+use crate::store::{Conflict, Store, StoreError};
+
+pub const FIELDS: &[&str] = &[
+    "name",
+    "description",
+    "status",
+    "roles",
+    "labels",
+    "isHighPriority",
+    "webhookUrl",
+    "expiresAt",
+];
+
+/// `PATCH /keys/{prefix}`.
+#[instrument(name = "update_key", skip_all, fields(request_id, prefix))]
+pub async fn update_key<S: Store>(
+    state: &AppState<S>,
+    req: Request,
+) -> Result<Response<Body>, Infallible> {
+    let rid = request_id(&req);
+    tracing::Span::current().record("request_id", rid.as_str());
+    Ok(respond(&rid, update(state, &req).await))
+}
+
+/// The validated changes.
+#[derive(Default)]
+struct Changes {
+    name: Option<KeyName>,
+    description: Patch<Description>,
+    status: Option<Status>,
+    roles: Option<Roles>,
+    labels: Option<Labels>,
+    is_high_priority: Option<bool>,
+    webhook_url: Patch<WebhookUrl>,
+    expires_at: Patch<time::OffsetDateTime>,
+}
+
+fn apply<T>(patch: Patch<T>, field: &mut Option<T>) {
+    match patch {
+        Patch::Keep => {}
+        Patch::Clear => *field = None,
+        Patch::Set(v) => *field = Some(v),
+    }
+}
+
+fn parse(
+    body: &serde_json::Map<String, serde_json::Value>,
+    now: time::OffsetDateTime,
+) -> Result<Changes, ApiError> {
+    let mut f = Fields::new(body);
+    f.allow_only(FIELDS);
+    if body.is_empty() {
+        f.error(
+            "body",
+            format!("must name at least one of: {}", FIELDS.join(", ")),
+        );
+    }
+    let changes = Changes {
+        name: f.non_null("name", |v| KeyName::parse(fields::text(v)?)),
+        description: f.nullable("description", |v| Description::parse(fields::text(v)?)),
+        status: f.non_null("status", |v| match Status::parse(fields::text(v)?) {
+            Some(Status::Deleted) => Err("cannot be set to Deleted: use DELETE".to_owned()),
+            Some(s) => Ok(s),
+            None => Err("must be one of Active, Disabled, Pending, Rejected".to_owned()),
+        }),
+        roles: f.non_null("roles", |v| Roles::parse(&fields::texts(v)?)),
+        labels: f.non_null("labels", |v| Labels::parse(&fields::texts(v)?)),
+        is_high_priority: f.non_null("isHighPriority", fields::boolean),
+        webhook_url: f.nullable("webhookUrl", |v| WebhookUrl::parse(fields::text(v)?)),
+        expires_at: f.nullable("expiresAt", |v| parse_expiry(fields::text(v)?, now)),
+    };
+    f.finish()?;
+    Ok(changes)
+}
+
+async fn update<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = Caller::from_request(req)?;
+    let prefix = prefix(req)?;
+    record_prefix(&prefix);
+    let precondition = if_match(req)?;
+    let body = json_body(req, true)?.unwrap_or_default();
+    let now = state.clock.now();
+    let changes = parse(&body, now)?;
+
+    let current = visible(&caller, state.store.get(&prefix).await?).ok_or(ApiError::NotFound)?;
+    authorize(&caller, Action::Update, &current)?;
+    precondition.check(current.version)?;
+    if let Some(to) = changes.status {
+        if !current.status.can_become(to) {
+            return Err(ApiError::Validation(vec![FieldError::new(
+                "status",
+                format!("cannot change from {} to {to}", current.status),
+            )]));
+        }
+    }
+    if let Some(roles) = &changes.roles {
+        may_grant(
+            &caller,
+            roles.iter().filter(|r| !current.roles.contains(r.as_str())),
+        )?;
+    }
+
+    let mut next = current.clone();
+    if let Some(name) = changes.name {
+        next.name = name;
+    }
+    apply(changes.description, &mut next.description);
+    if let Some(status) = changes.status {
+        next.status = status;
+    }
+    if let Some(roles) = changes.roles {
+        next.roles = roles;
+    }
+    if let Some(labels) = changes.labels {
+        next.labels = labels;
+    }
+    if let Some(high) = changes.is_high_priority {
+        next.is_high_priority = high;
+    }
+    apply(changes.webhook_url, &mut next.webhook_url);
+    apply(changes.expires_at, &mut next.expires_at);
+    next.updated_at = now;
+    let stored = write(state, &next, current.version, &precondition).await?;
+    tracing::info!(
+        prefix = %stored.prefix,
+        caller = %caller.ctx.key_prefix,
+        status = %stored.status,
+        "key updated"
+    );
+    Ok(json_response(200, &stored.to_json())
+        .header("etag", etag(stored.version))
+        .finish())
+}
+
+/// The conditional write of update and replace. A change that slipped in between the read and
+/// the write is a 412 when the client named a version in `If-Match` (it is stale now), else 409.
+pub(crate) async fn write<S: Store>(
+    state: &AppState<S>,
+    next: &ApiKey,
+    expected_version: u64,
+    precondition: &IfMatch,
+) -> Result<ApiKey, ApiError> {
+    match state.store.update(next, expected_version).await {
+        Ok(k) => Ok(k),
+        Err(StoreError::Conflict(Conflict::VersionMismatch))
+            if matches!(precondition, IfMatch::Versions(_)) =>
+        {
+            Err(ApiError::PreconditionFailed)
+        }
+        Err(e) => Err(e.into()),
+    }
+}

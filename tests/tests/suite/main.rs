@@ -1,3 +1,7 @@
 //! The integration suite: one test binary, modules per capability.
 
+mod api_lifecycle;
+mod api_permissions;
+mod api_support;
+mod api_validation;
 mod store_contract;

@@ -1,0 +1,616 @@
+//! The key lifecycle through the handlers: create shows the token once, replace with and without
+//! a grace period (on a clock the test moves), conditional updates (412) and conflicts (409),
+//! delete and what follows it, the first admin key, and no secret in any other response.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use shared::api::bootstrap_admin;
+use shared::model::{ApiKey, SecretMatch, Status};
+use shared::store::{
+    KeyLister, KeyReader, KeyWriter, ListQuery, Page, Store, StoreError, UsageRecorder,
+};
+use shared::token::{Prefix, Token};
+use time::{Duration, OffsetDateTime};
+
+use crate::api_support::*;
+
+async fn create_shows_the_token_once<S: Store>(store: S) {
+    let api = Api::new(store);
+    let team = Team::seed(&api).await;
+    // when an admin creates a project key
+    let a = api
+        .send(Call::new("POST", "/keys").by(&team.admin).json(json!({
+            "name": "CI deploy",
+            "description": "used by the pipeline",
+            "projectId": "p1",
+            "roles": ["jobs:run"],
+            "labels": ["ci", "prod"],
+            "isHighPriority": true,
+            "webhookUrl": "https://hooks.example.com/ci",
+            "expiresAt": "2026-09-01T00:00:00Z"
+        })))
+        .await
+        .expect(201);
+    // then the answer carries the token once, uncacheable, with the key's location and version
+    let token = Token::parse(a.body["key"].as_str().unwrap()).expect("a well-formed token");
+    let prefix = a.body["prefix"].as_str().unwrap();
+    assert_eq!(token.prefix().as_str(), prefix);
+    assert!(token.expose().starts_with("sk-project-"));
+    assert_eq!(
+        a.header("location"),
+        Some(format!("/keys/{prefix}").as_str())
+    );
+    assert_eq!(a.header("cache-control"), Some("no-store"));
+    assert_eq!(a.header("content-type"), Some("application/json"));
+    assert_eq!(a.header("etag"), Some("\"1\""));
+    let b = &a.body;
+    assert_eq!(b["preview"], token.preview());
+    assert!(b["preview"].as_str().unwrap().starts_with("sk-project-..."));
+    assert_eq!(b["keyType"], "system");
+    assert_eq!(b["isDefault"], false);
+    assert_eq!(b["retrieved"], true);
+    assert_eq!(b["status"], "Active");
+    assert_eq!(b["project"]["id"], "p1");
+    assert_eq!(b["user"], Value::Null);
+    assert_eq!(b["account"]["id"], TEAM);
+    assert_eq!(b["createdBy"], "ada");
+    assert_eq!(b["createdAt"], "2026-03-01T12:00:00.000Z");
+    assert_eq!(b["submittedJobs"], 0);
+    assert_eq!(b["version"], 1);
+    assert_eq!(b["labels"], json!(["ci", "prod"]));
+    // and the store holds only the hash
+    let stored = api.store().get(token.prefix()).await.unwrap().unwrap();
+    assert_eq!(stored.secret_hash, token.hash());
+    assert_eq!(stored.match_secret(&token, START), SecretMatch::Current);
+    // and a get shows the same object without the token
+    let got = api
+        .send(Call::new("GET", format!("/keys/{prefix}")).by(&team.admin))
+        .await
+        .expect(200);
+    let mut without = a.body.clone();
+    without.as_object_mut().unwrap().remove("key");
+    assert_eq!(got.body, without);
+    assert_eq!(got.header("etag"), Some("\"1\""));
+}
+
+async fn second_team_key_is_409<S: Store>(store: S) {
+    let api = Api::new(store);
+    let team = Team::seed(&api).await;
+    // uma already has a team key
+    let a = api
+        .send(
+            Call::new("POST", "/keys")
+                .by(&team.admin)
+                .json(json!({"name": "again", "userId": "uma"})),
+        )
+        .await
+        .expect(409);
+    assert_eq!(a.header("content-type"), Some("application/problem+json"));
+    // and the admin itself (userId defaults to the caller) has one too
+    api.send(
+        Call::new("POST", "/keys")
+            .by(&team.admin)
+            .json(json!({"name": "mine"})),
+    )
+    .await
+    .expect(409);
+    // once uma's key is deleted the slot is free again
+    api.send(Call::new("DELETE", path(&team.user1)).by(&team.admin))
+        .await
+        .expect(204);
+    api.send(
+        Call::new("POST", "/keys")
+            .by(&team.admin)
+            .json(json!({"name": "again", "userId": "uma"})),
+    )
+    .await
+    .expect(201);
+}
+
+async fn if_match_is_412_when_stale<S: Store>(store: S) {
+    let api = Api::new(store);
+    let team = Team::seed(&api).await;
+    let (k, _) = p1_key(&api, &[]).await;
+    let patch = |tag: &str, name: &str| {
+        Call::new("PATCH", path(&k))
+            .by(&team.admin)
+            .header("if-match", tag)
+            .json(json!({"name": name}))
+    };
+    // the current version passes and moves the version on
+    let a = api.send(patch("\"1\"", "first")).await.expect(200);
+    assert_eq!(a.header("etag"), Some("\"2\""));
+    // the old one is stale now
+    let a = api.send(patch("\"1\"", "lost")).await.expect(412);
+    assert_eq!(a.body["status"], 412);
+    assert_eq!(api.stored(&k).await.name.as_str(), "first");
+    // weak tags, lists and * are understood
+    api.send(patch("W/\"2\"", "second")).await.expect(200);
+    api.send(patch("\"1\", \"3\"", "third")).await.expect(200);
+    api.send(patch("*", "fourth")).await.expect(200);
+    // replace and delete honour it too
+    api.send(
+        Call::new("POST", replace_path(&k))
+            .by(&team.admin)
+            .header("if-match", "\"1\""),
+    )
+    .await
+    .expect(412);
+    api.send(
+        Call::new("DELETE", path(&k))
+            .by(&team.admin)
+            .header("if-match", "\"4\""),
+    )
+    .await
+    .expect(412);
+    api.send(
+        Call::new("DELETE", path(&k))
+            .by(&team.admin)
+            .header("if-match", "\"5\""),
+    )
+    .await
+    .expect(204);
+}
+
+/// A store where another writer changes the key between the handler's read and its write.
+#[derive(Clone)]
+struct Racy<S> {
+    inner: S,
+    armed: Arc<AtomicBool>,
+}
+
+impl<S: Store> Racy<S> {
+    async fn interfere(&self, prefix: &Prefix) {
+        if self.armed.swap(false, Ordering::SeqCst) {
+            let cur = self.inner.get(prefix).await.unwrap().unwrap();
+            self.inner.update(&cur, cur.version).await.unwrap();
+        }
+    }
+}
+
+impl<S: Store> KeyReader for Racy<S> {
+    async fn get(&self, prefix: &Prefix) -> Result<Option<ApiKey>, StoreError> {
+        self.inner.get(prefix).await
+    }
+}
+
+impl<S: Store> KeyWriter for Racy<S> {
+    async fn create(&self, key: &ApiKey) -> Result<(), StoreError> {
+        self.inner.create(key).await
+    }
+    async fn update(&self, key: &ApiKey, expected_version: u64) -> Result<ApiKey, StoreError> {
+        self.interfere(&key.prefix).await;
+        self.inner.update(key, expected_version).await
+    }
+    async fn delete(
+        &self,
+        key: &ApiKey,
+        expected_version: u64,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.interfere(&key.prefix).await;
+        self.inner.delete(key, expected_version, at).await
+    }
+}
+
+impl<S: Store> KeyLister for Racy<S> {
+    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
+        self.inner.list(query).await
+    }
+}
+
+impl<S: Store> UsageRecorder for Racy<S> {
+    async fn record_usage(
+        &self,
+        prefix: &Prefix,
+        calls: u64,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.inner.record_usage(prefix, calls, at).await
+    }
+}
+
+async fn concurrent_change_is_409_or_412<S: Store>(store: S) {
+    let armed = Arc::new(AtomicBool::new(false));
+    let api = Api::new(Racy {
+        inner: store,
+        armed: armed.clone(),
+    });
+    let team = Team::seed(&api).await;
+    let (k, _) = p1_key(&api, &[]).await;
+    let calls = [
+        Call::new("PATCH", path(&k)).json(json!({"name": "mine"})),
+        Call::new("POST", replace_path(&k)),
+        Call::new("DELETE", path(&k)),
+    ];
+    for call in calls {
+        // without If-Match a lost race is a conflict: read again and retry
+        armed.store(true, Ordering::SeqCst);
+        let a = api.send(call.clone().by(&team.admin)).await.expect(409);
+        assert!(a.body["detail"].as_str().unwrap().contains("changed"));
+        // with If-Match naming the version read, it is a failed precondition
+        let version = api.stored(&k).await.version;
+        armed.store(true, Ordering::SeqCst);
+        api.send(
+            call.by(&team.admin)
+                .header("if-match", &format!("\"{version}\"")),
+        )
+        .await
+        .expect(412);
+    }
+    // nothing of the losers was written
+    assert_ne!(api.stored(&k).await.name.as_str(), "mine");
+    assert_eq!(api.stored(&k).await.secret_hash, k.secret_hash);
+}
+
+async fn replace_with_a_grace_period<S: Store>(store: S) {
+    let api = Api::new(store);
+    let team = Team::seed(&api).await;
+    let (k, old) = p1_key(&api, &[]).await;
+    // when replaced with five minutes of grace
+    let a = api
+        .send(
+            Call::new("POST", replace_path(&k))
+                .by(&team.pa_p1)
+                .json(json!({"gracePeriodSeconds": 300})),
+        )
+        .await
+        .expect(200);
+    let new = Token::parse(a.body["key"].as_str().unwrap()).unwrap();
+    // then the prefix stays, the secret changes, the token is shown once
+    assert_eq!(new.prefix(), &k.prefix);
+    assert_ne!(new, old);
+    assert_eq!(a.header("cache-control"), Some("no-store"));
+    assert_eq!(a.body["prefix"], k.prefix.as_str());
+    assert_eq!(a.body["preview"], new.preview());
+    assert_eq!(a.body["version"], 2);
+    assert_eq!(a.body["updatedAt"], "2026-03-01T12:00:00.000Z");
+    // and the store keeps the old hash until the grace period ends
+    let stored = api.stored(&k).await;
+    assert_eq!(stored.secret_hash, new.hash());
+    let previous = stored.previous.clone().expect("a previous secret");
+    assert_eq!(previous.hash, old.hash());
+    assert_eq!(previous.valid_until, START + Duration::seconds(300));
+    assert_eq!(stored.match_secret(&new, START), SecretMatch::Current);
+    assert_eq!(
+        stored.match_secret(&old, START + Duration::seconds(299)),
+        SecretMatch::Previous
+    );
+    assert_eq!(
+        stored.match_secret(&old, START + Duration::seconds(300)),
+        SecretMatch::None
+    );
+    // a replace a minute later with no grace ends every older secret at once
+    api.clock.advance(Duration::minutes(1));
+    let a = api
+        .send(
+            Call::new("POST", replace_path(&k))
+                .by(&team.pa_p1)
+                .raw(Some("application/json"), "{}"),
+        )
+        .await
+        .expect(200);
+    let newest = Token::parse(a.body["key"].as_str().unwrap()).unwrap();
+    assert_eq!(a.body["updatedAt"], "2026-03-01T12:01:00.000Z");
+    let stored = api.stored(&k).await;
+    assert!(stored.previous.is_none());
+    let now = START + Duration::minutes(1);
+    assert_eq!(stored.match_secret(&newest, now), SecretMatch::Current);
+    assert_eq!(stored.match_secret(&new, now), SecretMatch::None);
+    assert_eq!(stored.match_secret(&old, now), SecretMatch::None);
+    // the longest grace is a day
+    let a = api
+        .send(
+            Call::new("POST", replace_path(&k))
+                .by(&team.admin)
+                .json(json!({"gracePeriodSeconds": 86400})),
+        )
+        .await
+        .expect(200);
+    let stored = api.stored(&k).await;
+    assert_eq!(
+        stored.previous.unwrap().valid_until,
+        now + Duration::days(1)
+    );
+    assert_eq!(a.body["version"], 4);
+    // a team key replaces itself (seed 000)
+    let a = api
+        .send(Call::new("POST", replace_path(&team.user1)).by(&team.user1))
+        .await
+        .expect(200);
+    assert!(a.body["key"].as_str().unwrap().starts_with("sk-team-"));
+}
+
+async fn deleted_keys_are_gone<S: Store>(store: S) {
+    let api = Api::new(store);
+    let team = Team::seed(&api).await;
+    let (k, _) = p1_key(&api, &[]).await;
+    // when deleted
+    let a = api
+        .send(Call::new("DELETE", path(&k)).by(&team.pa_p1))
+        .await
+        .expect(204);
+    assert!(a.text.is_empty());
+    // then a tombstone is left
+    assert_eq!(api.stored(&k).await.status, Status::Deleted);
+    // and every route treats it as unknown
+    api.send(Call::new("GET", path(&k)).by(&team.admin))
+        .await
+        .expect(404);
+    api.send(Call::new("POST", replace_path(&k)).by(&team.admin))
+        .await
+        .expect(404);
+    api.send(
+        Call::new("PATCH", path(&k))
+            .by(&team.admin)
+            .json(json!({"name": "back"})),
+    )
+    .await
+    .expect(404);
+    api.send(
+        Call::new("PATCH", path(&k))
+            .by(&team.admin)
+            .json(json!({"status": "Active"})),
+    )
+    .await
+    .expect(404);
+    api.send(Call::new("DELETE", path(&k)).by(&team.admin))
+        .await
+        .expect(404);
+    // it leaves the list, and shows only when tombstones are asked for
+    let live = api
+        .send(
+            Call::new("GET", "/keys")
+                .query("projectId=p1")
+                .by(&team.admin),
+        )
+        .await
+        .expect(200);
+    assert!(!live.text.contains(k.prefix.as_str()));
+    let dead = api
+        .send(
+            Call::new("GET", "/keys")
+                .query("projectId=p1&status=Deleted")
+                .by(&team.admin),
+        )
+        .await
+        .expect(200);
+    assert_eq!(dead.body["items"][0]["prefix"], k.prefix.as_str());
+    assert_eq!(dead.body["items"][0]["status"], "Deleted");
+    // a team key that deletes itself is gone the same way
+    api.send(Call::new("DELETE", path(&team.user2)).by(&team.user2))
+        .await
+        .expect(204);
+    api.send(Call::new("GET", path(&team.user2)).by(&team.user2))
+        .await
+        .expect(404);
+}
+
+async fn lists_page_search_and_filter<S: Store>(store: S) {
+    let api = Api::new(store);
+    let team = Team::seed(&api).await;
+    let mut made = Vec::new();
+    for (i, name) in [
+        "Deploy bot",
+        "deploy-staging",
+        "Metrics",
+        "DEPLOYER",
+        "misc",
+    ]
+    .iter()
+    .enumerate()
+    {
+        api.clock.advance(Duration::seconds(1));
+        let a = api
+            .send(
+                Call::new("POST", "/keys")
+                    .by(&team.pa_p1)
+                    .json(json!({"name": name, "projectId": "p1"})),
+            )
+            .await
+            .expect(201);
+        made.push(a.body["prefix"].as_str().unwrap().to_owned());
+        if i % 2 == 1 {
+            api.send(
+                Call::new("PATCH", format!("/keys/{}", made[i]))
+                    .by(&team.pa_p1)
+                    .json(json!({"status": "Disabled"})),
+            )
+            .await
+            .expect(200);
+        }
+    }
+    let names = |a: &Answer| -> Vec<String> {
+        a.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // newest first, paged by the cursor
+    let first = api
+        .send(Call::new("GET", "/keys").query("limit=2").by(&team.pa_p1))
+        .await
+        .expect(200);
+    assert_eq!(names(&first), ["misc", "DEPLOYER"]);
+    let cursor = first.body["nextCursor"].as_str().unwrap();
+    let second = api
+        .send(
+            Call::new("GET", "/keys")
+                .query(&format!("limit=2&cursor={cursor}"))
+                .by(&team.pa_p1),
+        )
+        .await
+        .expect(200);
+    assert_eq!(names(&second), ["Metrics", "deploy-staging"]);
+    // search is a case-insensitive substring of the name; status filters
+    let found = api
+        .send(
+            Call::new("GET", "/keys")
+                .query("search=DePlOy")
+                .by(&team.pa_p1),
+        )
+        .await
+        .expect(200);
+    assert_eq!(names(&found), ["DEPLOYER", "deploy-staging", "Deploy bot"]);
+    let disabled = api
+        .send(
+            Call::new("GET", "/keys")
+                .query("status=Disabled&search=deploy")
+                .by(&team.pa_p1),
+        )
+        .await
+        .expect(200);
+    assert_eq!(names(&disabled), ["DEPLOYER", "deploy-staging"]);
+    assert_eq!(disabled.body["nextCursor"], Value::Null);
+}
+
+async fn bootstrap_mints_the_first_admin<S: Store>(store: S) {
+    let api = Api::new(store);
+    // given an empty team, the operator mints its first admin key
+    let (key, token) = bootstrap_admin(
+        api.store(),
+        &api.clock,
+        id("fresh-team"),
+        id("root"),
+        "first admin",
+    )
+    .await
+    .unwrap();
+    assert_eq!(key.status, Status::Active);
+    assert_eq!(key.roles.as_strs(), ["admin"]);
+    assert!(token.expose().starts_with("sk-team-"));
+    let stored = api.stored(&key).await;
+    assert_eq!(stored.match_secret(&token, START), SecretMatch::Current);
+    // and the key works as an admin of that team right away
+    let a = api
+        .send(
+            Call::new("POST", "/keys")
+                .by(&stored)
+                .json(json!({"name": "ops", "projectId": "ops"})),
+        )
+        .await
+        .expect(201);
+    assert_eq!(a.body["account"]["id"], "fresh-team");
+    // a second bootstrap for the same user conflicts; a bad name is a validation error
+    let again = bootstrap_admin(
+        api.store(),
+        &api.clock,
+        id("fresh-team"),
+        id("root"),
+        "again",
+    )
+    .await;
+    assert_eq!(again.unwrap_err().status(), 409);
+    let bad = bootstrap_admin(api.store(), &api.clock, id("fresh-team"), id("other"), "").await;
+    assert_eq!(bad.unwrap_err().status(), 400);
+}
+
+async fn no_secret_outside_create_and_replace<S: Store>(store: S) {
+    let api = Api::new(store);
+    let team = Team::seed(&api).await;
+    let mut secrets: Vec<String> = Vec::new();
+    for t in &team.tokens {
+        secrets.push(t.expose().to_owned());
+        secrets.push(t.hash().as_str().to_owned());
+    }
+    let mut bodies: Vec<(String, String)> = Vec::new();
+    let mut keep = |what: &str, a: &Answer| bodies.push((what.to_owned(), a.text.clone()));
+    // keys made through the API, replaced with a grace period (so a previous hash is stored)
+    let created = api
+        .send(
+            Call::new("POST", "/keys")
+                .by(&team.admin)
+                .json(json!({"name": "scan", "projectId": "p1"})),
+        )
+        .await
+        .expect(201);
+    secrets.push(created.body["key"].as_str().unwrap().to_owned());
+    let p = format!("/keys/{}", created.body["prefix"].as_str().unwrap());
+    let replaced = api
+        .send(
+            Call::new("POST", format!("{p}/replace"))
+                .by(&team.admin)
+                .json(json!({"gracePeriodSeconds": 600})),
+        )
+        .await
+        .expect(200);
+    secrets.push(replaced.body["key"].as_str().unwrap().to_owned());
+    for key in api
+        .store()
+        .list(&ListQuery::new(shared::store::Owner::Team(id(TEAM))))
+        .await
+        .unwrap()
+        .items
+    {
+        secrets.push(key.secret_hash.as_str().to_owned());
+        if let Some(prev) = key.previous {
+            secrets.push(prev.hash.as_str().to_owned());
+        }
+    }
+    // every other response, successes and errors alike
+    let calls = vec![
+        Call::new("GET", "/keys").by(&team.admin),
+        Call::new("GET", "/keys")
+            .query("keyType=user")
+            .by(&team.admin),
+        Call::new("GET", "/keys")
+            .query("projectId=p1")
+            .by(&team.pm_p1),
+        Call::new("GET", "/keys").by(&team.user1),
+        Call::new("GET", &p).by(&team.admin),
+        Call::new("GET", path(&team.user1)).by(&team.user1),
+        Call::new("PATCH", &p)
+            .by(&team.admin)
+            .json(json!({"name": "scanned"})),
+        Call::new("PATCH", &p)
+            .by(&team.admin)
+            .json(json!({"hash": "x"})),
+        Call::new("PATCH", &p)
+            .by(&team.pm_p1)
+            .json(json!({"name": "no"})),
+        Call::new("POST", format!("{p}/replace")).by(&team.pm_p1),
+        Call::new("POST", "/keys")
+            .by(&team.admin)
+            .json(json!({"name": ""})),
+        Call::new("GET", path(&team.admin)).by(&team.stranger),
+        Call::new("GET", &p),
+        Call::new("DELETE", &p).by(&team.admin),
+        Call::new("DELETE", &p).by(&team.admin),
+        Call::new("GET", "/keys")
+            .query("status=Deleted&projectId=p1")
+            .by(&team.admin),
+    ];
+    for call in calls {
+        let what = format!("{} {}?{}", call.method, call.path, call.query);
+        let a = api.send(call).await;
+        keep(&what, &a);
+    }
+    // then none carries a token, a secret or a hash
+    for (what, body) in &bodies {
+        for s in &secrets {
+            assert!(!body.contains(s.as_str()), "{what} leaks a secret: {body}");
+        }
+        assert!(!body.contains("\"key\":"), "{what}: {body}");
+        assert!(
+            !body.contains("secretHash") && !body.contains("previous"),
+            "{what}: {body}"
+        );
+    }
+    assert!(bodies.len() >= 16);
+}
+
+crate::on_both_stores!(
+    create_shows_the_token_once,
+    second_team_key_is_409,
+    if_match_is_412_when_stale,
+    concurrent_change_is_409_or_412,
+    replace_with_a_grace_period,
+    deleted_keys_are_gone,
+    lists_page_search_and_filter,
+    bootstrap_mints_the_first_admin,
+    no_secret_outside_create_and_replace,
+);

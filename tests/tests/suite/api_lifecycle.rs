@@ -2,17 +2,14 @@
 //! a grace period (on a clock the test moves), conditional updates (412) and conflicts (409),
 //! delete and what follows it, the first admin key, and no secret in any other response.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use serde_json::{json, Value};
 use shared::api::bootstrap_admin;
-use shared::model::{ApiKey, SecretMatch, Status};
-use shared::store::{
-    KeyLister, KeyReader, KeyWriter, ListQuery, Page, Store, StoreError, UsageRecorder,
-};
-use shared::token::{Prefix, Token};
-use time::{Duration, OffsetDateTime};
+use shared::model::{SecretMatch, Status};
+use shared::store::{ListQuery, Store};
+use shared::token::Token;
+use time::Duration;
 
 use crate::api_support::*;
 
@@ -154,70 +151,10 @@ async fn if_match_is_412_when_stale<S: Store>(store: S) {
     .expect(204);
 }
 
-/// A store where another writer changes the key between the handler's read and its write.
-#[derive(Clone)]
-struct Racy<S> {
-    inner: S,
-    armed: Arc<AtomicBool>,
-}
-
-impl<S: Store> Racy<S> {
-    async fn interfere(&self, prefix: &Prefix) {
-        if self.armed.swap(false, Ordering::SeqCst) {
-            let cur = self.inner.get(prefix).await.unwrap().unwrap();
-            self.inner.update(&cur, cur.version).await.unwrap();
-        }
-    }
-}
-
-impl<S: Store> KeyReader for Racy<S> {
-    async fn get(&self, prefix: &Prefix) -> Result<Option<ApiKey>, StoreError> {
-        self.inner.get(prefix).await
-    }
-}
-
-impl<S: Store> KeyWriter for Racy<S> {
-    async fn create(&self, key: &ApiKey) -> Result<(), StoreError> {
-        self.inner.create(key).await
-    }
-    async fn update(&self, key: &ApiKey, expected_version: u64) -> Result<ApiKey, StoreError> {
-        self.interfere(&key.prefix).await;
-        self.inner.update(key, expected_version).await
-    }
-    async fn delete(
-        &self,
-        key: &ApiKey,
-        expected_version: u64,
-        at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        self.interfere(&key.prefix).await;
-        self.inner.delete(key, expected_version, at).await
-    }
-}
-
-impl<S: Store> KeyLister for Racy<S> {
-    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
-        self.inner.list(query).await
-    }
-}
-
-impl<S: Store> UsageRecorder for Racy<S> {
-    async fn record_usage(
-        &self,
-        prefix: &Prefix,
-        calls: u64,
-        at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        self.inner.record_usage(prefix, calls, at).await
-    }
-}
-
 async fn concurrent_change_is_409_or_412<S: Store>(store: S) {
-    let armed = Arc::new(AtomicBool::new(false));
-    let api = Api::new(Racy {
-        inner: store,
-        armed: armed.clone(),
-    });
+    let racy = Racy::new(store);
+    let armed = racy.armed.clone();
+    let api = Api::new(racy);
     let team = Team::seed(&api).await;
     let (k, _) = p1_key(&api, &[]).await;
     let calls = [

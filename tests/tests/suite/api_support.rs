@@ -2,6 +2,7 @@
 //! and parsed by lambda_http exactly as the Lambda runtime does, a team of callers with their
 //! roles, and calls that go to the handler API Gateway would invoke for the route.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
@@ -10,9 +11,11 @@ use shared::api::{self, AppState};
 use shared::clock::FixedClock;
 use shared::identity::AuthContext;
 use shared::model::{ApiKey, Ident, KeyName, Roles};
-use shared::store::Store;
+use shared::store::{
+    KeyLister, KeyReader, KeyWriter, ListQuery, Page, Store, StoreError, UsageRecorder,
+};
 use shared::testing::sample_key_with_token;
-use shared::token::{KeyKind, Token};
+use shared::token::{KeyKind, Prefix, Token};
 use time::macros::datetime;
 use time::OffsetDateTime;
 
@@ -324,6 +327,119 @@ pub fn path(key: &ApiKey) -> String {
 
 pub fn replace_path(key: &ApiKey) -> String {
     format!("/keys/{}/replace", key.prefix)
+}
+
+/// A store where another writer changes the key between the handler's read and its write.
+#[derive(Clone)]
+pub struct Racy<S> {
+    pub inner: S,
+    /// Set it to have the next update or delete lose a race.
+    pub armed: Arc<AtomicBool>,
+}
+
+impl<S: Store> Racy<S> {
+    pub fn new(inner: S) -> Self {
+        Racy {
+            inner,
+            armed: Arc::new(AtomicBool::new(false)),
+        }
+    }
+    async fn interfere(&self, prefix: &Prefix) {
+        if self.armed.swap(false, Ordering::SeqCst) {
+            let cur = self.inner.get(prefix).await.unwrap().unwrap();
+            self.inner.update(&cur, cur.version).await.unwrap();
+        }
+    }
+}
+
+impl<S: Store> KeyReader for Racy<S> {
+    async fn get(&self, prefix: &Prefix) -> Result<Option<ApiKey>, StoreError> {
+        self.inner.get(prefix).await
+    }
+}
+
+impl<S: Store> KeyWriter for Racy<S> {
+    async fn create(&self, key: &ApiKey) -> Result<(), StoreError> {
+        self.inner.create(key).await
+    }
+    async fn update(&self, key: &ApiKey, expected_version: u64) -> Result<ApiKey, StoreError> {
+        self.interfere(&key.prefix).await;
+        self.inner.update(key, expected_version).await
+    }
+    async fn delete(
+        &self,
+        key: &ApiKey,
+        expected_version: u64,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.interfere(&key.prefix).await;
+        self.inner.delete(key, expected_version, at).await
+    }
+}
+
+impl<S: Store> KeyLister for Racy<S> {
+    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
+        self.inner.list(query).await
+    }
+}
+
+impl<S: Store> UsageRecorder for Racy<S> {
+    async fn record_usage(
+        &self,
+        prefix: &Prefix,
+        calls: u64,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.inner.record_usage(prefix, calls, at).await
+    }
+}
+
+/// A store that is down (503) or returns an item it cannot read (500) on every call.
+#[derive(Clone, Copy)]
+pub enum Failing {
+    Down,
+    Corrupt,
+}
+
+impl Failing {
+    fn err(self) -> StoreError {
+        match self {
+            Failing::Down => StoreError::Unavailable(Box::new(std::io::Error::other(
+                "connection refused: dynamodb.internal.example:443 INTERNAL-DETAIL",
+            ))),
+            Failing::Corrupt => StoreError::Corrupt("attribute status: INTERNAL-DETAIL".into()),
+        }
+    }
+}
+
+impl KeyReader for Failing {
+    async fn get(&self, _: &Prefix) -> Result<Option<ApiKey>, StoreError> {
+        Err(self.err())
+    }
+}
+
+impl KeyWriter for Failing {
+    async fn create(&self, _: &ApiKey) -> Result<(), StoreError> {
+        Err(self.err())
+    }
+    async fn update(&self, _: &ApiKey, _: u64) -> Result<ApiKey, StoreError> {
+        Err(self.err())
+    }
+    async fn delete(&self, _: &ApiKey, _: u64, _: OffsetDateTime) -> Result<(), StoreError> {
+        Err(self.err())
+    }
+}
+
+impl KeyLister for Failing {
+    async fn list(&self, _: &ListQuery) -> Result<Page, StoreError> {
+        Err(self.err())
+    }
+}
+
+impl UsageRecorder for Failing {
+    async fn record_usage(&self, _: &Prefix, _: u64, _: OffsetDateTime) -> Result<(), StoreError> {
+        Err(self.err())
+    }
 }
 
 /// Runs a generic test against the in-memory store and against DynamoDB Local.

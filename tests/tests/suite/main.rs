@@ -1,6 +1,8 @@
 //! The integration suite: one test binary, modules per capability.
 
+mod api_events;
 mod api_lifecycle;
+mod api_openapi;
 mod api_permissions;
 mod api_support;
 mod api_validation;

@@ -82,11 +82,15 @@ pub fn prefix(req: &Request) -> Result<Prefix, ApiError> {
         .ok_or(ApiError::NotFound)
 }
 
-/// The query parameters: API Gateway's parsed map, else the URI's query string.
+/// The query parameters, from the URI's query string (lambda_http puts API Gateway's raw query
+/// string there, and the dev server's requests carry it), else from API Gateway's parsed map.
 pub fn query(req: &Request) -> QueryMap {
-    match req.query_string_parameters_ref() {
-        Some(q) if !q.is_empty() => q.clone(),
-        _ => req.uri().query().unwrap_or("").parse().unwrap_or_default(),
+    match req.uri().query().filter(|q| !q.is_empty()) {
+        Some(q) => q.parse().unwrap_or_default(),
+        None => req
+            .query_string_parameters_ref()
+            .cloned()
+            .unwrap_or_default(),
     }
 }
 

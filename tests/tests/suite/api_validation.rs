@@ -413,6 +413,17 @@ async fn rest_api_context_is_read_too<S: Store>(store: S) {
     let req = lambda_http::request::from_str(&event.to_string()).unwrap();
     let r = Answer::from(shared::api::route(&api.state, req).await.unwrap());
     assert_eq!(r.status, 200, "{}", r.text);
+    // a REST list with query parameters
+    let mut list = event.clone();
+    list["resource"] = json!("/keys");
+    list["path"] = json!("/keys");
+    list["pathParameters"] = Value::Null;
+    list["queryStringParameters"] = json!({"projectId": "p1", "limit": "5"});
+    list["multiValueQueryStringParameters"] = json!({"projectId": ["p1"], "limit": ["5"]});
+    let req = lambda_http::request::from_str(&list.to_string()).unwrap();
+    let r = Answer::from(shared::api::list_keys(&api.state, req).await.unwrap());
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["items"][0]["prefix"], k.prefix.as_str());
 }
 
 async fn dispatcher_routes<S: Store>(store: S) {
@@ -448,6 +459,15 @@ async fn dispatcher_routes<S: Store>(store: S) {
     api.route(Call::new("DELETE", &p).by(&team.admin))
         .await
         .expect(204);
+    // an HTTP API stage other than $default prefixes the raw path; the dispatcher strips it
+    let mut staged = Call::new("GET", path(&k)).by(&team.admin).event();
+    staged["rawPath"] = json!(format!("/prod/keys/{}", k.prefix));
+    staged["requestContext"]["stage"] = json!("prod");
+    staged.as_object_mut().unwrap().remove("pathParameters");
+    let req = lambda_http::request::from_str(&staged.to_string()).unwrap();
+    let a = Answer::from(shared::api::route(&api.state, req).await.unwrap());
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.body["prefix"], k.prefix.as_str());
     // unknown paths are 404, wrong methods 405 with Allow, both problem+json
     for unknown in [
         "/",

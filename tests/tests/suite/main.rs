@@ -2,6 +2,7 @@
 
 mod api_events;
 mod api_lifecycle;
+mod api_logs;
 mod api_openapi;
 mod api_permissions;
 mod api_support;

@@ -40,7 +40,6 @@ pub async fn update_key<S: Store>(
 }
 
 /// The validated changes.
-#[derive(Default)]
 struct Changes {
     name: Option<KeyName>,
     description: Patch<Description>,

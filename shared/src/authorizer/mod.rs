@@ -1,1 +1,313 @@
-//! The Lambda authorizer (issue 4).
+//! The Lambda authorizer (DESIGN §7, issue 4): validates API keys in front of API Gateway and
+//! hands the key's identity to the protected API.
+//!
+//! [`Authorizer::decide`] is the core, shared by the Lambda ([`Authorizer::handle`], all three
+//! API Gateway formats) and the local dev server. Per call, in order:
+//!
+//! 1. format + checksum ([`Token::parse`]); a malformed key costs no store call;
+//! 2. one consistent GetItem ([`KeyReader::get`]), bounded by [`STORE_TIMEOUT`];
+//! 3. constant-time hash compare with the current secret, or the previous one within its grace
+//!    period ([`crate::model::ApiKey::match_secret`]);
+//! 4. status `Active`; 5. not expired; then allow with [`AuthContext`].
+//!
+//! A store error or timeout is an `Err`, never an allow (the Lambda fails the invocation, API
+//! Gateway answers 500). Usage is counted in memory and written at most once a minute per key
+//! ([`usage`]). Allowed decisions are cached only when a TTL is configured ([`cache`]).
+//! Tokens are never logged; prefixes are.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::clock::Clock;
+use crate::error::chain;
+use crate::identity::AuthContext;
+use crate::model::{ApiKey, SecretMatch, Status};
+use crate::store::{KeyReader, StoreError, UsageRecorder};
+use crate::token::{Prefix, Token};
+
+mod cache;
+mod event;
+mod headers;
+mod usage;
+
+pub use event::stage_resource;
+pub use headers::{bearer, extract_key, Headers};
+pub use usage::USAGE_INTERVAL;
+
+/// The longest the authorizer waits for its one GetItem (the DynamoDB client's own operation
+/// timeout is the same; this bounds any store).
+pub const STORE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long [`Authorizer::handle`] waits, before answering, for the usage writes in flight, so
+/// they finish before Lambda freezes the instance. Only the first call of a key in a minute
+/// starts one; a write still running after this keeps going in the background.
+pub const USAGE_WAIT: Duration = Duration::from_millis(50);
+
+/// What to do with a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// A good key: pass this identity on.
+    Allow(AuthContext),
+    /// A key was presented and refused (malformed, unknown, wrong secret, not active, expired): 403.
+    Deny,
+    /// No key was presented (or an empty one): 401.
+    Missing,
+}
+
+/// The authorizer could not decide: fail closed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthorizerError {
+    #[error("the key store is unavailable")]
+    Store(#[source] StoreError),
+    #[error("the key store did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("the event is not an API Gateway authorizer event this function understands")]
+    UnknownEvent,
+    #[error("the event's methodArn is not an execute-api method ARN")]
+    BadMethodArn,
+}
+
+/// The error a REST authorizer returns for a missing or malformed key; API Gateway answers 401.
+#[derive(Debug, thiserror::Error)]
+#[error("Unauthorized")]
+pub struct Unauthorized;
+
+/// Why a presented key was refused (for the log and the REST answer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    Unknown,
+    Secret,
+    Status(Status),
+    Expired,
+}
+
+impl Refusal {
+    fn as_str(self) -> &'static str {
+        match self {
+            Refusal::Unknown => "unknown prefix",
+            Refusal::Secret => "wrong secret",
+            Refusal::Status(_) => "not active",
+            Refusal::Expired => "expired",
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Outcome {
+    Allow(AuthContext),
+    /// No key, or a blank one.
+    Missing,
+    /// Not a token (format or checksum): refused without a store call.
+    Malformed,
+    /// A well-formed token the stored key does not allow (the reason is logged).
+    Refused(Prefix),
+}
+
+impl From<Outcome> for Decision {
+    fn from(o: Outcome) -> Self {
+        match o {
+            Outcome::Allow(ctx) => Decision::Allow(ctx),
+            Outcome::Missing => Decision::Missing,
+            Outcome::Malformed | Outcome::Refused(_) => Decision::Deny,
+        }
+    }
+}
+
+/// Built once at cold start; shared by every invocation.
+pub struct Authorizer<S> {
+    store: Arc<S>,
+    clock: Arc<dyn Clock>,
+    cache: Option<cache::AllowCache>,
+    usage: Arc<usage::UsageTracker>,
+}
+
+impl<S> Authorizer<S>
+where
+    S: KeyReader + UsageRecorder + 'static,
+{
+    /// `cache_ttl` zero (the default configuration) turns positive caching off.
+    pub fn new(store: S, clock: Arc<dyn Clock>, cache_ttl: Duration) -> Self {
+        Authorizer {
+            store: Arc::new(store),
+            clock,
+            cache: cache::AllowCache::new(cache_ttl),
+            usage: Arc::default(),
+        }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Decides on a presented key (`None` or blank: no key). Usage writes it starts run in
+    /// the background.
+    pub async fn decide(&self, token: Option<&str>) -> Result<Decision, AuthorizerError> {
+        self.evaluate(token).await.map(Decision::from)
+    }
+
+    /// Answers an API Gateway authorizer event in the format it came in (see [`event`]).
+    pub async fn handle(&self, event: Value) -> Result<Value, lambda_runtime::Error> {
+        let request = event::Request::parse(&event).inspect_err(|e| {
+            tracing::error!(error = %e, "refusing to answer an unrecognised event");
+        })?;
+        let outcome = self.evaluate(request.key()).await?;
+        tracing::debug!(format = request.format(), "answering");
+        let response = match request {
+            event::Request::HttpV2 { .. } => match outcome {
+                Outcome::Allow(ctx) => event::simple_response(true, ctx.to_map()),
+                _ => event::simple_response(false, Map::new()),
+            },
+            event::Request::Policy { resource, .. } => match outcome {
+                Outcome::Allow(ctx) => {
+                    event::policy_response(ctx.key_prefix.as_str(), true, &resource, ctx.to_map())
+                }
+                // API Gateway answers 401 to exactly this error message.
+                Outcome::Missing | Outcome::Malformed => return Err(Box::new(Unauthorized)),
+                Outcome::Refused(prefix) => {
+                    event::policy_response(prefix.as_str(), false, &resource, Map::new())
+                }
+            },
+        };
+        self.usage.idle(USAGE_WAIT).await;
+        Ok(response)
+    }
+
+    /// Writes every pending usage count now, whatever its age, and waits (bounded) for all
+    /// writes in flight: for shutdown hooks and tests.
+    pub async fn flush(&self) {
+        let writes = self.usage.take_all(self.clock.now());
+        self.usage.spawn_writes(&self.store, writes);
+        self.usage
+            .idle(STORE_TIMEOUT + Duration::from_millis(500))
+            .await;
+    }
+
+    async fn evaluate(&self, raw: Option<&str>) -> Result<Outcome, AuthorizerError> {
+        let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+            tracing::info!(reason = "no key", "request refused");
+            return Ok(Outcome::Missing);
+        };
+        let token = match Token::parse(raw) {
+            Ok(t) => t,
+            Err(e) => {
+                // The input is untrusted and may be a real key with a typo: log only the class.
+                tracing::info!(reason = "malformed", error = %e, "key refused");
+                return Ok(Outcome::Malformed);
+            }
+        };
+        let prefix = token.prefix();
+        let hash = self.cache.as_ref().map(|_| token.hash());
+        if let (Some(cache), Some(hash)) = (&self.cache, &hash) {
+            let now = self.clock.now();
+            if let Some(ctx) = cache.get(hash, now) {
+                tracing::debug!(%prefix, cached = true, "key allowed");
+                self.count(prefix, now);
+                return Ok(Outcome::Allow(ctx));
+            }
+        }
+        let key = match tokio::time::timeout(STORE_TIMEOUT, self.store.get(prefix)).await {
+            Ok(Ok(key)) => key,
+            Ok(Err(e)) => {
+                tracing::error!(%prefix, error = %chain(&e), "key store failed; failing closed");
+                return Err(AuthorizerError::Store(e));
+            }
+            Err(_) => {
+                tracing::error!(%prefix, timeout = ?STORE_TIMEOUT, "key store timed out; failing closed");
+                return Err(AuthorizerError::Timeout(STORE_TIMEOUT));
+            }
+        };
+        let now = self.clock.now();
+        match check(key.as_ref(), &token, now) {
+            Ok((key, matched)) => {
+                let ctx = AuthContext::of(key);
+                tracing::debug!(%prefix, previous_secret = matched == SecretMatch::Previous, "key allowed");
+                if let (Some(cache), Some(hash)) = (&self.cache, &hash) {
+                    let grace = match matched {
+                        SecretMatch::Previous => key.previous.as_ref().map(|p| p.valid_until),
+                        _ => None,
+                    };
+                    let limit = [key.expires_at, grace].into_iter().flatten().min();
+                    cache.put(hash, &ctx, now, limit);
+                }
+                self.count(prefix, now);
+                Ok(Outcome::Allow(ctx))
+            }
+            Err(reason) => {
+                match reason {
+                    Refusal::Status(status) => {
+                        tracing::info!(%prefix, reason = reason.as_str(), %status, "key refused")
+                    }
+                    _ => tracing::info!(%prefix, reason = reason.as_str(), "key refused"),
+                }
+                Ok(Outcome::Refused(prefix.clone()))
+            }
+        }
+    }
+
+    fn count(&self, prefix: &Prefix, now: OffsetDateTime) {
+        let due = self.usage.note(prefix, now);
+        if !due.is_empty() {
+            self.usage.spawn_writes(&self.store, due);
+        }
+    }
+}
+
+/// Steps 3–5: secret (current, or previous within grace), status, expiry.
+fn check<'k>(
+    key: Option<&'k ApiKey>,
+    token: &Token,
+    now: OffsetDateTime,
+) -> Result<(&'k ApiKey, SecretMatch), Refusal> {
+    let key = key.ok_or(Refusal::Unknown)?;
+    let matched = key.match_secret(token, now);
+    // The hash covers the kind tag, so a kind mismatch cannot match; checked anyway.
+    if matched == SecretMatch::None || key.kind != token.kind() {
+        return Err(Refusal::Secret);
+    }
+    if key.status != Status::Active {
+        return Err(Refusal::Status(key.status));
+    }
+    if key.is_expired(now) {
+        return Err(Refusal::Expired);
+    }
+    Ok((key, matched))
+}
+
+/// Tracing for the authorizer binary: `config::init_tracing`'s JSON logs, and trace-level
+/// events of the Lambda runtime are dropped whatever `RUST_LOG` says, because
+/// `lambda_runtime` logs the raw event — with the caller's key in it — at trace level.
+pub fn init_tracing() {
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = subscriber(filter, std::io::stdout).try_init();
+}
+
+fn subscriber<W>(
+    filter: tracing_subscriber::EnvFilter,
+    writer: W,
+) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    use tracing_subscriber::layer::SubscriberExt;
+    let no_event_payloads = tracing_subscriber::filter::filter_fn(|meta| {
+        !(meta.target().starts_with("lambda_runtime") && *meta.level() == tracing::Level::TRACE)
+    });
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(no_event_payloads)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_current_span(false)
+                .with_target(false)
+                .without_time()
+                .with_writer(writer),
+        )
+}
+
+#[cfg(test)]
+mod tests;

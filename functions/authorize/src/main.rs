@@ -1,0 +1,25 @@
+//! The Lambda authorizer binary: everything is built once at cold start; each invocation is
+//! `Authorizer::handle` (see `shared::authorizer`).
+
+use std::sync::Arc;
+
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::Value;
+use shared::authorizer::{self, Authorizer};
+use shared::clock::SystemClock;
+use shared::config::{dynamo_store, Config};
+
+// One invocation at a time per instance: a single-threaded runtime starts faster and uses less
+// memory; the usage writes it spawns run while the runtime waits for the next event.
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    authorizer::init_tracing();
+    let config = Config::from_env()?;
+    let store = dynamo_store(&config).await;
+    let authorizer = Authorizer::new(store, Arc::new(SystemClock), config.auth_cache_ttl);
+    let authorizer = &authorizer;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        authorizer.handle(event.payload).await
+    }))
+    .await
+}

@@ -7,4 +7,5 @@ mod api_openapi;
 mod api_permissions;
 mod api_support;
 mod api_validation;
+mod authorizer;
 mod store_contract;

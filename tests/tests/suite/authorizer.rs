@@ -811,7 +811,8 @@ fn percentile(sorted: &[StdDuration], p: f64) -> StdDuration {
 }
 
 /// Median (and p90/p99) of an authorize next to a bare GetItem of the same item on the same
-/// client, interleaved. Not an assertion: run with
+/// client, interleaved; a third series, the store's `get` (GetItem + item mapping), splits the
+/// difference between the store and the authorizer's own work. Not an assertion: run with
 /// `tests/run.sh --exec cargo test -p integration-tests --test suite -- --ignored --nocapture measure`.
 #[tokio::test]
 #[ignore = "a measurement; run explicitly with --ignored --nocapture"]
@@ -827,6 +828,7 @@ async fn measure_authorize_against_a_bare_get_item() {
     store.create(&key).await.unwrap();
     let client = store.client().clone();
     let table = store.table().to_owned();
+    let reader = store.clone();
     let auth = Authorizer::new(store, Arc::new(SystemClock), StdDuration::ZERO);
     let pk = aws_sdk_dynamodb::types::AttributeValue::S(shared::store::item::key_pk(&key.prefix));
     let t = token.expose();
@@ -844,6 +846,12 @@ async fn measure_authorize_against_a_bare_get_item() {
         assert!(out.item().is_some());
         started.elapsed()
     };
+    let read = || async {
+        let started = Instant::now();
+        let key = reader.get(&key.prefix).await.unwrap();
+        assert!(key.is_some());
+        started.elapsed()
+    };
     let authorize = || async {
         let started = Instant::now();
         let d = auth.decide(Some(t)).await.unwrap();
@@ -853,20 +861,32 @@ async fn measure_authorize_against_a_bare_get_item() {
     };
     for _ in 0..200 {
         bare().await;
+        read().await;
         authorize().await;
     }
-    let (mut g, mut a) = (Vec::new(), Vec::new());
+    let (mut g, mut r, mut a) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..iterations {
-        // alternate which goes first, so neither always follows the other
-        if i % 2 == 0 {
-            g.push(bare().await);
-            a.push(authorize().await);
-        } else {
-            a.push(authorize().await);
-            g.push(bare().await);
+        // rotate the order, so none always follows another
+        match i % 3 {
+            0 => {
+                g.push(bare().await);
+                r.push(read().await);
+                a.push(authorize().await);
+            }
+            1 => {
+                a.push(authorize().await);
+                g.push(bare().await);
+                r.push(read().await);
+            }
+            _ => {
+                r.push(read().await);
+                a.push(authorize().await);
+                g.push(bare().await);
+            }
         }
     }
     g.sort();
+    r.sort();
     a.sort();
     let us = |d: StdDuration| d.as_secs_f64() * 1e6;
     let line = |name: &str, v: &[StdDuration]| {
@@ -879,6 +899,7 @@ async fn measure_authorize_against_a_bare_get_item() {
     };
     println!("{iterations} iterations each, interleaved, DynamoDB Local, one client");
     println!("{}", line("bare GetItem", &g));
+    println!("{}", line("store.get (+ mapping)", &r));
     println!("{}", line("authorize (decide)", &a));
     println!(
         "ratio                  p50 {:.3}x       p90 {:.3}x       p99 {:.3}x",

@@ -159,10 +159,14 @@ async fn dispatch(
         }
     };
     if decision.get("isAuthorized") != Some(&Value::Bool(true)) {
+        // Log the prefix of a well-formed key that was refused; never the key itself.
+        let presented = shared::authorizer::extract_key(&parts.headers)
+            .and_then(|k| shared::Token::parse(k).ok())
+            .map(|t| t.prefix().to_string());
         return (
             problem(ApiError::Forbidden("the key is not allowed".into()), rid),
             route,
-            None,
+            presented,
         );
     }
     let context = decision

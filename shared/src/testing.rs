@@ -45,3 +45,29 @@ pub fn sample_key_with_token(kind: KeyKind) -> (ApiKey, Token) {
 pub fn sample_key(kind: KeyKind) -> ApiKey {
     sample_key_with_token(kind).0
 }
+
+/// A log sink for tests that scan what was logged: a `MakeWriter` (clone it into
+/// `.with_writer(move || buf.clone())`) that keeps every byte.
+#[derive(Clone, Default)]
+pub struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl LogBuffer {
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        let bytes = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

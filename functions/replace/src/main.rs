@@ -1,19 +1,12 @@
-//! `POST /keys/{prefix}/replace`: a thin Lambda binary over `shared::api::replace_key`. Everything that can be built once
-//! (config, DynamoDB client, store) is built here at cold start; a bad configuration stops the
-//! function before it takes a request.
-
-use std::sync::Arc;
+//! `POST /keys/{prefix}/replace`: a thin Lambda binary over `shared::api::replace_key`. Config, DynamoDB client and store are
+//! built once at cold start (`shared::api::cold_start`); a bad configuration stops the function
+//! before it takes a request.
 
 use lambda_http::{run, service_fn, Error};
-use shared::api::{replace_key, AppState};
-use shared::clock::SystemClock;
-use shared::config::{dynamo_store, init_tracing, Config};
+use shared::api::{cold_start, replace_key};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    init_tracing();
-    let config =
-        Config::from_env().inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
-    let state = AppState::new(dynamo_store(&config).await, Arc::new(SystemClock));
+    let state = cold_start().await?;
     run(service_fn(|req| replace_key(&state, req))).await
 }

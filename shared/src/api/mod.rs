@@ -41,6 +41,18 @@ impl<S: Store> AppState<S> {
     }
 }
 
+/// A management function's cold start, done once: JSON tracing, the config from the
+/// environment (a bad one stops the function before it takes a request, with a clear log
+/// line), the DynamoDB client and store, the system clock.
+pub async fn cold_start() -> Result<AppState<crate::store::DynamoStore>, crate::config::ConfigError>
+{
+    crate::config::init_tracing();
+    let config = crate::config::Config::from_env()
+        .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
+    let store = crate::config::dynamo_store(&config).await;
+    Ok(AppState::new(store, Arc::new(crate::clock::SystemClock)))
+}
+
 /// The routes of the management API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {

@@ -2,8 +2,8 @@
 //! panics in the background, and the tracing filter. The DynamoDB Local suite is in
 //! `tests/tests/suite/authorizer.rs`.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use crate::testing::LogBuffer;
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 use time::macros::datetime;
@@ -190,22 +190,9 @@ async fn a_panicking_usage_write_does_not_stop_the_authorizer() {
     assert!(auth.usage.idle(Duration::from_secs(1)).await);
 }
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn the_runtime_trace_of_raw_events_is_dropped_even_at_trace_level() {
-    let buf = Buffer::default();
+    let buf = LogBuffer::default();
     let writer = buf.clone();
     let filter = tracing_subscriber::EnvFilter::new("trace");
     let sub = subscriber(filter, move || writer.clone());
@@ -214,7 +201,7 @@ fn the_runtime_trace_of_raw_events_is_dropped_even_at_trace_level() {
         tracing::error!(target: "lambda_runtime::layers::api_response", "runtime error kept");
         tracing::trace!(target: "shared::authorizer", "own trace kept");
     });
-    let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let out = buf.text();
     assert!(!out.contains("RAW-EVENT-BODY"), "{out}");
     assert!(out.contains("runtime error kept"), "{out}");
     assert!(out.contains("own trace kept"), "{out}");

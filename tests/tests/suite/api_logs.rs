@@ -3,8 +3,7 @@
 //! scanned. The memory store is used so that only this service's own lines are captured (the
 //! AWS SDK logs request bodies at TRACE, which production never enables).
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use shared::testing::LogBuffer;
 
 use serde_json::json;
 use shared::store::{KeyLister, ListQuery, Owner};
@@ -12,22 +11,9 @@ use shared::token::Token;
 
 use crate::api_support::*;
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn no_secret_in_any_log_line() {
-    let capture = Capture::default();
+    let capture = LogBuffer::default();
     let writer = capture.clone();
     let subscriber = tracing_subscriber::fmt()
         .json()
@@ -118,7 +104,7 @@ fn no_secret_in_any_log_line() {
             }
         });
     });
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     // the capture works: the key's prefix and the outcomes are there
     assert!(logs.contains(&prefixes[0]), "{logs}");
     assert!(logs.contains("key created") && logs.contains("key replaced"));

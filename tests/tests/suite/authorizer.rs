@@ -2,7 +2,7 @@
 //! refusal, fail-closed on an unreachable store, usage writes, the REST policy's resource, and
 //! logs free of tokens (every test captures its logs at TRACE level and checks them).
 
-use std::io::Write;
+use shared::testing::LogBuffer;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
@@ -57,29 +57,16 @@ impl UsageRecorder for Counting {
 
 // ---- log capture ---------------------------------------------------------------------------
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Everything logged on this thread (the tests run on a current-thread runtime, so spawned
 /// tasks too), at every level, JSON with span fields, as in production.
 struct Logs {
-    buf: Buffer,
+    buf: LogBuffer,
     _guard: tracing::subscriber::DefaultGuard,
 }
 
 impl Logs {
     fn capture() -> Self {
-        let buf = Buffer::default();
+        let buf = LogBuffer::default();
         let writer = buf.clone();
         let subscriber = tracing_subscriber::fmt()
             .json()
@@ -95,7 +82,7 @@ impl Logs {
     }
 
     fn text(&self) -> String {
-        String::from_utf8_lossy(&self.buf.0.lock().unwrap()).into_owned()
+        self.buf.text()
     }
 }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, CancellationReason, Delete, Put, ReturnValue,
     ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
@@ -147,6 +148,38 @@ impl KeyReader for DynamoStore {
 }
 
 impl DynamoStore {
+    /// One UpdateItem under the "live at this version" guard; a failed guard is classified
+    /// from the old item DynamoDB returns with it (not found, deleted, or another version).
+    async fn guarded_update(
+        &self,
+        prefix: &Prefix,
+        expr: Expr,
+        returns: ReturnValue,
+    ) -> Result<Option<Item>, StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&*self.table)
+            .set_key(Some(pk_of(prefix)))
+            .update_expression(expr.expression())
+            .condition_expression(LIVE_AT_VERSION)
+            .set_expression_attribute_names(Some(expr.names))
+            .set_expression_attribute_values(Some(expr.values))
+            .return_values(returns)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match res {
+            Ok(out) => Ok(out.attributes),
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
+                    Err(classify(c.item()))
+                }
+                _ => Err(unavailable(e)),
+            },
+        }
+    }
+
     async fn create_team_key(&self, key: &ApiKey, item: Item) -> Result<(), StoreError> {
         let user = key
             .user_id
@@ -253,28 +286,10 @@ impl KeyWriter for DynamoStore {
         }
         expr.field("version", Some(n(expected_version + 1)));
         expr.guard(expected_version);
-        let res = self
-            .client
-            .update_item()
-            .table_name(&*self.table)
-            .set_key(Some(pk_of(&key.prefix)))
-            .update_expression(expr.expression())
-            .condition_expression(LIVE_AT_VERSION)
-            .set_expression_attribute_names(Some(expr.names))
-            .set_expression_attribute_values(Some(expr.values))
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match res {
-            Ok(out) => from_item(out.attributes().unwrap_or(&Item::new())),
-            Err(e) => match e.as_service_error() {
-                Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c)) => {
-                    Err(classify(c.item()))
-                }
-                _ => Err(unavailable(e)),
-            },
-        }
+        let new = self
+            .guarded_update(&key.prefix, expr, ReturnValue::AllNew)
+            .await?;
+        from_item(&new.unwrap_or_default())
     }
 
     #[tracing::instrument(skip_all, fields(prefix = %key.prefix, expected_version))]
@@ -300,29 +315,9 @@ impl KeyWriter for DynamoStore {
             _ => None,
         };
         let Some(sentinel) = sentinel else {
-            let res = self
-                .client
-                .update_item()
-                .table_name(&*self.table)
-                .set_key(Some(pk_of(&key.prefix)))
-                .update_expression(expr.expression())
-                .condition_expression(LIVE_AT_VERSION)
-                .set_expression_attribute_names(Some(expr.names))
-                .set_expression_attribute_values(Some(expr.values))
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                )
-                .send()
-                .await;
-            return match res {
-                Ok(_) => Ok(()),
-                Err(e) => match e.as_service_error() {
-                    Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c)) => {
-                        Err(classify(c.item()))
-                    }
-                    _ => Err(unavailable(e)),
-                },
-            };
+            self.guarded_update(&key.prefix, expr, ReturnValue::None)
+                .await?;
+            return Ok(());
         };
         let update = Update::builder()
             .table_name(&*self.table)

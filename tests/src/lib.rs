@@ -49,3 +49,68 @@ pub async fn dynamo_store(tag: &str) -> Option<DynamoStore> {
         .unwrap_or_else(|e| panic!("creating table {table}: {}", shared::error::chain(&e)));
     Some(DynamoStore::new(client, table, codec()))
 }
+
+/// Captures what this thread logs, at every level, as JSON lines with span fields, until the
+/// returned guard drops. One global subscriber serves every test of the process and writes to
+/// the capturing thread's own buffer: per-test scoped subscribers (`with_default`) race with
+/// tracing's callsite-interest cache when tests run in parallel and miss events. Run the code
+/// under test on a current-thread runtime so its spawned tasks log on this thread too.
+pub fn capture_logs() -> LogCapture {
+    use std::sync::Once;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        let layer = tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .with_writer(|| ThreadSink)
+            .with_filter(tracing_subscriber::filter::filter_fn(|_| {
+                SINK.with(|s| s.borrow().is_some())
+            }));
+        let _ = tracing_subscriber::registry().with(layer).try_init();
+    });
+    let buf = shared::testing::LogBuffer::default();
+    SINK.with(|s| *s.borrow_mut() = Some(buf.clone()));
+    LogCapture { buf }
+}
+
+thread_local! {
+    static SINK: std::cell::RefCell<Option<shared::testing::LogBuffer>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The writer of the global test subscriber: this thread's capture buffer, if any.
+struct ThreadSink;
+
+impl std::io::Write for ThreadSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        SINK.with(|s| match s.borrow_mut().as_mut() {
+            Some(sink) => sink.write(buf),
+            None => Ok(buf.len()),
+        })
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Logs captured on this thread; capturing stops when it drops.
+pub struct LogCapture {
+    buf: shared::testing::LogBuffer,
+}
+
+impl LogCapture {
+    pub fn text(&self) -> String {
+        self.buf.text()
+    }
+}
+
+impl Drop for LogCapture {
+    fn drop(&mut self) {
+        SINK.with(|s| *s.borrow_mut() = None);
+    }
+}

@@ -26,7 +26,7 @@ async fn create_shows_the_token_once<S: Store>(store: S) {
             "labels": ["ci", "prod"],
             "isHighPriority": true,
             "webhookUrl": "https://hooks.example.com/ci",
-            "expiresAt": "2026-09-01T00:00:00Z"
+            "expiresAt": "2036-09-01T00:00:00Z"
         })))
         .await
         .expect(201);
@@ -53,7 +53,7 @@ async fn create_shows_the_token_once<S: Store>(store: S) {
     assert_eq!(b["user"], Value::Null);
     assert_eq!(b["account"]["id"], TEAM);
     assert_eq!(b["createdBy"], "ada");
-    assert_eq!(b["createdAt"], "2026-03-01T12:00:00.000Z");
+    assert_eq!(b["createdAt"], "2036-03-01T12:00:00.000Z");
     assert_eq!(b["submittedJobs"], 0);
     assert_eq!(b["version"], 1);
     assert_eq!(b["labels"], json!(["ci", "prod"]));
@@ -203,7 +203,7 @@ async fn replace_with_a_grace_period<S: Store>(store: S) {
     assert_eq!(a.body["prefix"], k.prefix.as_str());
     assert_eq!(a.body["preview"], new.preview());
     assert_eq!(a.body["version"], 2);
-    assert_eq!(a.body["updatedAt"], "2026-03-01T12:00:00.000Z");
+    assert_eq!(a.body["updatedAt"], "2036-03-01T12:00:00.000Z");
     // and the store keeps the old hash until the grace period ends
     let stored = api.stored(&k).await;
     assert_eq!(stored.secret_hash, new.hash());
@@ -230,7 +230,7 @@ async fn replace_with_a_grace_period<S: Store>(store: S) {
         .await
         .expect(200);
     let newest = Token::parse(a.body["key"].as_str().unwrap()).unwrap();
-    assert_eq!(a.body["updatedAt"], "2026-03-01T12:01:00.000Z");
+    assert_eq!(a.body["updatedAt"], "2036-03-01T12:01:00.000Z");
     let stored = api.stored(&k).await;
     assert!(stored.previous.is_none());
     let now = START + Duration::minutes(1);

@@ -3,8 +3,6 @@
 //! scanned. The memory store is used so that only this service's own lines are captured (the
 //! AWS SDK logs request bodies at TRACE, which production never enables).
 
-use shared::testing::LogBuffer;
-
 use serde_json::json;
 use shared::store::{KeyLister, ListQuery, Owner};
 use shared::token::Token;
@@ -13,18 +11,10 @@ use crate::api_support::*;
 
 #[test]
 fn no_secret_in_any_log_line() {
-    let capture = LogBuffer::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::TRACE)
-        .with_current_span(true)
-        .with_span_list(true)
-        .with_writer(move || writer.clone())
-        .finish();
+    let capture = integration_tests::capture_logs();
     let mut secrets: Vec<String> = Vec::new();
     let mut prefixes: Vec<String> = Vec::new();
-    tracing::subscriber::with_default(subscriber, || {
+    {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -103,7 +93,7 @@ fn no_secret_in_any_log_line() {
                 }
             }
         });
-    });
+    }
     let logs = capture.text();
     // the capture works: the key's prefix and the outcomes are there
     assert!(logs.contains(&prefixes[0]), "{logs}");

@@ -316,7 +316,7 @@ async fn answers_match_the_document<S: Store>(store: S) {
         // createKey
         Call::new("POST", "/keys")
             .by(admin)
-            .json(json!({"name": "doc", "projectId": "p1", "labels": ["a"], "expiresAt": "2026-12-01T00:00:00Z"})),
+            .json(json!({"name": "doc", "projectId": "p1", "labels": ["a"], "expiresAt": "2036-12-01T00:00:00Z"})),
         Call::new("POST", "/keys").by(admin).json(json!({"name": ""})),
         Call::new("POST", "/keys").json(json!({"name": "x"})),
         Call::new("POST", "/keys").by(&team.pa_p2).json(json!({"name": "x", "projectId": "p1"})),

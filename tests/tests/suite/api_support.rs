@@ -21,7 +21,10 @@ use time::OffsetDateTime;
 
 pub const TEAM: &str = "team-a";
 pub const OTHER_TEAM: &str = "team-b";
-pub const START: OffsetDateTime = datetime!(2026-03-01 12:00 UTC);
+/// The injected clock's start. Far in the future on purpose: a tombstone's TTL (`purgeAt`, 30 days
+/// after its deletion) must not have passed in real time, or DynamoDB Local's TTL sweeper removes
+/// it in the middle of a test.
+pub const START: OffsetDateTime = datetime!(2036-03-01 12:00 UTC);
 
 pub fn id(s: &str) -> Ident {
     Ident::parse(s).unwrap()

@@ -14,7 +14,7 @@ async fn create_validation_classes<S: Store>(store: S) {
     let api = Api::new(store);
     let team = Team::seed(&api).await;
     let create = |body: Value| Call::new("POST", "/keys").by(&team.admin).json(body);
-    let future = "2027-03-01T00:00:00Z";
+    let future = "2037-03-01T00:00:00Z";
     let cases: Vec<(Value, &[&str])> = vec![
         (json!({}), &["name"]),
         (json!({"name": null}), &["name"]),
@@ -48,11 +48,11 @@ async fn create_validation_classes<S: Store>(store: S) {
             &["webhookUrl"],
         ),
         (
-            json!({"name": "k", "expiresAt": "2026-01-01T00:00:00Z"}),
+            json!({"name": "k", "expiresAt": "2036-01-01T00:00:00Z"}),
             &["expiresAt"],
         ),
         (
-            json!({"name": "k", "expiresAt": "2037-01-01T00:00:00Z"}),
+            json!({"name": "k", "expiresAt": "2047-01-01T00:00:00Z"}),
             &["expiresAt"],
         ),
         (
@@ -108,7 +108,7 @@ async fn create_validation_classes<S: Store>(store: S) {
     });
     let a = api.send(create(ok)).await.expect(201);
     assert_eq!(a.body["roles"].as_array().unwrap().len(), 50);
-    assert_eq!(a.body["expiresAt"], "2027-03-01T00:00:00.000Z");
+    assert_eq!(a.body["expiresAt"], "2037-03-01T00:00:00.000Z");
 }
 
 async fn update_validation_classes<S: Store>(store: S) {
@@ -122,7 +122,7 @@ async fn update_validation_classes<S: Store>(store: S) {
         (json!({"keyType": "user"}), &["keyType"]),
         (json!({"projectId": "p2"}), &["projectId"]),
         (json!({"account": {"id": "team-b"}}), &["account"]),
-        (json!({"createdAt": "2026-01-01T00:00:00Z"}), &["createdAt"]),
+        (json!({"createdAt": "2036-01-01T00:00:00Z"}), &["createdAt"]),
         (json!({"submittedJobs": 0}), &["submittedJobs"]),
         (json!({"lastActiveDateTime": null}), &["lastActiveDateTime"]),
         (json!({"version": 9}), &["version"]),
@@ -133,7 +133,7 @@ async fn update_validation_classes<S: Store>(store: S) {
         (json!({"status": "Deleted"}), &["status"]),
         (json!({"status": "Bogus"}), &["status"]),
         (json!({"status": "Pending"}), &["status"]), // Active cannot go back to Pending
-        (json!({"expiresAt": "2020-01-01T00:00:00Z"}), &["expiresAt"]),
+        (json!({"expiresAt": "2030-01-01T00:00:00Z"}), &["expiresAt"]),
         (
             json!({"name": "ok", "keyType": "user", "submittedJobs": 5}),
             &["keyType", "submittedJobs"],
@@ -149,7 +149,7 @@ async fn update_validation_classes<S: Store>(store: S) {
     // nothing was written by any of them
     assert_eq!(api.stored(&k).await, k);
     // null clears what may be cleared
-    api.send(patch(json!({"description": "d", "webhookUrl": "https://h.example/x", "expiresAt": "2027-01-01T00:00:00Z"})))
+    api.send(patch(json!({"description": "d", "webhookUrl": "https://h.example/x", "expiresAt": "2037-01-01T00:00:00Z"})))
         .await
         .expect(200);
     let a = api

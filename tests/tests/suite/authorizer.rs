@@ -2,7 +2,6 @@
 //! refusal, fail-closed on an unreachable store, usage writes, the REST policy's resource, and
 //! logs free of tokens (every test captures its logs at TRACE level and checks them).
 
-use shared::testing::LogBuffer;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
@@ -59,32 +58,7 @@ impl UsageRecorder for Counting {
 
 /// Everything logged on this thread (the tests run on a current-thread runtime, so spawned
 /// tasks too), at every level, JSON with span fields, as in production.
-struct Logs {
-    buf: LogBuffer,
-    _guard: tracing::subscriber::DefaultGuard,
-}
-
-impl Logs {
-    fn capture() -> Self {
-        let buf = LogBuffer::default();
-        let writer = buf.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .with_max_level(tracing::Level::TRACE)
-            .with_current_span(true)
-            .with_span_list(true)
-            .with_writer(move || writer.clone())
-            .finish();
-        Logs {
-            buf,
-            _guard: tracing::subscriber::set_default(subscriber),
-        }
-    }
-
-    fn text(&self) -> String {
-        self.buf.text()
-    }
-}
+type Logs = integration_tests::LogCapture;
 
 // ---- the harness ---------------------------------------------------------------------------
 
@@ -99,7 +73,7 @@ struct Harness {
 }
 
 async fn harness(cache_ttl: StdDuration) -> Option<Harness> {
-    let logs = Logs::capture();
+    let logs = integration_tests::capture_logs();
     let store = dynamo_store("authz").await?;
     let counts = Arc::new(Counts::default());
     let clock = FixedClock::new(OffsetDateTime::now_utc());
@@ -554,7 +528,7 @@ async fn store_at(endpoint: &str) -> DynamoStore {
 
 #[tokio::test]
 async fn an_unreachable_store_fails_closed_within_the_timeout() {
-    let logs = Logs::capture();
+    let logs = integration_tests::capture_logs();
     let (_, token) = full_key();
     let t = token.expose();
 

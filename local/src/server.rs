@@ -113,7 +113,19 @@ async fn dispatch(
     let (parts, body) = req.into_parts();
     let matched = match match_route(&parts.method, parts.uri.path()) {
         RouteMatch::Found(m) => m,
-        RouteMatch::WrongMethod => return (problem(ApiError::MethodNotAllowed, rid), None, None),
+        RouteMatch::WrongMethod => {
+            // RFC 9110: a 405 names the methods the path allows, as the handlers' own router does.
+            let mut reply = problem(ApiError::MethodNotAllowed, rid);
+            if let Err((_, allow)) = shared::api::match_route(&parts.method, parts.uri.path()) {
+                if let Some(v) = http::HeaderValue::from_str(allow)
+                    .ok()
+                    .filter(|_| !allow.is_empty())
+                {
+                    reply.headers_mut().insert(http::header::ALLOW, v);
+                }
+            }
+            return (reply, None, None);
+        }
         RouteMatch::NotFound => return (problem(ApiError::NotFound, rid), None, None),
     };
     let route = Some(matched.route_key.clone());

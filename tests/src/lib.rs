@@ -68,7 +68,9 @@ pub fn capture_logs() -> LogCapture {
             .with_current_span(true)
             .with_span_list(true)
             .with_writer(|| ThreadSink)
-            .with_filter(tracing_subscriber::filter::filter_fn(|_| {
+            // A dynamic filter: asked on every event, never cached per callsite (a plain
+            // filter_fn caches "never" for a callsite first hit on a thread that captures nothing).
+            .with_filter(tracing_subscriber::filter::dynamic_filter_fn(|_, _| {
                 SINK.with(|s| s.borrow().is_some())
             }));
         let _ = tracing_subscriber::registry().with(layer).try_init();

@@ -9,3 +9,4 @@ mod api_support;
 mod api_validation;
 mod authorizer;
 mod store_contract;
+mod template;

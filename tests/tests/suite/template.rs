@@ -1,0 +1,414 @@
+//! `template.yaml` and the code agree (issue 5): the table's keys, indexes and TTL attribute are
+//! those of `shared::store::table` (and of the table `create_table` really makes in DynamoDB
+//! Local); the HTTP API's routes are the routes `shared::api::match_route` serves, the dev
+//! server's `local::gateway::ROUTES` and `openapi.yaml`'s operations; every function builds a
+//! real binary of the workspace, for the runtime and architecture the design names, and gets
+//! `TABLE_NAME`; the default authorizer is the `authorize` binary, reading a header it reads.
+//!
+//! Which binary answers which route is checked by running them: `tests/tests/e2e_emulator`.
+
+#[path = "../common/cfn.rs"]
+mod cfn;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Value};
+use shared::api::{match_route, Route};
+use shared::store::table::{create_table, CREATED_SK, INDEXES, PK, TTL_ATTRIBUTE};
+
+/// `(method, path)` of every management route the template's HTTP API sends to a function,
+/// with the binary of that function.
+fn template_routes(t: &Value) -> BTreeMap<(String, String), String> {
+    let mut routes = BTreeMap::new();
+    for f in cfn::functions(t) {
+        for (name, event) in cfn::object(&f.resource["Properties"]["Events"]) {
+            assert_eq!(event["Type"], "HttpApi", "{}.{name}", f.logical_id);
+            let p = &event["Properties"];
+            assert_eq!(
+                p["ApiId"],
+                cfn::reference("KeysApi"),
+                "{}.{name}",
+                f.logical_id
+            );
+            assert_eq!(p["PayloadFormatVersion"], "2.0", "{}.{name}", f.logical_id);
+            // every management route sits behind the API's default authorizer
+            assert!(
+                p.get("Auth").is_none(),
+                "{}.{name} overrides Auth",
+                f.logical_id
+            );
+            let key = (
+                p["Method"].as_str().expect("Method").to_uppercase(),
+                p["Path"].as_str().expect("Path").to_owned(),
+            );
+            let previous = routes.insert(key.clone(), f.binary.to_owned());
+            assert!(previous.is_none(), "{key:?} is routed twice");
+        }
+    }
+    routes
+}
+
+/// `(method, path)` of every operation of `openapi.yaml`.
+fn openapi_routes() -> BTreeSet<(String, String)> {
+    let spec: Value = serde_yaml::from_str(include_str!("../../../openapi.yaml")).unwrap();
+    let mut routes = BTreeSet::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for method in item.as_object().unwrap().keys() {
+            if [
+                "get", "put", "post", "delete", "patch", "head", "options", "trace",
+            ]
+            .contains(&method.as_str())
+            {
+                routes.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    routes
+}
+
+/// `actual` (a JSON array) holds the same items as `expected`, in any order, each once.
+#[track_caller]
+fn assert_same_set(actual: &Value, expected: &[Value], what: &str) {
+    let actual = actual
+        .as_array()
+        .unwrap_or_else(|| panic!("{what} is no list"));
+    let once = |items: &[Value], v: &Value| items.iter().filter(|i| *i == v).count() == 1;
+    let ok = actual.len() == expected.len()
+        && actual.iter().all(|v| once(expected, v))
+        && expected.iter().all(|v| once(actual, v));
+    assert!(
+        ok,
+        "{what}:\n  template: {}\n  code:     {}",
+        Value::from(actual.clone()),
+        Value::from(expected.to_vec())
+    );
+}
+
+/// A template path with its `{parameters}` filled in with valid values.
+fn concrete(path: &str) -> String {
+    path.replace("{prefix}", "7Fq2LwP9xZk1")
+}
+
+#[test]
+fn the_http_api_routes_are_the_routes_the_code_serves() {
+    let t = cfn::template();
+    let template: BTreeSet<(String, String)> = template_routes(&t).into_keys().collect();
+
+    // the dev server's API Gateway stand-in
+    let local: BTreeSet<(String, String)> = local::gateway::ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(template, local, "template.yaml vs local::gateway::ROUTES");
+
+    // the OpenAPI document
+    assert_eq!(template, openapi_routes(), "template.yaml vs openapi.yaml");
+
+    // the code's router: every template route is a route, all six routes are used, and a path's
+    // 405 `Allow` lists exactly the methods the template routes for it
+    let mut served = BTreeSet::new();
+    let mut methods_by_path: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (method, path) in &template {
+        let m = http::Method::from_bytes(method.as_bytes()).unwrap();
+        let route = match_route(&m, &concrete(path))
+            .unwrap_or_else(|(e, _)| panic!("{method} {path}: {}", e.status()));
+        assert!(served.insert(format!("{route:?}")), "{route:?} twice");
+        methods_by_path.entry(path).or_default().insert(method);
+    }
+    let all = [
+        Route::Create,
+        Route::List,
+        Route::Get,
+        Route::Replace,
+        Route::Update,
+        Route::Delete,
+    ];
+    let all: BTreeSet<String> = all.iter().map(|r| format!("{r:?}")).collect();
+    assert_eq!(served, all, "routes the template leaves out");
+    for (path, methods) in methods_by_path {
+        let (e, allow) = match_route(&http::Method::PUT, &concrete(path)).unwrap_err();
+        assert_eq!(e.status(), 405, "PUT {path}");
+        let allow: BTreeSet<&str> = allow.split(", ").collect();
+        assert_eq!(allow, methods, "Allow of {path}");
+    }
+}
+
+#[test]
+fn the_table_is_the_code_table() {
+    let t = cfn::template();
+    let tables = cfn::resources(&t, "AWS::DynamoDB::Table");
+    assert_eq!(tables.keys().copied().collect::<Vec<_>>(), ["KeysTable"]);
+    let p = &tables["KeysTable"]["Properties"];
+
+    assert_eq!(
+        p["KeySchema"],
+        json!([{ "AttributeName": PK, "KeyType": "HASH" }])
+    );
+
+    let mut attributes: BTreeSet<&str> = BTreeSet::from([PK, CREATED_SK]);
+    for (_, hash, range) in INDEXES {
+        attributes.extend([hash, range]);
+    }
+    let expected: Vec<Value> = attributes
+        .iter()
+        .map(|a| json!({ "AttributeName": a, "AttributeType": "S" }))
+        .collect();
+    assert_same_set(
+        &p["AttributeDefinitions"],
+        &expected,
+        "AttributeDefinitions",
+    );
+
+    let expected: Vec<Value> = INDEXES
+        .iter()
+        .map(|(name, hash, range)| {
+            json!({
+                "IndexName": name,
+                "KeySchema": [
+                    { "AttributeName": hash, "KeyType": "HASH" },
+                    { "AttributeName": range, "KeyType": "RANGE" },
+                ],
+                "Projection": { "ProjectionType": "ALL" },
+            })
+        })
+        .collect();
+    assert_same_set(
+        &p["GlobalSecondaryIndexes"],
+        &expected,
+        "GlobalSecondaryIndexes",
+    );
+
+    assert_eq!(
+        p["TimeToLiveSpecification"],
+        json!({ "AttributeName": TTL_ATTRIBUTE, "Enabled": true })
+    );
+    // DESIGN §8 and issue 5: on-demand, point-in-time recovery, encrypted
+    assert_eq!(p["BillingMode"], "PAY_PER_REQUEST");
+    assert_eq!(
+        p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
+    assert_eq!(p["SSESpecification"]["SSEEnabled"], true);
+}
+
+/// The constants above are what `create_table` uses; this compares the template with the table
+/// it really creates (DescribeTable and DescribeTimeToLive of DynamoDB Local).
+#[tokio::test]
+async fn the_table_is_the_table_create_table_makes() {
+    if !integration_tests::dynamodb_local() {
+        eprintln!("skipped: DynamoDB Local is not running (use tests/run.sh)");
+        return;
+    }
+    let t = cfn::template();
+    let p = &t["Resources"]["KeysTable"]["Properties"];
+    let client = shared::config::dynamo_client(shared::config::Timeouts::default()).await;
+    let name = integration_tests::table_name("template");
+    create_table(&client, &name).await.unwrap();
+    let d = client
+        .describe_table()
+        .table_name(&name)
+        .send()
+        .await
+        .unwrap();
+    let d = d.table().unwrap();
+
+    let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+    let described: Vec<(String, String)> = d
+        .key_schema()
+        .iter()
+        .map(|k| pair(k.attribute_name(), k.key_type().as_str()))
+        .collect();
+    let declared: Vec<(String, String)> = p["KeySchema"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            pair(
+                k["AttributeName"].as_str().unwrap(),
+                k["KeyType"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(described, declared, "KeySchema");
+
+    let described: BTreeSet<(String, String)> = d
+        .attribute_definitions()
+        .iter()
+        .map(|a| pair(a.attribute_name(), a.attribute_type().as_str()))
+        .collect();
+    let declared: BTreeSet<(String, String)> = p["AttributeDefinitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            pair(
+                a["AttributeName"].as_str().unwrap(),
+                a["AttributeType"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(described, declared, "AttributeDefinitions");
+
+    let described: Vec<Value> = d
+        .global_secondary_indexes()
+        .iter()
+        .map(|g| {
+            json!({
+                "IndexName": g.index_name().unwrap(),
+                "KeySchema": g.key_schema().iter().map(|k| json!({
+                    "AttributeName": k.attribute_name(),
+                    "KeyType": k.key_type().as_str(),
+                })).collect::<Vec<_>>(),
+                "Projection": {
+                    "ProjectionType": g.projection().unwrap().projection_type().unwrap().as_str(),
+                },
+            })
+        })
+        .collect();
+    assert_same_set(
+        &p["GlobalSecondaryIndexes"],
+        &described,
+        "GlobalSecondaryIndexes",
+    );
+
+    let billing = d.billing_mode_summary().and_then(|b| b.billing_mode());
+    assert_eq!(
+        billing.map(|b| b.as_str()),
+        p["BillingMode"].as_str(),
+        "BillingMode"
+    );
+
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(&name)
+        .send()
+        .await
+        .unwrap();
+    let ttl = ttl.time_to_live_description().unwrap();
+    assert_eq!(
+        ttl.attribute_name(),
+        p["TimeToLiveSpecification"]["AttributeName"].as_str(),
+        "TTL attribute"
+    );
+    assert_eq!(
+        ttl.time_to_live_status().map(|s| s.as_str()),
+        Some("ENABLED")
+    );
+    client
+        .delete_table()
+        .table_name(&name)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[test]
+fn every_function_builds_a_workspace_binary_with_the_table_name() {
+    let t = cfn::template();
+    let globals = &t["Globals"]["Function"];
+    let bins = cfn::workspace_bins();
+    let root = cfn::workspace_root();
+    let functions = cfn::functions(&t);
+
+    // one function per binary under functions/ (none forgotten, none extra)
+    let function_bins: BTreeSet<&str> = bins
+        .iter()
+        .filter(|b| b.manifest_path.starts_with(root.join("functions")))
+        .map(|b| b.name.as_str())
+        .collect();
+    let template_bins: BTreeSet<&str> = functions.iter().map(|f| f.binary).collect();
+    assert_eq!(template_bins.len(), functions.len(), "a binary built twice");
+    assert_eq!(template_bins, function_bins, "template.yaml vs functions/*");
+    assert_eq!(function_bins.len(), 6);
+
+    for f in &functions {
+        let id = f.logical_id;
+        let r = f.resource;
+        assert_eq!(r["Metadata"]["BuildMethod"], "rust-cargolambda", "{id}");
+        // cargo lambda build --bin <Binary> runs where CodeUri points: the workspace root
+        let code_uri = r["Properties"]["CodeUri"].as_str().expect("CodeUri");
+        let dir = root.join(code_uri).canonicalize().unwrap();
+        assert_eq!(dir, root.canonicalize().unwrap(), "{id} CodeUri");
+        let bin = bins.iter().find(|b| b.name == f.binary);
+        assert!(
+            bin.is_some(),
+            "{id}: {} is no binary of the workspace",
+            f.binary
+        );
+
+        // the deployed shape (DESIGN §9), set globally and not overridden
+        let prop = |name: &str| {
+            let own = &r["Properties"][name];
+            if own.is_null() {
+                globals[name].clone()
+            } else {
+                own.clone()
+            }
+        };
+        assert_eq!(prop("Runtime"), "provided.al2023", "{id}");
+        assert_eq!(prop("Architectures"), json!(["arm64"]), "{id}");
+        assert_eq!(prop("Handler"), "bootstrap", "{id}");
+
+        // SAM merges the Globals' environment variables with the function's own
+        let mut env = cfn::object(&globals["Environment"]["Variables"]);
+        env.extend(cfn::object(&r["Properties"]["Environment"]["Variables"]));
+        assert_eq!(
+            env.get("TABLE_NAME"),
+            Some(&cfn::reference("KeysTable")),
+            "{id}"
+        );
+
+        // DynamoDB actions only, on the table and its indexes only
+        for policy in r["Properties"]["Policies"].as_array().expect("Policies") {
+            for st in policy["Statement"].as_array().expect("inline statements") {
+                for action in st["Action"].as_array().unwrap() {
+                    assert!(action.as_str().unwrap().starts_with("dynamodb:"), "{id}");
+                }
+                for resource in st["Resource"].as_array().unwrap() {
+                    assert!(
+                        resource == &json!({ "Fn::GetAtt": ["KeysTable", "Arn"] })
+                            || resource == &json!({ "Fn::Sub": "${KeysTable.Arn}/index/*" }),
+                        "{id}: {resource}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_default_authorizer_is_the_authorize_binary() {
+    let t = cfn::template();
+    let auth = &t["Resources"]["KeysApi"]["Properties"]["Auth"];
+    let default = auth["DefaultAuthorizer"]
+        .as_str()
+        .expect("DefaultAuthorizer");
+    let a = &auth["Authorizers"][default];
+    let function = cfn::function_by_binary(&t, "authorize");
+    assert_eq!(
+        a["FunctionArn"],
+        json!({ "Fn::GetAtt": [function.logical_id, "Arn"] })
+    );
+    assert_eq!(a["AuthorizerPayloadFormatVersion"], "2.0");
+    assert_eq!(a["EnableSimpleResponses"], true);
+    // the identity sources are headers the authorizer reads the key from
+    let headers = a["Identity"]["Headers"]
+        .as_array()
+        .expect("Identity.Headers");
+    assert!(!headers.is_empty());
+    for h in headers {
+        let h = h.as_str().unwrap();
+        let mut map = std::collections::HashMap::new();
+        let value = if h.eq_ignore_ascii_case("authorization") {
+            "Bearer k"
+        } else {
+            "k"
+        };
+        map.insert(h.to_owned(), value.to_owned());
+        assert_eq!(shared::authorizer::extract_key(&map), Some("k"), "{h}");
+    }
+    // no caching unless asked for (DESIGN §7)
+    assert_eq!(t["Parameters"]["AuthorizerCacheTtl"]["Default"], 0);
+    // the authorizer is no route of its own
+    assert!(function.resource["Properties"]["Events"].is_null());
+}

@@ -12,15 +12,23 @@
 #   2. creates/updates the tool venv .venv/ from tests/requirements-tools.txt (cargo-lambda,
 #      aws-sam-cli, ziglang) unless its stamp says it is current, and puts .venv/bin on PATH;
 #   3. runs `cargo fmt --check` and `cargo clippy -D warnings` (skip with SKIP_LINT=1; not with --exec);
+#   3b. runs `sam validate --lint` and `sam validate --region us-east-1` (SAM's own translation,
+#      which needs no credentials and catches errors the linter lets through) on template.yaml and
+#      examples/*/*.yaml, and checks that the latter rejects a broken template (skip with
+#      SKIP_SAM_VALIDATE=1; not with --exec);
 #   4. starts DynamoDB Local (java, -inMemory -sharedDb -disableTelemetry) on a free port and waits
 #      until it answers ListTables on 127.0.0.1;
 #   5. exports AWS_ENDPOINT_URL_DYNAMODB, dummy credentials, AWS_REGION=us-east-1,
-#      AWS_EC2_METADATA_DISABLED=true and DYNAMODB_LOCAL_REQUIRED=1 (the Rust tests fail, not skip,
-#      when DynamoDB Local is missing), then runs the tests (or the --exec command);
+#      AWS_EC2_METADATA_DISABLED=true, DYNAMODB_LOCAL_REQUIRED=1 and E2E_REQUIRED=1 (the Rust tests
+#      fail, not skip, when DynamoDB Local or the venv's cargo-lambda/sam are missing) and
+#      SAM_CLI_TELEMETRY=0, then runs the tests (or the --exec command); among them the end-to-end
+#      tests (tests/tests/e2e_emulator/), which run the function binaries under
+#      `cargo lambda watch` against DynamoDB Local;
 #   6. stops DynamoDB Local on every exit path and exits with the tests' (or command's) status.
 #
 # Environment knobs:
 #   SKIP_LINT=1                       skip fmt/clippy (quick local loops)
+#   SKIP_SAM_VALIDATE=1               skip the sam validate stage
 #   RUN_SH_ONLY_SERVICES=1            same as --services-only
 #   DYNAMODB_LOCAL_PORT=N             use this port instead of a free one
 #   DYNAMODB_LOCAL_START_TIMEOUT=S    seconds to wait for DynamoDB Local to answer (default 90)
@@ -32,7 +40,10 @@
 # own table names. -disableTelemetry: no attempts to reach AWS from the test machine (and it starts
 # in about half the time). Note: DynamoDB Local has no bind-address option; it listens on 0.0.0.0.
 #
-# Logs: .cache/logs/dynamodb-local-<port>.log (DynamoDB Local), .cache/logs/cargo-test.log (tests).
+# Logs: .cache/logs/dynamodb-local-<port>.log (DynamoDB Local), .cache/logs/cargo-test.log (tests),
+# target/tmp/e2e-emulator-<port>.log (cargo lambda watch and the functions, per e2e test).
+#
+# The arm64 release build SAM deploys is not part of this run (minutes): tests/sam-build.sh.
 
 set -euo pipefail
 
@@ -58,6 +69,8 @@ CHILD_WATCHDOG_PID=""
 DDB_PORT=""
 DDB_LOG=""
 FETCH_TMP=""
+SAM_TMP=""
+STAGE_TIMES=() # "stage 1.2s", printed before the summary
 RUN_STARTED_NS="$(date +%s%N)"
 
 say() { printf '==> %s\n' "$*"; }
@@ -148,6 +161,7 @@ on_exit() {
     stop_child TERM
     stop_dynamodb_local
     [[ -n "$FETCH_TMP" ]] && rm -rf "$FETCH_TMP"
+    [[ -n "$SAM_TMP" ]] && rm -rf "$SAM_TMP"
     exit "$status"
 }
 on_signal() { # SIGNAL EXIT_STATUS
@@ -331,6 +345,8 @@ export_test_env() {
     export AWS_DEFAULT_REGION=us-east-1
     export AWS_EC2_METADATA_DISABLED=true
     export DYNAMODB_LOCAL_REQUIRED=1
+    export E2E_REQUIRED=1
+    export SAM_CLI_TELEMETRY=0
     # Never mix in a developer's real AWS identity.
     unset AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE AWS_ENDPOINT_URL
 }
@@ -338,7 +354,8 @@ export_test_env() {
 print_test_env() {
     local v
     for v in AWS_ENDPOINT_URL_DYNAMODB AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION \
-        AWS_DEFAULT_REGION AWS_EC2_METADATA_DISABLED DYNAMODB_LOCAL_REQUIRED; do
+        AWS_DEFAULT_REGION AWS_EC2_METADATA_DISABLED DYNAMODB_LOCAL_REQUIRED E2E_REQUIRED \
+        SAM_CLI_TELEMETRY; do
         printf '    %s=%s\n' "$v" "${!v}"
     done
     printf '    PATH=%s:...\n' "$VENV/bin"
@@ -378,6 +395,75 @@ run_lint() {
     say "cargo clippy --workspace --all-targets -- -D warnings"
     cargo clippy --workspace --all-targets -- -D warnings || die "clippy found problems"
     say "lint passed in $(elapsed "$t0")"
+    STAGE_TIMES+=("lint $(elapsed "$t0")")
+}
+
+# 3b. The SAM template and the examples, with the venv's SAM CLI. Plain `sam validate` runs SAM's
+# translator locally (no credentials; only a region); it rejects what `--lint` accepts, e.g. an
+# HttpApi event whose ApiId names no HTTP API, so both run. A broken template must fail, or the
+# stage proves nothing. All in parallel; each takes a few seconds of Python start-up.
+run_sam_validate() {
+    if [[ "${SKIP_SAM_VALIDATE:-}" == 1 ]]; then
+        say "sam validate: skipped (SKIP_SAM_VALIDATE=1)"
+        return
+    fi
+    local t0 tmp i failed=0
+    t0="$(now_ns)"
+    tmp="$(mktemp -d "$CACHE_DIR/.sam-validate.XXXXXX")"
+    SAM_TMP="$tmp" # removed on exit, whatever happens
+    # An HttpApi event whose ApiId is no HttpApi of the template: --lint passes it.
+    cat >"$tmp/broken.yaml" <<'YAML'
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: provided.al2023
+      Handler: bootstrap
+      CodeUri: .
+      Events:
+        Get:
+          Type: HttpApi
+          Properties: { ApiId: !Ref NoSuchApi, Method: GET, Path: /x }
+YAML
+    local -a templates=(template.yaml examples/*/*.yaml) checks=() pids=()
+    say "sam validate --lint and --region us-east-1: ${templates[*]}"
+    for t in "${templates[@]}"; do
+        checks+=("--lint -t $t" "--region us-east-1 -t $t")
+    done
+    for i in "${!checks[@]}"; do
+        # shellcheck disable=SC2086  # the options are split on purpose
+        sam validate ${checks[i]} </dev/null >"$tmp/$i.log" 2>&1 &
+        pids+=($!)
+    done
+    (
+        out="$(sam validate --region us-east-1 -t "$tmp/broken.yaml" 2>&1)" && exit 1
+        printf '%s\n' "$out"
+        [[ "$out" == *"invalid SAM Template"* ]]
+    ) </dev/null >"$tmp/broken.log" 2>&1 &
+    local broken_pid=$!
+    for i in "${!checks[@]}"; do
+        if wait "${pids[i]}"; then
+            printf '    ok    sam validate %s\n' "${checks[i]}"
+        else
+            printf '    FAIL  sam validate %s\n' "${checks[i]}" >&2
+            sed 's/^/        /' "$tmp/$i.log" >&2
+            failed=1
+        fi
+    done
+    if wait "$broken_pid"; then
+        printf '    ok    sam validate --region us-east-1 rejects a broken template\n'
+    else
+        printf '    FAIL  sam validate --region us-east-1 accepted a broken template\n' >&2
+        sed 's/^/        /' "$tmp/broken.log" >&2
+        failed=1
+    fi
+    rm -rf "$tmp"
+    SAM_TMP=""
+    ((failed == 0)) || die "sam validate failed"
+    say "sam validate passed in $(elapsed "$t0")"
+    STAGE_TIMES+=("sam validate $(elapsed "$t0")")
 }
 
 # Sum the "test result:" lines of cargo test's output into one plain closing line.
@@ -389,6 +475,14 @@ summarize_tests() {
         ignored=$((ignored + i))
         suites=$((suites + 1))
     done < <(sed -n 's/\x1b\[[0-9;]*m//g; s/.*test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed; \([0-9]*\) ignored.*/\1 \2 \3/p' "$log")
+    # The e2e binary's own time (it builds the function binaries, then runs them under the emulator).
+    local e2e
+    e2e="$(sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '/Running tests\/e2e_emulator\//{f=1}
+        f && /test result:/{sub(/.*finished in /, ""); print; exit}')"
+    if [[ -n "$e2e" ]]; then STAGE_TIMES+=("e2e emulator tests $e2e"); fi
+    if ((${#STAGE_TIMES[@]} > 0)); then
+        say "stage times: $(printf '%s, ' "${STAGE_TIMES[@]}" | sed 's/, $//')"
+    fi
     if ((status == 0)); then
         say "cargo test passed ($suites test binaries run) after $(elapsed "$RUN_STARTED_NS")"
     else
@@ -448,14 +542,17 @@ main() {
     exec 9>&-
     export PATH="$VENV/bin:$PATH"
 
-    # fmt + clippy before anything slow is started (fail fast).
-    if [[ "$mode" == test ]]; then run_lint; fi
+    # fmt + clippy and the template checks before anything slow is started (fail fast).
+    if [[ "$mode" == test ]]; then
+        run_lint
+        SAM_CLI_TELEMETRY=0 AWS_EC2_METADATA_DISABLED=true run_sam_validate
+    fi
 
     start_dynamodb_local
     export_test_env
     if [[ "$mode" != services ]]; then
         say "env: AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB AWS_REGION=$AWS_REGION" \
-            "DYNAMODB_LOCAL_REQUIRED=1 (+ dummy credentials, IMDS off), PATH=.venv/bin:\$PATH"
+            "DYNAMODB_LOCAL_REQUIRED=1 E2E_REQUIRED=1 (+ dummy credentials, IMDS off), PATH=.venv/bin:\$PATH"
     fi
 
     local status=0

@@ -3,7 +3,7 @@
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
 };
 use aws_sdk_dynamodb::Client;
 
@@ -75,14 +75,30 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), StoreError>
         Ok(_) => {}
         Err(e) => {
             let e = aws_sdk_dynamodb::Error::from(e);
-            // Someone else is creating it (and its TTL) right now.
+            // The table exists after all: someone else is creating it, or our own first attempt
+            // created it but timed out before answering and the SDK's retry met the table. Either
+            // way nobody may have set the TTL yet.
             if matches!(e, aws_sdk_dynamodb::Error::ResourceInUseException(_)) {
-                return Ok(());
+                return ensure_ttl(client, name).await;
             }
             return Err(unavailable(e));
         }
     }
-    client
+    enable_ttl(client, name).await
+}
+
+/// Turns on the TTL unless it is on (or turning on) already.
+async fn ensure_ttl(client: &Client, name: &str) -> Result<(), StoreError> {
+    if ttl_is_set(client, name).await? {
+        return Ok(());
+    }
+    enable_ttl(client, name).await
+}
+
+/// UpdateTimeToLive. It fails when the TTL is on already (another creator, or our own first
+/// attempt that timed out before answering): fine if the TTL is on afterwards.
+async fn enable_ttl(client: &Client, name: &str) -> Result<(), StoreError> {
+    let res = client
         .update_time_to_live()
         .table_name(name)
         .time_to_live_specification(
@@ -93,7 +109,28 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), StoreError>
                 .expect("TTL specification is complete"),
         )
         .send()
+        .await;
+    match res {
+        Ok(_) => Ok(()),
+        Err(_) if ttl_is_set(client, name).await? => Ok(()),
+        Err(e) => Err(StoreError::Unavailable(Box::new(
+            aws_sdk_dynamodb::Error::from(e),
+        ))),
+    }
+}
+
+async fn ttl_is_set(client: &Client, name: &str) -> Result<bool, StoreError> {
+    let d = client
+        .describe_time_to_live()
+        .table_name(name)
+        .send()
         .await
-        .map_err(|e| unavailable(e.into()))?;
-    Ok(())
+        .map_err(|e| StoreError::Unavailable(Box::new(aws_sdk_dynamodb::Error::from(e))))?;
+    Ok(d.time_to_live_description().is_some_and(|d| {
+        d.attribute_name() == Some(TTL_ATTRIBUTE)
+            && matches!(
+                d.time_to_live_status(),
+                Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+            )
+    }))
 }

@@ -13,7 +13,11 @@
 //! - Roles: a non-admin may grant only roles it holds; on update only the added roles count.
 //!   Replacing hands out a working secret, so a non-admin may replace only a key whose roles it
 //!   holds itself (otherwise a project admin could mint itself the token of a key an admin
-//!   gave more power).
+//!   gave more power). Re-arming a key — enabling a Disabled key, or moving its expiry later or
+//!   clearing it — hands its roles out again just the same, so it needs them too (otherwise a
+//!   project admin holding the token of an admin-powered key that an admin disabled or let
+//!   expire could switch it back on). Approving a Pending (or Rejected) key is not re-arming:
+//!   its roles were checked against its creator, who holds its token, when it was created.
 
 use crate::error::ApiError;
 use crate::model::{ApiKey, Ident, Role, Status};
@@ -85,6 +89,37 @@ pub fn authorize(caller: &Caller, action: Action, key: &ApiKey) -> Result<(), Ap
         }
     }
     Ok(())
+}
+
+/// Whether an update from `current` to `next` makes the key usable again: Disabled to Active,
+/// or an expiry that is later than it was, or none where there was one. (Approving a Pending or
+/// Rejected key is a decision on a request its creator made with roles it held: not this.)
+pub fn rearms(current: &ApiKey, next: &ApiKey) -> bool {
+    let reactivated = next.status == Status::Active && current.status == Status::Disabled;
+    let extended = match (current.expires_at, next.expires_at) {
+        (Some(was), Some(now)) => now > was,
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    reactivated || extended
+}
+
+/// 403 when a non-admin re-arms (see [`rearms`]) a key holding roles it does not hold: that
+/// would hand those roles out again, as a replace would.
+pub fn may_rearm(caller: &Caller, current: &ApiKey, next: &ApiKey) -> Result<(), ApiError> {
+    if !rearms(current, next) {
+        return Ok(());
+    }
+    let missing = not_held(caller, next.roles.iter());
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "Making key {} usable again would hand out roles this key does not hold: {}.",
+            current.prefix,
+            missing.join(", ")
+        )))
+    }
 }
 
 /// The status a new key starts in, or 403 when the caller may not create it.
@@ -233,6 +268,48 @@ mod tests {
             403
         );
         assert!(authorize(&pa, Action::Update, &strong).is_ok());
+    }
+
+    #[test]
+    fn rearming_a_stronger_key_is_refused() {
+        let (pa, _) = caller(KeyKind::Team, &["project-admin:p1", "jobs:run"]);
+        let mut strong = project_key("p1");
+        strong.roles = Roles::parse(&["admin"]).unwrap();
+        strong.status = Status::Disabled;
+        let mut on = strong.clone();
+        on.status = Status::Active;
+        assert_eq!(may_rearm(&pa, &strong, &on).unwrap_err().status(), 403);
+        // renaming it, or disabling it further, is not re-arming
+        let mut renamed = strong.clone();
+        renamed.name = crate::model::KeyName::parse("r").unwrap();
+        assert!(may_rearm(&pa, &strong, &renamed).is_ok());
+        // an expiry moved later, or cleared, re-arms; moved earlier does not
+        let t = time::macros::datetime!(2030-01-01 0:00 UTC);
+        let mut expiring = strong.clone();
+        expiring.status = Status::Active;
+        expiring.expires_at = Some(t);
+        for (later, rearmed) in [
+            (Some(t + time::Duration::days(1)), true),
+            (None, true),
+            (Some(t - time::Duration::days(1)), false),
+        ] {
+            let mut next = expiring.clone();
+            next.expires_at = later;
+            assert_eq!(rearms(&expiring, &next), rearmed, "{later:?}");
+            assert_eq!(may_rearm(&pa, &expiring, &next).is_err(), rearmed);
+        }
+        // with the key's roles held (or as admin) it is fine
+        let mut weak = strong.clone();
+        weak.roles = Roles::parse(&["jobs:run"]).unwrap();
+        let mut weak_on = weak.clone();
+        weak_on.status = Status::Active;
+        assert!(may_rearm(&pa, &weak, &weak_on).is_ok());
+        let (admin, _) = caller(KeyKind::Team, &["admin"]);
+        assert!(may_rearm(&admin, &strong, &on).is_ok());
+        // approving a Pending key is a decision, not re-arming
+        let mut pending = strong.clone();
+        pending.status = Status::Pending;
+        assert!(!rearms(&pending, &on));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use tracing::instrument;
 use super::caller::Caller;
 use super::fields::{self, Fields, Patch};
 use super::http::{etag, if_match, json_body, json_response, prefix, request_id, IfMatch};
-use super::permissions::{authorize, may_grant, visible, Action};
+use super::permissions::{authorize, may_grant, may_rearm, visible, Action};
 use super::{record_prefix, respond, AppState};
 use crate::error::ApiError;
 use crate::model::{
@@ -136,6 +136,7 @@ async fn update<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response
     apply(changes.webhook_url, &mut next.webhook_url);
     apply(changes.expires_at, &mut next.expires_at);
     next.updated_at = now;
+    may_rearm(&caller, &current, &next)?;
     let stored = write(state, &next, current.version, &precondition).await?;
     tracing::info!(
         prefix = %stored.prefix,

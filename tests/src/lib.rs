@@ -44,7 +44,16 @@ pub async fn dynamo_store(tag: &str) -> Option<DynamoStore> {
     }
     let client = dynamo_client(Timeouts::default()).await;
     let table = table_name(tag);
-    create_table(&client, &table)
+    // Creating a table with two indexes can take DynamoDB Local over the functions' 900 ms
+    // attempt timeout when both cores are busy (a cold JVM, property tests, a second DynamoDB
+    // Local starting): setup gets a patient client; the store keeps the functions' timeouts.
+    let patient = dynamo_client(Timeouts {
+        operation: std::time::Duration::from_secs(20),
+        attempt: std::time::Duration::from_secs(10),
+        ..Timeouts::default()
+    })
+    .await;
+    create_table(&patient, &table)
         .await
         .unwrap_or_else(|e| panic!("creating table {table}: {}", shared::error::chain(&e)));
     Some(DynamoStore::new(client, table, codec()))

@@ -8,5 +8,7 @@ mod api_permissions;
 mod api_support;
 mod api_validation;
 mod authorizer;
+mod hardening_faults;
+mod hardening_support;
 mod store_contract;
 mod template;

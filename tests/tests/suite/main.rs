@@ -9,6 +9,7 @@ mod api_support;
 mod api_validation;
 mod authorizer;
 mod hardening_faults;
+mod hardening_input;
 mod hardening_races;
 mod hardening_support;
 mod store_contract;

@@ -11,6 +11,7 @@ mod authorizer;
 mod hardening_faults;
 mod hardening_input;
 mod hardening_races;
+mod hardening_secrets;
 mod hardening_support;
 mod store_contract;
 mod template;

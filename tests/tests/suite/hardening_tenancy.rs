@@ -40,7 +40,7 @@ async fn cast<S: Store>(api: &Api<S>, team: &'static str) -> Cast {
     for k in [
         &admin, &pa, &pm, &user, &svc, &plain_svc, &vic, &pending, &disabled, &gone, &only,
     ] {
-        api.put(k).await;
+        crate::hardening_support::seed(api.store(), k).await;
     }
     api.store()
         .delete(&gone, gone.version, START)

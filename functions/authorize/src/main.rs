@@ -15,7 +15,7 @@ use shared::config::{dynamo_store, Config};
 async fn main() -> Result<(), Error> {
     authorizer::init_tracing();
     let config = Config::from_env()?;
-    let store = dynamo_store(&config).await;
+    let store = dynamo_store(&config).await?;
     let authorizer = Authorizer::new(store, Arc::new(SystemClock), config.auth_cache_ttl);
     let authorizer = &authorizer;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -49,7 +49,9 @@ pub async fn cold_start() -> Result<AppState<crate::store::DynamoStore>, crate::
     crate::config::init_tracing();
     let config = crate::config::Config::from_env()
         .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
-    let store = crate::config::dynamo_store(&config).await;
+    let store = crate::config::dynamo_store(&config)
+        .await
+        .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
     Ok(AppState::new(store, Arc::new(crate::clock::SystemClock)))
 }
 

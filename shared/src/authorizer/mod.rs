@@ -275,18 +275,21 @@ fn check<'k>(
     Ok((key, matched))
 }
 
-/// Tracing for the authorizer binary: `config::init_tracing`'s JSON logs, and trace-level
-/// events of the Lambda runtime are dropped whatever `RUST_LOG` says, because
-/// `lambda_runtime` logs the raw event — with the caller's key in it — at trace level.
+/// Tracing for the authorizer binary: `config::init_tracing`'s JSON logs and `RUST_LOG` filter
+/// ([`crate::config::log_filter`]), and trace-level events of the Lambda runtime are dropped
+/// whatever `RUST_LOG` says, because `lambda_runtime` logs the raw event — with the caller's
+/// key in it — at trace level.
 pub fn init_tracing() {
     use tracing_subscriber::util::SubscriberInitExt;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let (filter, warning) = crate::config::log_filter();
     let _ = subscriber(filter, std::io::stdout).try_init();
+    if let Some(w) = warning {
+        tracing::warn!("{w}");
+    }
 }
 
 fn subscriber<W>(
-    filter: tracing_subscriber::EnvFilter,
+    filter: tracing_subscriber::filter::Targets,
     writer: W,
 ) -> impl tracing::Subscriber + Send + Sync
 where

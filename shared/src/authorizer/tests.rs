@@ -194,7 +194,7 @@ async fn a_panicking_usage_write_does_not_stop_the_authorizer() {
 fn the_runtime_trace_of_raw_events_is_dropped_even_at_trace_level() {
     let buf = LogBuffer::default();
     let writer = buf.clone();
-    let filter = tracing_subscriber::EnvFilter::new("trace");
+    let filter: tracing_subscriber::filter::Targets = "trace".parse().unwrap();
     let sub = subscriber(filter, move || writer.clone());
     tracing::subscriber::with_default(sub, || {
         tracing::trace!(target: "lambda_runtime::layers::api_response", body = "RAW-EVENT-BODY", "raw JSON event received from Lambda");

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Size of each function's arm64 release `bootstrap` (DESIGN §10: ≤ 5 MB each), built the way
+# `sam build` builds them (cargo lambda, --arm64, the workspace's release profile):
+#
+#   bash bench/size.sh
+#
+# The cross build goes to its own target dir (target/arm64-release, or $SIZE_TARGET_DIR), so it
+# never holds the main target dir's lock, and runs under `nice -n 19`. A cold build of all six
+# takes about 8 minutes on a 2-core machine; a rebuild after a change in shared/ about 3.
+# The table is printed and written to target/bench/size.md. Needs the tool venv (.venv, made by
+# tests/run.sh: cargo-lambda and zig) and the aarch64-unknown-linux-gnu rust target (added here
+# with rustup if missing).
+set -euo pipefail
+
+ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$ROOT"
+BINS=(authorize create-key list-keys replace-key update-key delete-key)
+LIMIT=5000000
+export CARGO_TARGET_DIR="${SIZE_TARGET_DIR:-$ROOT/target/arm64-release}"
+OUT="$ROOT/target/bench/size.md"
+
+if [[ ! -x "$ROOT/.venv/bin/cargo-lambda" ]]; then
+    echo "==> no tool venv yet: letting tests/run.sh create it"
+    bash "$ROOT/tests/run.sh" --exec true
+fi
+# zig is found as `python3 -m ziglang`: the venv's python must come first.
+export PATH="$ROOT/.venv/bin:$PATH"
+if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
+    rustup target add aarch64-unknown-linux-gnu
+fi
+
+started=$(date +%s)
+args=()
+for b in "${BINS[@]}"; do args+=(--bin "$b"); done
+echo "==> cargo lambda build --release --arm64 ${args[*]} (target dir ${CARGO_TARGET_DIR#"$ROOT"/}, nice 19)"
+nice -n 19 cargo lambda build --release --arm64 --locked "${args[@]}"
+took=$(($(date +%s) - started))
+
+mkdir -p "$(dirname "$OUT")"
+{
+    echo "| function | bootstrap bytes | MB | MiB | ≤ 5 MB |"
+    echo "|---|---:|---:|---:|---|"
+    for b in "${BINS[@]}"; do
+        f="$CARGO_TARGET_DIR/lambda/$b/bootstrap"
+        bytes=$(stat -c %s "$f")
+        verdict=met
+        ((bytes <= LIMIT)) || verdict="**not met**"
+        awk -v b="$b" -v n="$bytes" -v v="$verdict" \
+            'BEGIN { printf "| %s | %d | %.2f | %.2f | %s |\n", b, n, n / 1e6, n / 1048576, v }'
+    done
+    echo
+    echo "arm64 (aarch64-unknown-linux-gnu, cargo lambda + zig), profile.release of Cargo.toml; built in ${took} s on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))."
+} | tee "$OUT"
+echo "==> written to ${OUT#"$ROOT"/}"

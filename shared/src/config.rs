@@ -25,6 +25,9 @@ pub struct Config {
     pub auth_cache_ttl: Duration,
     /// Key of the list cursors' MAC.
     pub cursor_key: Vec<u8>,
+    /// Open the DynamoDB connection at cold start ([`DynamoStore::warm_up`]);
+    /// `DYNAMODB_WARM_UP=false` turns it off.
+    pub warm_up: bool,
 }
 
 impl Config {
@@ -65,10 +68,24 @@ impl Config {
             .filter(|k| !k.is_empty())
             .unwrap_or_else(|| format!("api-keys-cursor/{table_name}"))
             .into_bytes();
+        let warm_up = match get("DYNAMODB_WARM_UP").map(|v| v.trim().to_ascii_lowercase()) {
+            None => true,
+            Some(v) => match v.as_str() {
+                "" | "true" | "1" => true,
+                "false" | "0" => false,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "DYNAMODB_WARM_UP",
+                        why: "true or false".into(),
+                    })
+                }
+            },
+        };
         Ok(Config {
             table_name,
             auth_cache_ttl: Duration::from_secs(ttl),
             cursor_key,
+            warm_up,
         })
     }
 
@@ -209,13 +226,20 @@ pub fn lambda_dynamo_client(env: &LambdaEnv, timeouts: Timeouts) -> aws_sdk_dyna
 
 /// Config, client and store together: what every function builds once at cold start. Fails,
 /// naming the variable, when Lambda's region or credentials are missing from the environment.
+/// Unless `config.warm_up` is off, it then opens the connection ([`DynamoStore::warm_up`]):
+/// never an error, a failed warm-up is one warning line.
 pub async fn dynamo_store(config: &Config) -> Result<DynamoStore, ConfigError> {
     let client = lambda_dynamo_client(&LambdaEnv::from_env()?, Timeouts::default());
-    Ok(DynamoStore::new(
-        client,
-        config.table_name.as_str(),
-        config.cursor_codec(),
-    ))
+    let store = DynamoStore::new(client, config.table_name.as_str(), config.cursor_codec());
+    if config.warm_up {
+        match store.warm_up().await {
+            Ok(took) => tracing::debug!(ms = took.as_secs_f64() * 1e3, "DynamoDB connection open"),
+            Err(e) => {
+                tracing::warn!(error = %e, "DynamoDB warm-up failed; the first request connects itself")
+            }
+        }
+    }
+    Ok(store)
 }
 
 /// The log filter of the functions: `RUST_LOG`'s `target=level` directives and default level
@@ -347,5 +371,23 @@ mod tests {
         assert_eq!(c.auth_cache_ttl, Duration::from_secs(30));
         assert!(cfg(&[("TABLE_NAME", "t12"), ("AUTH_CACHE_TTL_SECONDS", "x")]).is_err());
         assert!(cfg(&[("TABLE_NAME", "t12"), ("AUTH_CACHE_TTL_SECONDS", "99999")]).is_err());
+    }
+
+    #[test]
+    fn warm_up_is_on_unless_turned_off() {
+        let warm = |v: Option<&str>| {
+            let mut vars = vec![("TABLE_NAME", "t12")];
+            vars.extend(v.map(|v| ("DYNAMODB_WARM_UP", v)));
+            cfg(&vars).map(|c| c.warm_up)
+        };
+        assert!(warm(None).unwrap());
+        for on in ["true", "TRUE", "1", " true ", ""] {
+            assert!(warm(Some(on)).unwrap(), "{on:?}");
+        }
+        for off in ["false", "False", "0"] {
+            assert!(!warm(Some(off)).unwrap(), "{off:?}");
+        }
+        let e = warm(Some("yes please")).unwrap_err().to_string();
+        assert!(e.contains("DYNAMODB_WARM_UP"), "{e}");
     }
 }

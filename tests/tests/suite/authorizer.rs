@@ -764,109 +764,105 @@ async fn with_a_cache_ttl_allows_are_reused_until_it_passes_and_refusals_never()
     h.assert_logs_clean();
 }
 
-// ---- measurement ---------------------------------------------------------------------------
+// ---- connection warm-up -------------------------------------------------------------------
 
-fn percentile(sorted: &[StdDuration], p: f64) -> StdDuration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
+/// A TCP relay to `upstream` that counts the connections it accepts (plain threads: nothing
+/// here needs tokio's io features).
+fn counting_relay(upstream: std::net::SocketAddr) -> (String, Arc<AtomicUsize>) {
+    use std::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&accepted);
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { continue };
+            count.fetch_add(1, Ordering::SeqCst);
+            let Ok(server) = TcpStream::connect(upstream) else {
+                continue;
+            };
+            let pipe = |mut from: TcpStream, mut to: TcpStream| {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from, &mut to);
+                    let _ = to.shutdown(std::net::Shutdown::Write);
+                });
+            };
+            pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
+            pipe(server, client);
+        }
+    });
+    (url, accepted)
 }
 
-/// Median (and p90/p99) of an authorize next to a bare GetItem of the same item on the same
-/// client, interleaved; a third series, the store's `get` (GetItem + item mapping), splits the
-/// difference between the store and the authorizer's own work. Not an assertion: run with
-/// `tests/run.sh --exec cargo test -p integration-tests --test suite -- --ignored --nocapture measure`.
+/// `DynamoStore::warm_up` (what every function runs at cold start unless DYNAMODB_WARM_UP=false)
+/// opens the one connection the first real request then uses, writes nothing, counts an error
+/// answer as warm, and reports only a store that does not answer.
 #[tokio::test]
-#[ignore = "a measurement; run explicitly with --ignored --nocapture"]
-async fn measure_authorize_against_a_bare_get_item() {
-    let Some(store) = dynamo_store("authz-measure").await else {
+async fn the_warm_up_opens_the_connection_the_first_call_uses() {
+    let Some(real) = dynamo_store("warm").await else {
         return;
     };
-    let iterations: usize = std::env::var("AUTHZ_MEASURE_ITERATIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap();
+    let upstream = endpoint
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    let (relay, connections) = counting_relay(upstream);
+    let relayed = store_at(&relay).await;
+    let store = DynamoStore::new(relayed.client().clone(), real.table(), codec());
     let (key, token) = full_key();
-    store.create(&key).await.unwrap();
-    let client = store.client().clone();
-    let table = store.table().to_owned();
-    let reader = store.clone();
-    let auth = Authorizer::new(store, Arc::new(SystemClock), StdDuration::ZERO);
-    let pk = aws_sdk_dynamodb::types::AttributeValue::S(shared::store::item::key_pk(&key.prefix));
-    let t = token.expose();
+    real.create(&key).await.unwrap();
 
-    let bare = || async {
-        let started = Instant::now();
-        let out = client
-            .get_item()
-            .table_name(&table)
-            .key("pk", pk.clone())
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap();
-        assert!(out.item().is_some());
-        started.elapsed()
-    };
-    let read = || async {
-        let started = Instant::now();
-        let key = reader.get(&key.prefix).await.unwrap();
-        assert!(key.is_some());
-        started.elapsed()
-    };
-    let authorize = || async {
-        let started = Instant::now();
-        let d = auth.decide(Some(t)).await.unwrap();
-        let took = started.elapsed();
-        assert!(matches!(d, Decision::Allow(_)));
-        took
-    };
-    for _ in 0..200 {
-        bare().await;
-        read().await;
-        authorize().await;
-    }
-    let (mut g, mut r, mut a) = (Vec::new(), Vec::new(), Vec::new());
-    for i in 0..iterations {
-        // rotate the order, so none always follows another
-        match i % 3 {
-            0 => {
-                g.push(bare().await);
-                r.push(read().await);
-                a.push(authorize().await);
-            }
-            1 => {
-                a.push(authorize().await);
-                g.push(bare().await);
-                r.push(read().await);
-            }
-            _ => {
-                r.push(read().await);
-                a.push(authorize().await);
-                g.push(bare().await);
-            }
-        }
-    }
-    g.sort();
-    r.sort();
-    a.sort();
-    let us = |d: StdDuration| d.as_secs_f64() * 1e6;
-    let line = |name: &str, v: &[StdDuration]| {
-        format!(
-            "{name:<22} p50 {:>8.1} µs   p90 {:>8.1} µs   p99 {:>8.1} µs",
-            us(percentile(v, 0.5)),
-            us(percentile(v, 0.9)),
-            us(percentile(v, 0.99))
-        )
-    };
-    println!("{iterations} iterations each, interleaved, DynamoDB Local, one client");
-    println!("{}", line("bare GetItem", &g));
-    println!("{}", line("store.get (+ mapping)", &r));
-    println!("{}", line("authorize (decide)", &a));
-    println!(
-        "ratio                  p50 {:.3}x       p90 {:.3}x       p99 {:.3}x",
-        us(percentile(&a, 0.5)) / us(percentile(&g, 0.5)),
-        us(percentile(&a, 0.9)) / us(percentile(&g, 0.9)),
-        us(percentile(&a, 0.99)) / us(percentile(&g, 0.99)),
+    let took = store.warm_up().await.unwrap();
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        1,
+        "the warm-up connected"
     );
-    auth.flush().await;
+    eprintln!("warm-up took {took:?}");
+    let auth = Authorizer::new(store, Arc::new(SystemClock), StdDuration::ZERO);
+    for _ in 0..5 {
+        let d = auth.decide(Some(token.expose())).await.unwrap();
+        assert!(matches!(d, Decision::Allow(_)));
+        // the first call's usage write done before the next GetItem, so no two requests are
+        // ever in flight together (which would rightly take a second connection)
+        auth.flush().await;
+    }
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        1,
+        "the calls after it reuse its connection"
+    );
+
+    // it wrote nothing: the table holds the key's item and nothing else
+    let scan = real
+        .client()
+        .scan()
+        .table_name(real.table())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scan.count(), 1, "{:?}", scan.items());
+    assert!(scan.items()[0]["pk"]
+        .as_s()
+        .is_ok_and(|pk| pk != shared::store::dynamo::WARM_UP_PK));
+
+    // an error answer (here: no such table) still opened the connection: Ok
+    let missing = DynamoStore::new(real.client().clone(), "no-such-table", codec());
+    missing.warm_up().await.unwrap();
+
+    // no answer at all is the error, within the client's timeout
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let started = Instant::now();
+    let err = store_at(&format!("http://127.0.0.1:{closed}"))
+        .await
+        .warm_up()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(started.elapsed() < StdDuration::from_secs(3));
 }

@@ -5,11 +5,16 @@
 #   bash bench/size.sh
 #
 # The cross build goes to its own target dir (target/arm64-release, or $SIZE_TARGET_DIR), so it
-# never holds the main target dir's lock, and runs under `nice -n 19`. A cold build of all six
-# takes about 8 minutes on a 2-core machine; a rebuild after a change in shared/ about 3.
-# The table is printed and written to target/bench/size.md. Needs the tool venv (.venv, made by
-# tests/run.sh: cargo-lambda and zig) and the aarch64-unknown-linux-gnu rust target (added here
-# with rustup if missing).
+# never holds the main target dir's lock, and runs under `nice -n 19`. On the 2-core machine of
+# the README's Performance table a cold build of all six took 4 minutes with the machine to itself
+# and up to 16 while other builds ran; a rebuild after a change in shared/ 3-11 minutes (six
+# fat-LTO links).
+# The table is printed and written to target/bench/size.md ($SIZE_OUT). To try another profile
+# without editing Cargo.toml, use cargo's overrides with a target dir of their own, e.g.
+#   CARGO_PROFILE_RELEASE_OPT_LEVEL=s SIZE_TARGET_DIR=target/arm64-opt-s \
+#     SIZE_OUT=target/bench/size-opt-s.md bash bench/size.sh
+# Needs the tool venv (.venv, made by tests/run.sh: cargo-lambda and zig) and the
+# aarch64-unknown-linux-gnu rust target (added here with rustup if missing).
 set -euo pipefail
 
 ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -17,7 +22,7 @@ cd "$ROOT"
 BINS=(authorize create-key list-keys replace-key update-key delete-key)
 LIMIT=5000000
 export CARGO_TARGET_DIR="${SIZE_TARGET_DIR:-$ROOT/target/arm64-release}"
-OUT="$ROOT/target/bench/size.md"
+OUT="${SIZE_OUT:-$ROOT/target/bench/size.md}"
 
 if [[ ! -x "$ROOT/.venv/bin/cargo-lambda" ]]; then
     echo "==> no tool venv yet: letting tests/run.sh create it"
@@ -49,6 +54,7 @@ mkdir -p "$(dirname "$OUT")"
             'BEGIN { printf "| %s | %d | %.2f | %.2f | %s |\n", b, n, n / 1e6, n / 1048576, v }'
     done
     echo
-    echo "arm64 (aarch64-unknown-linux-gnu, cargo lambda + zig), profile.release of Cargo.toml; built in ${took} s on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))."
+    overrides="$(env | grep '^CARGO_PROFILE_RELEASE_' | paste -sd' ' || true)"
+    echo "arm64 (aarch64-unknown-linux-gnu, cargo lambda + zig), profile.release of Cargo.toml${overrides:+ with $overrides}; built in ${took} s on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))."
 } | tee "$OUT"
 echo "==> written to ${OUT#"$ROOT"/}"

@@ -186,7 +186,8 @@ fn check_allowed(body: &Bytes) -> Result<(), String> {
     Ok(())
 }
 
-pub async fn run_once(setup: &Setup) -> Result<Run, String> {
+/// One cold start; `warm_up` false sets `DYNAMODB_WARM_UP=false` (no connection opened at init).
+pub async fn run_once(setup: &Setup, warm_up: bool) -> Result<Run, String> {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| e.to_string())?;
@@ -238,6 +239,7 @@ pub async fn run_once(setup: &Setup) -> Result<Run, String> {
         .env("_HANDLER", "bootstrap")
         .env("TZ", ":UTC")
         .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("DYNAMODB_WARM_UP", if warm_up { "true" } else { "false" })
         .envs(setup.extra_env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(log.try_clone().map_err(|e| e.to_string())?)
@@ -279,12 +281,18 @@ pub async fn run_once(setup: &Setup) -> Result<Run, String> {
 pub struct ColdStart {
     pub binary: PathBuf,
     pub binary_bytes: u64,
+    /// As deployed: the connection opened at init.
     pub runs: Vec<Run>,
+    /// The same binary with `DYNAMODB_WARM_UP=false`, started alternately with `runs`.
+    pub runs_without_warm_up: Vec<Run>,
 }
 
 impl ColdStart {
     pub fn series(&self, f: impl Fn(&Run) -> Duration) -> Samples {
         Samples::new(self.runs.iter().map(f).collect())
+    }
+    pub fn series_without_warm_up(&self, f: impl Fn(&Run) -> Duration) -> Samples {
+        Samples::new(self.runs_without_warm_up.iter().map(f).collect())
     }
     pub fn hwm(&self, f: impl Fn(&Run) -> u64) -> (u64, u64) {
         let mut v: Vec<u64> = self.runs.iter().map(f).collect();
@@ -303,15 +311,19 @@ pub async fn run(setup: Setup, runs: usize) -> Result<ColdStart, String> {
         })?
         .len();
     // One unmeasured start: the page cache holds the binary afterwards, as on a warm host.
-    run_once(&setup).await?;
-    let mut out = Vec::with_capacity(runs);
+    run_once(&setup, true).await?;
+    let mut on = Vec::with_capacity(runs);
+    let mut off = Vec::with_capacity(runs);
+    // alternately, so both series see the same machine load
     for _ in 0..runs {
-        out.push(run_once(&setup).await?);
+        on.push(run_once(&setup, true).await?);
+        off.push(run_once(&setup, false).await?);
     }
     Ok(ColdStart {
         binary: setup.binary,
         binary_bytes,
-        runs: out,
+        runs: on,
+        runs_without_warm_up: off,
     })
 }
 

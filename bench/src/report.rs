@@ -302,6 +302,33 @@ pub fn render(i: &Input<'_>) -> String {
             mib(hwm_max),
             verdict(ok_rss)
         );
+        let _ = writeln!(
+            s,
+            "Opening the DynamoDB connection at init (one GetItem of an item no key has; the default) against not opening it (`DYNAMODB_WARM_UP=false`), {} starts each, alternating:\n",
+            c.runs_without_warm_up.len()
+        );
+        s.push_str(
+            "| p50 | warm-up at init (default) | no warm-up | difference |\n|---|---:|---:|---:|\n",
+        );
+        for (name, f) in [
+            (
+                "exec → init done",
+                (|r: &crate::cold::Run| r.init) as fn(&_) -> Duration,
+            ),
+            ("first invocation (event → answer)", |r| r.first_invoke),
+            ("exec → first answer", |r| r.first_answer),
+        ] {
+            let (on, off) = (c.series(f).p50(), c.series_without_warm_up(f).p50());
+            let diff = on.as_secs_f64() - off.as_secs_f64();
+            let _ = writeln!(
+                s,
+                "| {name} | {} ms | {} ms | {:+.3} ms |",
+                ms(on),
+                ms(off),
+                diff * 1e3
+            );
+        }
+        s.push('\n');
     }
 
     if let Some(w) = i.watch {

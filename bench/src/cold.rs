@@ -143,7 +143,8 @@ pub struct Setup {
     pub extra_env: Vec<(String, String)>,
 }
 
-fn vm_hwm_kib(pid: u32) -> Option<u64> {
+/// A process's peak resident set (`VmHWM` of /proc/<pid>/status), in KiB.
+pub fn vm_hwm_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::cold::vm_hwm_kib;
+
 pub struct WatchRun {
     /// Invoke API: request sent → answer, for the invocation that started the function.
     pub first: Duration,
@@ -91,14 +93,6 @@ fn find_process(binary: &Path) -> Option<u32> {
         let exe = std::fs::read_link(e.path().join("exe")).ok()?;
         (exe == want).then_some(pid)
     })
-}
-
-fn vm_hwm_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 fn check(status: u16, body: &str) -> Result<(), String> {

@@ -86,29 +86,47 @@ impl Description {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Role(String);
 
-impl Role {
-    pub fn parse(s: &str) -> Result<Self, String> {
-        if s.is_empty() || s.len() > ROLE_MAX {
-            return Err(format!("must be 1 to {ROLE_MAX} characters"));
-        }
-        if !s
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b":_.*-".contains(&b))
-        {
-            return Err("may contain only letters, digits and : _ . * -".into());
-        }
-        Ok(Role(s.to_owned()))
+/// `s` if it is 1 to `max` bytes of ASCII letters, digits and the bytes of `extra`; the error
+/// names the allowed characters.
+fn restricted(s: &str, max: usize, extra: &[u8]) -> Result<String, String> {
+    if s.is_empty() || s.len() > max {
+        return Err(format!("must be 1 to {max} characters"));
     }
-    pub fn as_str(&self) -> &str {
-        &self.0
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
+    {
+        let shown: Vec<String> = extra.iter().map(|b| char::from(*b).to_string()).collect();
+        return Err(format!(
+            "may contain only letters, digits and {}",
+            shown.join(" ")
+        ));
     }
+    Ok(s.to_owned())
 }
 
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+/// `as_str` and `Display` of a checked string newtype.
+macro_rules! string_newtype {
+    ($t:ident) => {
+        impl $t {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        restricted(s, ROLE_MAX, b":_.*-").map(Role)
     }
 }
+string_newtype!(Role);
 
 /// At most 50 distinct roles, kept in the order given (duplicates dropped).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -222,27 +240,10 @@ pub struct Ident(String);
 
 impl Ident {
     pub fn parse(s: &str) -> Result<Self, String> {
-        if s.is_empty() || s.len() > ID_MAX {
-            return Err(format!("must be 1 to {ID_MAX} characters"));
-        }
-        if !s
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._@+-".contains(&b))
-        {
-            return Err("may contain only letters, digits and . _ @ + -".into());
-        }
-        Ok(Ident(s.to_owned()))
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
+        restricted(s, ID_MAX, b"._@+-").map(Ident)
     }
 }
-
-impl fmt::Display for Ident {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+string_newtype!(Ident);
 
 /// A key's lifecycle status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

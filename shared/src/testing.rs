@@ -2,19 +2,18 @@
 
 use time::OffsetDateTime;
 
+use crate::api::create::NewKey;
 use crate::model::{ApiKey, Ident, KeyName, Labels, Roles, Status};
 use crate::token::{KeyKind, Token};
 
-/// A valid key record and the token that opens it.
+/// A valid key record and the token that opens it, minted as `POST /keys` mints one: team
+/// `team-1`, a team key for `user-1` or a project key of `project-1`, role `jobs:submit`.
 pub fn sample_key_with_token(kind: KeyKind) -> (ApiKey, Token) {
-    let token = Token::generate(kind);
-    let now = OffsetDateTime::now_utc();
     let (user_id, project_id) = match kind {
         KeyKind::Team => (Some(Ident::parse("user-1").unwrap()), None),
         KeyKind::Project => (None, Some(Ident::parse("project-1").unwrap())),
     };
-    let key = ApiKey {
-        prefix: token.prefix().clone(),
+    NewKey {
         kind,
         team_id: Ident::parse("team-1").unwrap(),
         user_id,
@@ -27,19 +26,9 @@ pub fn sample_key_with_token(kind: KeyKind) -> (ApiKey, Token) {
         is_high_priority: false,
         webhook_url: None,
         expires_at: None,
-        created_at: now,
         created_by: "user-1".into(),
-        updated_at: now,
-        last_active: None,
-        submitted_jobs: 0,
-        retrieved: true,
-        preview: token.preview(),
-        version: 1,
-        secret_hash: token.hash(),
-        previous: None,
-        deleted_at: None,
-    };
-    (key, token)
+    }
+    .mint(OffsetDateTime::now_utc())
 }
 
 pub fn sample_key(kind: KeyKind) -> ApiKey {

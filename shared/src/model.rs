@@ -82,10 +82,6 @@ impl Description {
     }
 }
 
-/// A role: `[A-Za-z0-9:_.*-]{1,100}`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Role(String);
-
 /// `s` if it is 1 to `max` bytes of ASCII letters, digits and the bytes of `extra`; the error
 /// names the allowed characters.
 fn restricted(s: &str, max: usize, extra: &[u8]) -> Result<String, String> {
@@ -120,6 +116,10 @@ macro_rules! string_newtype {
         }
     };
 }
+
+/// A role: `[A-Za-z0-9:_.*-]{1,100}`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Role(String);
 
 impl Role {
     pub fn parse(s: &str) -> Result<Self, String> {

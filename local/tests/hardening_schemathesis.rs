@@ -22,7 +22,7 @@ mod common;
 use common::{http, Reply};
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -71,20 +71,7 @@ impl Server {
             cmd.env_remove("AWS_ENDPOINT_URL_DYNAMODB");
         }
         let mut child = cmd.spawn().expect("keys-dev starts");
-        let log = Arc::new(Mutex::new(String::new()));
-        let mut err = child.stderr.take().unwrap();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = err.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
+        let log = common::collect(child.stderr.take().unwrap());
         // Ready when the banner says the key file is written (the listener is bound before).
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut addr = None;

@@ -59,6 +59,22 @@ pub async fn dynamo_store(tag: &str) -> Option<DynamoStore> {
     Some(DynamoStore::new(client, table, codec()))
 }
 
+/// A DynamoDB client like the functions' (their retries, `timeouts`) for `endpoint`, with dummy
+/// credentials: for stores that are gone, silent or behind a relay.
+pub async fn client_at(endpoint: &str, timeouts: Timeouts) -> aws_sdk_dynamodb::Client {
+    let base = dynamo_client(timeouts).await;
+    let conf = base
+        .config()
+        .to_builder()
+        .endpoint_url(endpoint)
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
+}
+
 /// Captures what this thread logs, at every level, as JSON lines with span fields, until the
 /// returned guard drops. One global subscriber serves every test of the process and writes to
 /// the capturing thread's own buffer: per-test scoped subscribers (`with_default`) race with

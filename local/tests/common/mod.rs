@@ -1,8 +1,10 @@
-//! What the dev server's test binaries share: a minimal HTTP/1.1 client.
+//! What the dev server's test binaries share: a minimal HTTP/1.1 client and a collector of the
+//! server's stderr.
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -63,4 +65,23 @@ pub fn http(
         headers,
         body: body.to_owned(),
     }
+}
+
+/// Everything `pipe` writes, collected by a thread of its own until it closes (the server's
+/// stderr: its log lines, scanned by the tests for tokens).
+pub fn collect(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<String>> {
+    let text = Arc::new(Mutex::new(String::new()));
+    let sink = Arc::clone(&text);
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    text
 }

@@ -509,21 +509,8 @@ async fn disabling_or_deleting_a_key_takes_effect_on_the_very_next_call() {
 
 /// A client like the functions' (same timeouts and retries) pointed at `endpoint`.
 async fn store_at(endpoint: &str) -> DynamoStore {
-    let base = shared::config::dynamo_client(shared::config::Timeouts::default()).await;
-    let conf = base
-        .config()
-        .to_builder()
-        .endpoint_url(endpoint)
-        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .build();
-    DynamoStore::new(
-        aws_sdk_dynamodb::Client::from_conf(conf),
-        "unreachable",
-        codec(),
-    )
+    let client = integration_tests::client_at(endpoint, shared::config::Timeouts::default()).await;
+    DynamoStore::new(client, "unreachable", codec())
 }
 
 #[tokio::test]

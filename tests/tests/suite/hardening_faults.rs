@@ -44,17 +44,7 @@ async fn client_at(endpoint: &str, patient: bool) -> aws_sdk_dynamodb::Client {
         timeouts.operation = StdDuration::from_secs(10);
         timeouts.attempt = StdDuration::from_secs(5);
     }
-    let base = shared::config::dynamo_client(timeouts).await;
-    let conf = base
-        .config()
-        .to_builder()
-        .endpoint_url(endpoint)
-        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(conf)
+    integration_tests::client_at(endpoint, timeouts).await
 }
 
 fn free_port() -> u16 {

@@ -9,7 +9,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 use shared::authorizer::{Authorizer, Decision};
 use shared::clock::SystemClock;
-use shared::store::{item::key_pk, DynamoStore, KeyReader, KeyWriter};
+use shared::store::dynamo::layout::key_pk;
+use shared::store::{DynamoStore, KeyReader, KeyWriter};
 use shared::testing::sample_key_with_token;
 use shared::token::KeyKind;
 

@@ -17,8 +17,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use shared::config::{dynamo_client, Timeouts};
-use shared::store::table::create_table;
+use shared::aws::{dynamo_client, Timeouts};
+use shared::store::dynamo::create_table;
 use shared::store::{CursorCodec, DynamoStore, KeyWriter};
 use shared::testing::sample_key_with_token;
 use shared::token::KeyKind;

@@ -73,11 +73,11 @@ impl Bench<'_> {
             self.counter.reset();
             let started = Instant::now();
             let r = match route {
-                "POST /keys" => api::create_key(self.state, req).await,
-                "GET /keys" | "GET /keys/{prefix}" => api::list_keys(self.state, req).await,
-                "POST /keys/{prefix}/replace" => api::replace_key(self.state, req).await,
-                "PATCH /keys/{prefix}" => api::update_key(self.state, req).await,
-                "DELETE /keys/{prefix}" => api::delete_key(self.state, req).await,
+                "POST /keys" => api::serve::<_, api::CreateKey>(self.state, req).await,
+                "GET /keys" | "GET /keys/{prefix}" => api::serve::<_, api::ListKeys>(self.state, req).await,
+                "POST /keys/{prefix}/replace" => api::serve::<_, api::ReplaceKey>(self.state, req).await,
+                "PATCH /keys/{prefix}" => api::serve::<_, api::UpdateKey>(self.state, req).await,
+                "DELETE /keys/{prefix}" => api::serve::<_, api::DeleteKey>(self.state, req).await,
                 other => unreachable!("no handler for {other}"),
             };
             let took = started.elapsed();

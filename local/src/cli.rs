@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
-use shared::config::{dynamo_client, Timeouts};
-use shared::store::table::create_table;
+use shared::aws::{dynamo_client, Timeouts};
+use shared::store::dynamo::create_table;
 use shared::store::{AnyStore, CursorCodec, DynamoStore, MemoryStore};
 
 /// `--name value` pairs; `--help`/`-h` as `help`. Unknown flags are errors.

@@ -7,7 +7,7 @@ use base64::Engine;
 use http::{HeaderMap, Method};
 use serde_json::{json, Map, Value};
 
-/// The routes of the management API and the "other API" stand-in, as API Gateway knows them.
+/// A matched route, as API Gateway knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Matched {
     /// e.g. `GET /keys/{prefix}`
@@ -15,26 +15,20 @@ pub struct Matched {
     pub path_parameters: Map<String, Value>,
     /// `ANY /protected/{proxy+}`: answered by the dev server itself with the context.
     pub protected: bool,
+    /// Whether the authorizer guards the route (the console's pages are public).
+    pub authorized: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouteMatch {
     Found(Matched),
-    /// The path exists, the method does not.
-    WrongMethod,
+    /// The path exists, the method does not: the methods it allows.
+    WrongMethod(String),
     NotFound,
 }
 
-/// `(method, template)` of every management route (DESIGN §5).
-pub const ROUTES: [(&str, &str); 6] = [
-    ("POST", "/keys"),
-    ("GET", "/keys"),
-    ("GET", "/keys/{prefix}"),
-    ("PATCH", "/keys/{prefix}"),
-    ("DELETE", "/keys/{prefix}"),
-    ("POST", "/keys/{prefix}/replace"),
-];
-
+/// The routes of the deployed API (`shared::api::ROUTES`), plus `ANY /protected/{proxy+}`: the
+/// stand-in for "another API" behind the same authorizer.
 pub fn match_route(method: &Method, path: &str) -> RouteMatch {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     if segments.first() == Some(&"protected") && segments.len() >= 2 {
@@ -43,39 +37,21 @@ pub fn match_route(method: &Method, path: &str) -> RouteMatch {
             route_key: "ANY /protected/{proxy+}".into(),
             path_parameters: Map::from_iter([("proxy".to_owned(), Value::from(proxy))]),
             protected: true,
+            authorized: true,
         });
     }
-    let mut path_exists = false;
-    for (m, template) in ROUTES {
-        let parts: Vec<&str> = template.trim_start_matches('/').split('/').collect();
-        if parts.len() != segments.len() {
-            continue;
-        }
-        let mut params = Map::new();
-        let fits = parts.iter().zip(&segments).all(|(p, s)| {
-            if let Some(name) = p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-                params.insert(name.to_owned(), Value::from(*s));
-                !s.is_empty()
-            } else {
-                p == s
-            }
-        });
-        if !fits {
-            continue;
-        }
-        path_exists = true;
-        if m == method.as_str() {
-            return RouteMatch::Found(Matched {
-                route_key: format!("{m} {template}"),
-                path_parameters: params,
-                protected: false,
-            });
-        }
-    }
-    if path_exists {
-        RouteMatch::WrongMethod
-    } else {
-        RouteMatch::NotFound
+    match shared::api::match_route(method.as_str(), path) {
+        shared::api::RouteMatch::Found { def, params } => RouteMatch::Found(Matched {
+            route_key: def.route_key(),
+            path_parameters: params
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), Value::from(v)))
+                .collect(),
+            protected: false,
+            authorized: def.authorized,
+        }),
+        shared::api::RouteMatch::WrongMethod { allow } => RouteMatch::WrongMethod(allow),
+        shared::api::RouteMatch::NotFound => RouteMatch::NotFound,
     }
 }
 
@@ -243,7 +219,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(m("POST", "/keys/x/replace"), RouteMatch::Found(_)));
-        assert_eq!(m("PUT", "/keys"), RouteMatch::WrongMethod);
+        assert_eq!(m("PUT", "/keys"), RouteMatch::WrongMethod("GET, POST".into()));
         assert_eq!(m("GET", "/nope"), RouteMatch::NotFound);
         assert_eq!(m("GET", "/keys/a/b"), RouteMatch::NotFound);
         match m("DELETE", "/protected/a/b") {

@@ -9,17 +9,10 @@ pub mod cli;
 pub mod gateway;
 pub mod server;
 
-/// Human-readable logs on stderr (stdout carries only the banner); `RUST_LOG` sets the level.
+/// Human-readable logs on stderr (stdout carries only the banner); `RUST_LOG` sets the level
+/// (the one logging set-up of every binary: `shared::telemetry`).
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .compact()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .try_init();
+    shared::telemetry::init_cli();
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

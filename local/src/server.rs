@@ -111,24 +111,30 @@ async fn dispatch(
     rid: &str,
 ) -> (Reply, Option<String>, Option<String>) {
     let (parts, body) = req.into_parts();
+    // The console's pages are public (no authorizer): only the API behind them needs a key.
+    let accept_encoding = parts.headers.get(http::header::ACCEPT_ENCODING);
+    let accept_encoding = accept_encoding.and_then(|v| v.to_str().ok());
+    if let Some(page) = console::respond(&parts.method, parts.uri.path(), accept_encoding) {
+        let page = page.map(|b| {
+            full(match b {
+                std::borrow::Cow::Borrowed(s) => Bytes::from_static(s),
+                std::borrow::Cow::Owned(v) => Bytes::from(v),
+            })
+        });
+        return (page, Some("console".into()), None);
+    }
     let matched = match match_route(&parts.method, parts.uri.path()) {
         RouteMatch::Found(m) => m,
-        RouteMatch::WrongMethod => {
-            // RFC 9110: a 405 names the methods the path allows, as the handlers' own router does.
-            let mut reply = problem(ApiError::MethodNotAllowed, rid);
-            if let Err((_, allow)) = shared::api::match_route(&parts.method, parts.uri.path()) {
-                if let Some(v) = http::HeaderValue::from_str(allow)
-                    .ok()
-                    .filter(|_| !allow.is_empty())
-                {
-                    reply.headers_mut().insert(http::header::ALLOW, v);
-                }
-            }
-            return (reply, None, None);
+        // RFC 9110: a 405 names the methods the path allows.
+        RouteMatch::WrongMethod(allow) => {
+            return (problem(ApiError::MethodNotAllowed(allow), rid), None, None)
         }
         RouteMatch::NotFound => return (problem(ApiError::NotFound, rid), None, None),
     };
     let route = Some(matched.route_key.clone());
+    if !matched.authorized {
+        return (problem(ApiError::NotFound, rid), route, None);
+    }
     let body = match Limited::new(body, GATEWAY_BODY_LIMIT).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
@@ -209,7 +215,7 @@ async fn dispatch(
         Ok(r) => r,
         Err(e) => return (problem(ApiError::Internal(Box::new(e)), rid), route, prefix),
     };
-    let resp = shared::api::route(&app.api, request).await;
+    let resp = shared::api::dispatch(&app.api, request).await;
     let resp = match resp {
         Ok(r) => r,
         Err(never) => match never {},

@@ -24,8 +24,9 @@ pub enum ApiError {
     Forbidden(String),
     #[error("not found")]
     NotFound,
+    /// With the methods the path allows (`Allow`).
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed(String),
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("the key has changed since the version given in If-Match")]
@@ -65,7 +66,7 @@ impl ApiError {
             ApiError::Unauthenticated => 401,
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound => 404,
-            ApiError::MethodNotAllowed => 405,
+            ApiError::MethodNotAllowed(_) => 405,
             ApiError::Conflict(_) => 409,
             ApiError::PreconditionFailed => 412,
             ApiError::PayloadTooLarge(_) => 413,
@@ -82,7 +83,7 @@ impl ApiError {
             ApiError::Unauthenticated => "Unauthorized",
             ApiError::Forbidden(_) => "Forbidden",
             ApiError::NotFound => "Not found",
-            ApiError::MethodNotAllowed => "Method not allowed",
+            ApiError::MethodNotAllowed(_) => "Method not allowed",
             ApiError::Conflict(_) => "Conflict",
             ApiError::PreconditionFailed => "Precondition failed",
             ApiError::PayloadTooLarge(_) => "Payload too large",
@@ -99,7 +100,7 @@ impl ApiError {
             ApiError::Unauthenticated => "unauthenticated",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound => "not-found",
-            ApiError::MethodNotAllowed => "method-not-allowed",
+            ApiError::MethodNotAllowed(_) => "method-not-allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::PreconditionFailed => "precondition-failed",
             ApiError::PayloadTooLarge(_) => "payload-too-large",
@@ -119,7 +120,7 @@ impl ApiError {
             ApiError::BadRequest(m) | ApiError::Forbidden(m) | ApiError::Conflict(m) => m.clone(),
             ApiError::Unauthenticated => "The request carries no authorized caller.".into(),
             ApiError::NotFound => "No such key.".into(),
-            ApiError::MethodNotAllowed => "This route does not accept that method.".into(),
+            ApiError::MethodNotAllowed(_) => "This route does not accept that method.".into(),
             ApiError::PreconditionFailed => self.to_string(),
             ApiError::PayloadTooLarge(_) => self.to_string(),
             ApiError::UnsupportedMediaType => {
@@ -161,6 +162,9 @@ impl ApiError {
             .header("cache-control", "no-store");
         if status == 503 {
             builder = builder.header("retry-after", RETRY_AFTER_SECONDS.to_string());
+        }
+        if let ApiError::MethodNotAllowed(allow) = &self {
+            builder = builder.header("allow", allow.as_str());
         }
         builder
             .body(Body::Text(self.problem(request_id).to_string()))

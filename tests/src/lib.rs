@@ -3,8 +3,8 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use shared::config::{dynamo_client, Timeouts};
-use shared::store::table::create_table;
+use shared::aws::{dynamo_client, Timeouts};
+use shared::store::dynamo::create_table;
 use shared::store::{CursorCodec, DynamoStore, MemoryStore};
 
 /// Whether the test run has DynamoDB Local (tests/run.sh starts it and sets the endpoint).

@@ -5,15 +5,16 @@ use std::sync::Arc;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
-use shared::authorizer::{self, Authorizer};
+use shared::authorizer::Authorizer;
+use shared::aws::dynamo_store;
 use shared::clock::SystemClock;
-use shared::config::{dynamo_store, Config};
+use shared::config::Config;
 
 // One invocation at a time per instance: a single-threaded runtime starts faster and uses less
 // memory; the usage writes it spawns run while the runtime waits for the next event.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    authorizer::init_tracing();
+    shared::telemetry::init_lambda();
     let config = Config::from_env()?;
     let store = dynamo_store(&config).await?;
     let authorizer = Authorizer::new(store, Arc::new(SystemClock), config.auth_cache_ttl);

@@ -1,12 +1,12 @@
-//! `POST /keys`: a thin Lambda binary over `shared::api::create_key`. Config, DynamoDB client and store are
-//! built once at cold start (`shared::api::cold_start`); a bad configuration stops the function
-//! before it takes a request.
+//! `POST /keys`: the Lambda binary of `shared::api::CreateKey`. Everything is built once at cold
+//! start (`shared::api::cold_start`: logging, configuration, the DynamoDB client); each request
+//! goes through the one request wrapper, `shared::api::serve`.
 
 use lambda_http::{run, service_fn, Error};
-use shared::api::{cold_start, create_key};
+use shared::api::{cold_start, serve, CreateKey};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let state = cold_start().await?;
-    run(service_fn(|req| create_key(&state, req))).await
+    run(service_fn(|req| serve::<_, CreateKey>(&state, req))).await
 }

@@ -1,12 +1,12 @@
-//! `DELETE /keys/{prefix}`: a thin Lambda binary over `shared::api::delete_key`. Config, DynamoDB client and store are
-//! built once at cold start (`shared::api::cold_start`); a bad configuration stops the function
-//! before it takes a request.
+//! `DELETE /keys/{prefix}`: the Lambda binary of `shared::api::DeleteKey`. Everything is built once at cold
+//! start (`shared::api::cold_start`: logging, configuration, the DynamoDB client); each request
+//! goes through the one request wrapper, `shared::api::serve`.
 
 use lambda_http::{run, service_fn, Error};
-use shared::api::{cold_start, delete_key};
+use shared::api::{cold_start, serve, DeleteKey};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let state = cold_start().await?;
-    run(service_fn(|req| delete_key(&state, req))).await
+    run(service_fn(|req| serve::<_, DeleteKey>(&state, req))).await
 }

@@ -1,12 +1,12 @@
-//! `POST /keys/{prefix}/replace`: a thin Lambda binary over `shared::api::replace_key`. Config, DynamoDB client and store are
-//! built once at cold start (`shared::api::cold_start`); a bad configuration stops the function
-//! before it takes a request.
+//! `POST /keys/{prefix}/replace`: the Lambda binary of `shared::api::ReplaceKey`. Everything is built once at cold
+//! start (`shared::api::cold_start`: logging, configuration, the DynamoDB client); each request
+//! goes through the one request wrapper, `shared::api::serve`.
 
 use lambda_http::{run, service_fn, Error};
-use shared::api::{cold_start, replace_key};
+use shared::api::{cold_start, serve, ReplaceKey};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let state = cold_start().await?;
-    run(service_fn(|req| replace_key(&state, req))).await
+    run(service_fn(|req| serve::<_, ReplaceKey>(&state, req))).await
 }

@@ -1,12 +1,12 @@
-//! `PATCH /keys/{prefix}`: a thin Lambda binary over `shared::api::update_key`. Config, DynamoDB client and store are
-//! built once at cold start (`shared::api::cold_start`); a bad configuration stops the function
-//! before it takes a request.
+//! `PATCH /keys/{prefix}`: the Lambda binary of `shared::api::UpdateKey`. Everything is built once at cold
+//! start (`shared::api::cold_start`: logging, configuration, the DynamoDB client); each request
+//! goes through the one request wrapper, `shared::api::serve`.
 
 use lambda_http::{run, service_fn, Error};
-use shared::api::{cold_start, update_key};
+use shared::api::{cold_start, serve, UpdateKey};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let state = cold_start().await?;
-    run(service_fn(|req| update_key(&state, req))).await
+    run(service_fn(|req| serve::<_, UpdateKey>(&state, req))).await
 }

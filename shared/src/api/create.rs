@@ -1,18 +1,18 @@
 //! `POST /keys`: mint a key, store only its hash, show the token once. Also the bootstrap of the
 //! first admin key, which writes through the same code without an HTTP caller.
 
-use std::convert::Infallible;
+use std::future::Future;
 
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 use time::OffsetDateTime;
-use tracing::instrument;
 
 use super::caller::{Caller, ADMIN};
 use super::fields::{self, Fields};
-use super::http::{etag, json_body, json_response, request_id};
+use super::request::{json_body};
+use super::response::{etag, json_response};
 use super::permissions::{create_status, may_grant};
-use super::{record_prefix, respond, AppState};
+use super::{record_prefix, AppState, Function, Handler, Route};
 use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::model::{
@@ -116,15 +116,18 @@ pub fn with_token(key: &ApiKey, token: &Token) -> Value {
     Value::Object(body)
 }
 
-/// `POST /keys`.
-#[instrument(name = "create_key", skip_all, fields(request_id, prefix))]
-pub async fn create_key<S: Store>(
-    state: &AppState<S>,
-    req: Request,
-) -> Result<Response<Body>, Infallible> {
-    let rid = request_id(&req);
-    tracing::Span::current().record("request_id", rid.as_str());
-    Ok(respond(&rid, create(state, &req).await))
+/// The function of `POST /keys`.
+pub struct CreateKey;
+
+impl<S: Store> Handler<S> for CreateKey {
+    const FUNCTION: Function = Function::CreateKey;
+    fn handle<'a>(
+        state: &'a AppState<S>,
+        _route: Route,
+        req: &'a Request,
+    ) -> impl Future<Output = Result<Response<Body>, ApiError>> + Send + 'a {
+        create(state, req)
+    }
 }
 
 async fn create<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response<Body>, ApiError> {

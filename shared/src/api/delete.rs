@@ -1,27 +1,30 @@
 //! `DELETE /keys/{prefix}`: the key stops working at once and leaves the list (a tombstone stays
 //! for the TTL); a second delete is 404.
 
-use std::convert::Infallible;
+use std::future::Future;
 
 use lambda_http::{Body, Request, Response};
-use tracing::instrument;
 
 use super::caller::Caller;
-use super::http::{if_match, no_content, prefix, request_id, IfMatch};
+use super::request::{if_match, prefix, IfMatch};
+use super::response::{no_content};
 use super::permissions::{authorize, visible, Action};
-use super::{record_prefix, respond, AppState};
+use super::{record_prefix, AppState, Function, Handler, Route};
 use crate::error::ApiError;
 use crate::store::{Conflict, Store, StoreError};
 
-/// `DELETE /keys/{prefix}`.
-#[instrument(name = "delete_key", skip_all, fields(request_id, prefix))]
-pub async fn delete_key<S: Store>(
-    state: &AppState<S>,
-    req: Request,
-) -> Result<Response<Body>, Infallible> {
-    let rid = request_id(&req);
-    tracing::Span::current().record("request_id", rid.as_str());
-    Ok(respond(&rid, delete(state, &req).await))
+/// The function of `DELETE /keys/{prefix}`.
+pub struct DeleteKey;
+
+impl<S: Store> Handler<S> for DeleteKey {
+    const FUNCTION: Function = Function::DeleteKey;
+    fn handle<'a>(
+        state: &'a AppState<S>,
+        _route: Route,
+        req: &'a Request,
+    ) -> impl Future<Output = Result<Response<Body>, ApiError>> + Send + 'a {
+        delete(state, req)
+    }
 }
 
 async fn delete<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response<Body>, ApiError> {

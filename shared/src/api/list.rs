@@ -1,21 +1,20 @@
 //! `GET /keys` (a page of the keys the caller may see) and `GET /keys/{prefix}` (one key): one
 //! function, as API Gateway routes both to it; the `prefix` path parameter tells them apart.
 
-use std::convert::Infallible;
 
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use tracing::instrument;
 
 use super::caller::Caller;
 use super::fields::Fields;
-use super::http::{etag, json_response, prefix, prefix_param, query, request_id};
+use super::request::{prefix, query};
+use super::response::{etag, json_response};
 use super::permissions::{authorize, visible, Action};
-use super::{record_prefix, respond, AppState};
+use super::{record_prefix, AppState, Function, Handler, Route};
 use crate::error::ApiError;
 use crate::model::Status;
 use crate::model::{FieldError, Ident, NAME_MAX};
-use crate::store::{ListQuery, Owner, Store, MAX_PAGE};
+use crate::store::{ListQuery, ListScope, Store, MAX_PAGE};
 use crate::token::KeyKind;
 
 const PARAMS: &[&str] = &[
@@ -29,20 +28,21 @@ const PARAMS: &[&str] = &[
 const DEFAULT_LIMIT: u64 = 20;
 const MAX_CURSOR: usize = 1024;
 
-/// `GET /keys` and `GET /keys/{prefix}`.
-#[instrument(name = "list_keys", skip_all, fields(request_id, prefix))]
-pub async fn list_keys<S: Store>(
-    state: &AppState<S>,
-    req: Request,
-) -> Result<Response<Body>, Infallible> {
-    let rid = request_id(&req);
-    tracing::Span::current().record("request_id", rid.as_str());
-    let outcome = if prefix_param(&req).is_some() {
-        get_one(state, &req).await
-    } else {
-        list(state, &req).await
-    };
-    Ok(respond(&rid, outcome))
+/// The function of `GET /keys` and `GET /keys/{prefix}`.
+pub struct ListKeys;
+
+impl<S: Store> Handler<S> for ListKeys {
+    const FUNCTION: Function = Function::ListKeys;
+    async fn handle(
+        state: &AppState<S>,
+        route: Route,
+        req: &Request,
+    ) -> Result<Response<Body>, ApiError> {
+        match route {
+            Route::GetKey => get_one(state, req).await,
+            _ => list(state, req).await,
+        }
+    }
 }
 
 async fn get_one<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response<Body>, ApiError> {
@@ -136,7 +136,7 @@ fn params(req: &Request) -> Result<Params, ApiError> {
 
 /// What a list covers for this caller.
 enum Scope {
-    Owner(Owner),
+    Keys(ListScope),
     /// A team key without project roles sees only itself.
     Itself,
 }
@@ -158,21 +158,21 @@ fn scope(caller: &Caller, p: &Params) -> Result<Scope, ApiError> {
             Err(invalid("projectId", "is only for keyType \"system\""))
         }
         (Some(project), _) if caller.sees(project) => {
-            Ok(Scope::Owner(Owner::Project(team, project.clone())))
+            Ok(Scope::Keys(ListScope::Project(team, project.clone())))
         }
         (Some(project), _) => Err(ApiError::Forbidden(format!(
             "This key may not list the keys of project {project}."
         ))),
         _ if caller.is_admin() => match p.kind {
-            None => Ok(Scope::Owner(Owner::Team(team))),
-            Some(KeyKind::Team) => Ok(Scope::Owner(Owner::TeamKeys(team))),
+            None => Ok(Scope::Keys(ListScope::WholeTeam(team))),
+            Some(KeyKind::Team) => Ok(Scope::Keys(ListScope::TeamKeys(team))),
             Some(KeyKind::Project) => {
                 Err(invalid("projectId", "is required with keyType \"system\""))
             }
         },
         (None, Some(KeyKind::Team)) => own_key_only(caller),
         (None, kind) => match caller.only_project() {
-            Some(project) => Ok(Scope::Owner(Owner::Project(team, project.clone()))),
+            Some(project) => Ok(Scope::Keys(ListScope::Project(team, project.clone()))),
             None if caller.projects().len() > 1 => Err(ambiguous()),
             None if kind.is_none() => own_key_only(caller),
             None => Err(ApiError::Forbidden(
@@ -194,9 +194,9 @@ async fn list<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response<B
     let caller = Caller::from_request(req)?;
     let p = params(req)?;
     let (items, next_cursor) = match scope(&caller, &p)? {
-        Scope::Owner(owner) => {
+        Scope::Keys(scope) => {
             let query = ListQuery {
-                owner,
+                scope,
                 status: p.status,
                 search: p.search,
                 limit: p.limit,

@@ -1,12 +1,14 @@
-//! HTTP handlers of the management API (DESIGN §5–§6): one `pub async fn` per route, each taking
-//! the shared [`AppState`] and a `lambda_http::Request`, never failing the invocation for a
-//! client error (those are `Ok(4xx problem+json)`). [`route`] dispatches method + path to them
-//! for the local dev server; the Lambda binaries call the handlers directly.
+//! The management API: the route table ([`routes`]), the one request wrapper ([`serve`]) every
+//! function runs its requests through, and the handlers, one module per function. A handler
+//! never fails the invocation for a client error: those are `Ok(4xx problem+json)`.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
+use tracing::field::Empty;
+use tracing::Instrument;
 
 use crate::clock::Clock;
 use crate::error::ApiError;
@@ -16,18 +18,21 @@ pub mod caller;
 pub mod create;
 pub mod delete;
 pub mod fields;
-pub mod http;
 pub mod list;
 pub mod permissions;
 pub mod replace;
+pub mod request;
+pub mod response;
+pub mod routes;
 pub mod update;
 
 pub use caller::Caller;
-pub use create::{bootstrap_admin, create_key};
-pub use delete::delete_key;
-pub use list::list_keys;
-pub use replace::replace_key;
-pub use update::update_key;
+pub use create::{bootstrap_admin, CreateKey};
+pub use delete::DeleteKey;
+pub use list::ListKeys;
+pub use replace::ReplaceKey;
+pub use routes::{match_route, Function, Route, RouteDef, RouteMatch, ROUTES};
+pub use update::UpdateKey;
 
 /// What every handler shares: the store and the clock, built once per cold start.
 pub struct AppState<S> {
@@ -41,133 +46,84 @@ impl<S: Store> AppState<S> {
     }
 }
 
-/// A management function's cold start, done once: JSON tracing, the config from the
-/// environment (a bad one stops the function before it takes a request, with a clear log
-/// line), the DynamoDB client and store, the system clock.
-pub async fn cold_start() -> Result<AppState<crate::store::DynamoStore>, crate::config::ConfigError>
-{
-    crate::config::init_tracing();
+/// A management function's cold start, done once: logging, the config from the environment (a
+/// bad one stops the function before it takes a request, with a clear log line), the DynamoDB
+/// client and store, the system clock.
+pub async fn cold_start(
+) -> Result<AppState<crate::store::DynamoStore>, crate::config::ConfigError> {
+    crate::telemetry::init_lambda();
     let config = crate::config::Config::from_env()
         .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
-    let store = crate::config::dynamo_store(&config)
+    let store = crate::aws::dynamo_store(&config)
         .await
         .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
     Ok(AppState::new(store, Arc::new(crate::clock::SystemClock)))
 }
 
-/// The routes of the management API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
-    Create,
-    List,
-    Get,
-    Replace,
-    Update,
-    Delete,
+/// The routes of one Lambda function.
+pub trait Handler<S: Store> {
+    const FUNCTION: Function;
+    /// Answers a request for `route` (one of this function's).
+    fn handle<'a>(
+        state: &'a AppState<S>,
+        route: Route,
+        req: &'a Request,
+    ) -> impl Future<Output = Result<Response<Body>, ApiError>> + Send + 'a;
 }
 
-/// Which route a method and path (without stage) name: 404 for an unknown path, 405 (with the
-/// methods the path allows) for a known path with another method.
-pub fn match_route(method: &::http::Method, path: &str) -> Result<Route, (ApiError, &'static str)> {
-    use ::http::Method;
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let (route, allow) = match segments.as_slice() {
-        ["keys"] => match *method {
-            Method::GET => (Some(Route::List), ""),
-            Method::POST => (Some(Route::Create), ""),
-            _ => (None, "GET, POST"),
-        },
-        ["keys", _] => match *method {
-            Method::GET => (Some(Route::Get), ""),
-            Method::PATCH => (Some(Route::Update), ""),
-            Method::DELETE => (Some(Route::Delete), ""),
-            _ => (None, "GET, PATCH, DELETE"),
-        },
-        ["keys", _, "replace"] => match *method {
-            Method::POST => (Some(Route::Replace), ""),
-            _ => (None, "POST"),
-        },
-        _ => return Err((ApiError::NotFound, "")),
-    };
-    route.ok_or((ApiError::MethodNotAllowed, allow))
-}
-
-/// Dispatches a request to its handler by method and path (the local dev server's entry point).
-pub async fn route<S: Store>(
+/// The one request wrapper: the request id, a span with the route and the key a request is about,
+/// the route's handler, and the answer — a problem+json for an error, logged with the request
+/// id ([`ApiError::into_response`]).
+pub async fn serve<S: Store, H: Handler<S>>(
     state: &AppState<S>,
     req: Request,
 ) -> Result<Response<Body>, Infallible> {
-    let path = http::path(&req);
-    match match_route(req.method(), &path) {
-        Ok(Route::Create) => create_key(state, req).await,
-        Ok(Route::List) | Ok(Route::Get) => list_keys(state, req).await,
-        Ok(Route::Replace) => replace_key(state, req).await,
-        Ok(Route::Update) => update_key(state, req).await,
-        Ok(Route::Delete) => delete_key(state, req).await,
-        Err((e, allow)) => {
-            let rid = http::request_id(&req);
-            let mut resp = e.into_response(&rid);
-            if let Ok(v) = ::http::HeaderValue::from_str(allow) {
-                if !allow.is_empty() {
-                    resp.headers_mut().insert(::http::header::ALLOW, v);
-                }
+    let rid = request::request_id(&req);
+    let span = tracing::info_span!("request", request_id = %rid, route = Empty, prefix = Empty);
+    let outcome = async {
+        let path = request::path(&req);
+        match match_route(req.method().as_str(), &path) {
+            RouteMatch::Found { def, .. } if def.function == H::FUNCTION => {
+                tracing::Span::current().record("route", def.route_key());
+                H::handle(state, def.route, &req).await
             }
-            Ok(resp)
+            RouteMatch::WrongMethod { allow } => Err(ApiError::MethodNotAllowed(allow)),
+            _ => Err(ApiError::NotFound),
         }
     }
-}
-
-/// The response of a handler's outcome: a client or server error becomes problem+json (logged
-/// with the request id by [`ApiError::into_response`]).
-fn respond(request_id: &str, outcome: Result<Response<Body>, ApiError>) -> Response<Body> {
-    match outcome {
+    .instrument(span.clone())
+    .await;
+    let _entered = span.enter();
+    Ok(match outcome {
         Ok(r) => {
-            tracing::info!(request_id, status = r.status().as_u16(), "request answered");
+            tracing::info!(status = r.status().as_u16(), "request answered");
             r
         }
-        Err(e) => e.into_response(request_id),
+        Err(e) => e.into_response(&rid),
+    })
+}
+
+/// Sends a request to the function that serves its route (the dev server's entry point, and
+/// the tests' way to reach every handler through one call).
+pub async fn dispatch<S: Store>(
+    state: &AppState<S>,
+    req: Request,
+) -> Result<Response<Body>, Infallible> {
+    let path = request::path(&req);
+    let function = match match_route(req.method().as_str(), &path) {
+        RouteMatch::Found { def, .. } => def.function,
+        _ => return serve::<S, ListKeys>(state, req).await,
+    };
+    match function {
+        Function::CreateKey => serve::<S, CreateKey>(state, req).await,
+        Function::ListKeys => serve::<S, ListKeys>(state, req).await,
+        Function::ReplaceKey => serve::<S, ReplaceKey>(state, req).await,
+        Function::UpdateKey => serve::<S, UpdateKey>(state, req).await,
+        Function::DeleteKey => serve::<S, DeleteKey>(state, req).await,
     }
 }
 
-/// Records the key a request is about on the current span (prefixes only, never secrets).
+/// Records the key a request is about on the request's span (prefixes only, never secrets).
 fn record_prefix(prefix: &crate::token::Prefix) {
     tracing::Span::current().record("prefix", prefix.as_str());
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use ::http::Method;
-
-    #[test]
-    fn routes() {
-        assert_eq!(match_route(&Method::POST, "/keys").unwrap(), Route::Create);
-        assert_eq!(match_route(&Method::GET, "/keys/").unwrap(), Route::List);
-        assert_eq!(match_route(&Method::GET, "/keys/abc").unwrap(), Route::Get);
-        assert_eq!(
-            match_route(&Method::PATCH, "/keys/abc").unwrap(),
-            Route::Update
-        );
-        assert_eq!(
-            match_route(&Method::DELETE, "/keys/abc").unwrap(),
-            Route::Delete
-        );
-        assert_eq!(
-            match_route(&Method::POST, "/keys/abc/replace").unwrap(),
-            Route::Replace
-        );
-        let (e, allow) = match_route(&Method::PUT, "/keys/abc").unwrap_err();
-        assert_eq!((e.status(), allow), (405, "GET, PATCH, DELETE"));
-        assert_eq!(
-            match_route(&Method::GET, "/nope").unwrap_err().0.status(),
-            404
-        );
-        assert_eq!(
-            match_route(&Method::GET, "/keys/a/b/c")
-                .unwrap_err()
-                .0
-                .status(),
-            404
-        );
-    }
 }

@@ -1,18 +1,18 @@
 //! `POST /keys/{prefix}/replace`: a new secret for the same prefix. The old secret stops working
 //! now, or at the end of `gracePeriodSeconds` (its hash is kept as the previous secret until then).
 
-use std::convert::Infallible;
+use std::future::Future;
 
 use lambda_http::{Body, Request, Response};
 use time::Duration;
-use tracing::instrument;
 
 use super::caller::Caller;
 use super::create::with_token;
 use super::fields::{self, Fields};
-use super::http::{etag, if_match, json_body, json_response, prefix, request_id};
+use super::request::{if_match, json_body, prefix};
+use super::response::{etag, json_response};
 use super::permissions::{authorize, visible, Action};
-use super::{record_prefix, respond, AppState};
+use super::{record_prefix, AppState, Function, Handler, Route};
 use crate::error::ApiError;
 use crate::model::PreviousSecret;
 use crate::store::Store;
@@ -21,15 +21,18 @@ use crate::token::Token;
 /// The longest grace period: one day.
 pub const MAX_GRACE_SECONDS: u64 = 86_400;
 
-/// `POST /keys/{prefix}/replace`.
-#[instrument(name = "replace_key", skip_all, fields(request_id, prefix))]
-pub async fn replace_key<S: Store>(
-    state: &AppState<S>,
-    req: Request,
-) -> Result<Response<Body>, Infallible> {
-    let rid = request_id(&req);
-    tracing::Span::current().record("request_id", rid.as_str());
-    Ok(respond(&rid, replace(state, &req).await))
+/// The function of `POST /keys/{prefix}/replace`.
+pub struct ReplaceKey;
+
+impl<S: Store> Handler<S> for ReplaceKey {
+    const FUNCTION: Function = Function::ReplaceKey;
+    fn handle<'a>(
+        state: &'a AppState<S>,
+        _route: Route,
+        req: &'a Request,
+    ) -> impl Future<Output = Result<Response<Body>, ApiError>> + Send + 'a {
+        replace(state, req)
+    }
 }
 
 async fn replace<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response<Body>, ApiError> {

@@ -1,16 +1,16 @@
 //! `PATCH /keys/{prefix}`: change the mutable fields; anything else in the body is a 400 naming it.
 //! `If-Match: "<version>"` makes the change conditional (412 when stale).
 
-use std::convert::Infallible;
+use std::future::Future;
 
 use lambda_http::{Body, Request, Response};
-use tracing::instrument;
 
 use super::caller::Caller;
 use super::fields::{self, Fields, Patch};
-use super::http::{etag, if_match, json_body, json_response, prefix, request_id, IfMatch};
+use super::request::{if_match, json_body, prefix, IfMatch};
+use super::response::{etag, json_response};
 use super::permissions::{authorize, may_grant, may_rearm, visible, Action};
-use super::{record_prefix, respond, AppState};
+use super::{record_prefix, AppState, Function, Handler, Route};
 use crate::error::ApiError;
 use crate::model::{
     parse_expiry, ApiKey, Description, FieldError, KeyName, Labels, Roles, Status, WebhookUrl,
@@ -28,15 +28,18 @@ pub const FIELDS: &[&str] = &[
     "expiresAt",
 ];
 
-/// `PATCH /keys/{prefix}`.
-#[instrument(name = "update_key", skip_all, fields(request_id, prefix))]
-pub async fn update_key<S: Store>(
-    state: &AppState<S>,
-    req: Request,
-) -> Result<Response<Body>, Infallible> {
-    let rid = request_id(&req);
-    tracing::Span::current().record("request_id", rid.as_str());
-    Ok(respond(&rid, update(state, &req).await))
+/// The function of `PATCH /keys/{prefix}`.
+pub struct UpdateKey;
+
+impl<S: Store> Handler<S> for UpdateKey {
+    const FUNCTION: Function = Function::UpdateKey;
+    fn handle<'a>(
+        state: &'a AppState<S>,
+        _route: Route,
+        req: &'a Request,
+    ) -> impl Future<Output = Result<Response<Body>, ApiError>> + Send + 'a {
+        update(state, req)
+    }
 }
 
 /// The validated changes.

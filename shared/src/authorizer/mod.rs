@@ -275,42 +275,5 @@ fn check<'k>(
     Ok((key, matched))
 }
 
-/// Tracing for the authorizer binary: `config::init_tracing`'s JSON logs and `RUST_LOG` filter
-/// ([`crate::config::log_filter`]), and trace-level events of the Lambda runtime are dropped
-/// whatever `RUST_LOG` says, because `lambda_runtime` logs the raw event — with the caller's
-/// key in it — at trace level.
-pub fn init_tracing() {
-    use tracing_subscriber::util::SubscriberInitExt;
-    let (filter, warning) = crate::config::log_filter();
-    let _ = subscriber(filter, std::io::stdout).try_init();
-    if let Some(w) = warning {
-        tracing::warn!("{w}");
-    }
-}
-
-fn subscriber<W>(
-    filter: tracing_subscriber::filter::Targets,
-    writer: W,
-) -> impl tracing::Subscriber + Send + Sync
-where
-    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
-{
-    use tracing_subscriber::layer::SubscriberExt;
-    let no_event_payloads = tracing_subscriber::filter::filter_fn(|meta| {
-        !(meta.target().starts_with("lambda_runtime") && *meta.level() == tracing::Level::TRACE)
-    });
-    tracing_subscriber::registry()
-        .with(filter)
-        .with(no_event_payloads)
-        .with(
-            tracing_subscriber::fmt::layer()
-                .json()
-                .with_current_span(false)
-                .with_target(false)
-                .without_time()
-                .with_writer(writer),
-        )
-}
-
 #[cfg(test)]
 mod tests;

@@ -2,7 +2,6 @@
 //! panics in the background, and the tracing filter. The DynamoDB Local suite is in
 //! `tests/tests/suite/authorizer.rs`.
 
-use crate::testing::LogBuffer;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
@@ -188,23 +187,6 @@ async fn a_panicking_usage_write_does_not_stop_the_authorizer() {
     }
     // the in-flight count came back down although every write panicked
     assert!(auth.usage.idle(Duration::from_secs(1)).await);
-}
-
-#[test]
-fn the_runtime_trace_of_raw_events_is_dropped_even_at_trace_level() {
-    let buf = LogBuffer::default();
-    let writer = buf.clone();
-    let filter: tracing_subscriber::filter::Targets = "trace".parse().unwrap();
-    let sub = subscriber(filter, move || writer.clone());
-    tracing::subscriber::with_default(sub, || {
-        tracing::trace!(target: "lambda_runtime::layers::api_response", body = "RAW-EVENT-BODY", "raw JSON event received from Lambda");
-        tracing::error!(target: "lambda_runtime::layers::api_response", "runtime error kept");
-        tracing::trace!(target: "shared::authorizer", "own trace kept");
-    });
-    let out = buf.text();
-    assert!(!out.contains("RAW-EVENT-BODY"), "{out}");
-    assert!(out.contains("runtime error kept"), "{out}");
-    assert!(out.contains("own trace kept"), "{out}");
 }
 
 /// The dev server shares one authorizer across connection tasks and spawns its futures.

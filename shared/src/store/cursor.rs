@@ -7,18 +7,10 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::StoreError;
-use crate::token::Prefix;
 
 type HmacSha256 = Hmac<Sha256>;
 const TAG_LEN: usize = 16;
 const MAX_CURSOR_LEN: usize = 512;
-
-/// Where a page ended: the last item's sort key and prefix.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Position {
-    pub sort_key: String,
-    pub prefix: Prefix,
-}
 
 #[derive(Clone)]
 pub struct CursorCodec {
@@ -46,13 +38,16 @@ impl CursorCodec {
         mac
     }
 
-    pub fn encode(&self, fingerprint: &str, pos: &Position) -> String {
-        let payload = B64.encode(format!("{}\n{}", pos.sort_key, pos.prefix));
+    /// A cursor for `position` (the [`super::order_key`] of the last item a page returned,
+    /// or where a filtered page stopped looking) in the query of `fingerprint`.
+    pub fn encode(&self, fingerprint: &str, position: &str) -> String {
+        let payload = B64.encode(position);
         let tag = self.mac(fingerprint, &payload).finalize().into_bytes();
         format!("{payload}.{}", B64.encode(&tag[..TAG_LEN]))
     }
 
-    pub fn decode(&self, fingerprint: &str, cursor: &str) -> Result<Position, StoreError> {
+    /// The position of a cursor this codec made for the same query; anything else is `BadCursor`.
+    pub fn decode(&self, fingerprint: &str, cursor: &str) -> Result<String, StoreError> {
         if cursor.len() > MAX_CURSOR_LEN {
             return Err(StoreError::BadCursor);
         }
@@ -65,13 +60,7 @@ impl CursorCodec {
             .verify_truncated_left(&tag)
             .map_err(|_| StoreError::BadCursor)?;
         let raw = B64.decode(payload).map_err(|_| StoreError::BadCursor)?;
-        let raw = String::from_utf8(raw).map_err(|_| StoreError::BadCursor)?;
-        let (sort_key, prefix) = raw.split_once('\n').ok_or(StoreError::BadCursor)?;
-        let prefix = Prefix::parse(prefix).ok_or(StoreError::BadCursor)?;
-        Ok(Position {
-            sort_key: sort_key.to_owned(),
-            prefix,
-        })
+        String::from_utf8(raw).map_err(|_| StoreError::BadCursor)
     }
 }
 
@@ -82,11 +71,8 @@ mod tests {
     #[test]
     fn round_trip_and_tamper() {
         let c = CursorCodec::new(b"k");
-        let pos = Position {
-            sort_key: "2026-01-01T00:00:00.000000000Z#abcdefABCDEF".into(),
-            prefix: Prefix::parse("abcdefABCDEF").unwrap(),
-        };
-        let s = c.encode("q", &pos);
+        let pos = "2026-01-01T00:00:00.000000000Z#abcdefABCDEF";
+        let s = c.encode("q", pos);
         assert_eq!(c.decode("q", &s).unwrap(), pos);
         assert!(matches!(
             c.decode("other query", &s),

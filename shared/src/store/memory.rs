@@ -6,11 +6,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use time::OffsetDateTime;
 
-use super::cursor::Position;
-use super::item::{owner_pk, sort_key, team_partition};
 use super::{
-    Conflict, CursorCodec, KeyLister, KeyReader, KeyWriter, ListQuery, Page, StoreError,
-    UsageRecorder, MAX_PAGE,
+    order_key, Conflict, CursorCodec, KeyLister, KeyReader, KeyWriter, ListQuery, Page,
+    StoreError, UsageRecorder, MAX_PAGE,
 };
 use crate::model::{ApiKey, Ident, Status};
 use crate::token::{KeyKind, Prefix};
@@ -140,55 +138,27 @@ impl KeyLister for MemoryStore {
             .as_deref()
             .map(|c| self.cursors.decode(&fingerprint, c))
             .transpose()?;
-        let partition = query.partition();
-        let by_team = query.index() == super::table::BY_TEAM;
-        let needle = query.needle();
-        let status = query.status_filter();
         let limit = query.limit.clamp(1, MAX_PAGE);
-
         let st = self.lock();
-        // The index: partition → sort key (descending, as ScanIndexForward=false reads it).
-        let mut index: BTreeMap<String, &ApiKey> = BTreeMap::new();
-        for k in st.keys.values() {
-            let p = if by_team {
-                team_partition(k)
-            } else {
-                owner_pk(k)
-            };
-            if p == partition {
-                index.insert(sort_key(k), k);
-            }
-        }
-        let start = after.map(|p| p.sort_key);
-        let mut items = Vec::new();
-        let mut more = false;
-        for (sk, k) in index.iter().rev() {
-            if start.as_ref().is_some_and(|s| sk >= s) {
-                continue;
-            }
-            let matches = status.is_none_or(|s| k.status == s)
-                && needle
-                    .as_ref()
-                    .is_none_or(|n| k.name.as_str().to_lowercase().contains(n.as_str()));
-            if !matches {
-                continue;
-            }
-            if items.len() == limit {
-                more = true;
-                break;
-            }
-            items.push((*k).clone());
-        }
-        let next_cursor = if more {
-            items.last().map(|k| {
-                self.cursors.encode(
-                    &fingerprint,
-                    &Position {
-                        sort_key: sort_key(k),
-                        prefix: k.prefix.clone(),
-                    },
-                )
-            })
+        // Newest first: descending order keys, strictly before the cursor's position.
+        let in_order: BTreeMap<String, &ApiKey> = st
+            .keys
+            .values()
+            .filter(|k| query.scope.covers(k) && query.matches(k))
+            .map(|k| (order_key(k), k))
+            .filter(|(position, _)| after.as_ref().is_none_or(|a| position < a))
+            .collect();
+        let mut items: Vec<ApiKey> = in_order
+            .values()
+            .rev()
+            .take(limit + 1)
+            .map(|k| (*k).clone())
+            .collect();
+        let next_cursor = if items.len() > limit {
+            items.truncate(limit);
+            items
+                .last()
+                .map(|k| self.cursors.encode(&fingerprint, &order_key(k)))
         } else {
             None
         };

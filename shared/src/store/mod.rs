@@ -5,14 +5,12 @@ use std::future::Future;
 
 use time::OffsetDateTime;
 
-use crate::model::{ApiKey, Ident, Status};
-use crate::token::Prefix;
+use crate::model::{sortable_time, ApiKey, Ident, Status};
+use crate::token::{KeyKind, Prefix};
 
 pub mod cursor;
 pub mod dynamo;
-pub mod item;
 pub mod memory;
-pub mod table;
 
 pub use cursor::CursorCodec;
 pub use dynamo::DynamoStore;
@@ -60,19 +58,47 @@ impl std::fmt::Display for Conflict {
 
 /// Whose keys a list covers. Everything is inside one team.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Owner {
-    /// Every key of the team.
-    Team(Ident),
+pub enum ListScope {
+    /// Every key of the team, team keys and project keys.
+    WholeTeam(Ident),
     /// One project's keys.
     Project(Ident, Ident),
-    /// The team's team (user) keys.
+    /// The team's team keys (one per user).
     TeamKeys(Ident),
+}
+
+impl ListScope {
+    pub fn team(&self) -> &Ident {
+        match self {
+            ListScope::WholeTeam(t) | ListScope::Project(t, _) | ListScope::TeamKeys(t) => t,
+        }
+    }
+
+    /// Whether `key` (of any status) falls in this scope.
+    pub fn covers(&self, key: &ApiKey) -> bool {
+        &key.team_id == self.team()
+            && match self {
+                ListScope::WholeTeam(_) => true,
+                ListScope::Project(_, p) => {
+                    key.kind == KeyKind::Project && key.project_id.as_ref() == Some(p)
+                }
+                ListScope::TeamKeys(_) => key.kind == KeyKind::Team,
+            }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            ListScope::WholeTeam(t) => format!("team:{t}"),
+            ListScope::Project(t, p) => format!("project:{t}:{p}"),
+            ListScope::TeamKeys(t) => format!("team-keys:{t}"),
+        }
+    }
 }
 
 /// A list request. `search` is matched case-insensitively against names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListQuery {
-    pub owner: Owner,
+    pub scope: ListScope,
     /// `None` lists live keys of every status but `Deleted`; `Some(Deleted)` lists tombstones.
     pub status: Option<Status>,
     pub search: Option<String>,
@@ -81,9 +107,9 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    pub fn new(owner: Owner) -> Self {
+    pub fn new(scope: ListScope) -> Self {
         ListQuery {
-            owner,
+            scope,
             status: None,
             search: None,
             limit: 20,
@@ -97,38 +123,38 @@ impl ListQuery {
             .filter(|s| !s.is_empty())
             .map(str::to_lowercase)
     }
-    /// What a cursor is bound to: the same owner and filters.
+    /// Whether the list is of tombstones rather than live keys.
+    pub fn tombstones(&self) -> bool {
+        self.status == Some(Status::Deleted)
+    }
+    /// The status filter among live keys (tombstones are a list of their own).
+    pub fn status_filter(&self) -> Option<Status> {
+        self.status.filter(|s| *s != Status::Deleted)
+    }
+    /// What a cursor is bound to: the same scope and filters.
     pub fn fingerprint(&self) -> String {
         format!(
             "{}|{}|{}",
-            self.partition(),
+            self.scope.describe(),
             self.status.map(Status::as_str).unwrap_or(""),
             self.needle().unwrap_or_default()
         )
     }
-    /// The index and partition the query reads.
-    pub fn index(&self) -> &'static str {
-        match self.owner {
-            Owner::Team(_) => table::BY_TEAM,
-            Owner::Project(..) | Owner::TeamKeys(_) => table::BY_OWNER,
-        }
+    /// Whether a key of the scope passes the status and search filters.
+    pub fn matches(&self, key: &ApiKey) -> bool {
+        let deleted = key.status == Status::Deleted;
+        deleted == self.tombstones()
+            && self.status_filter().is_none_or(|s| key.status == s)
+            && self
+                .needle()
+                .is_none_or(|n| key.name.as_str().to_lowercase().contains(n.as_str()))
     }
-    pub fn partition(&self) -> String {
-        let live = match &self.owner {
-            Owner::Team(t) => item::team_pk(t),
-            Owner::Project(t, p) => item::project_owner_pk(t, p),
-            Owner::TeamKeys(t) => item::team_keys_owner_pk(t),
-        };
-        if self.status == Some(Status::Deleted) {
-            item::tombstone_partition(&live)
-        } else {
-            live
-        }
-    }
-    /// The status filter applied within the partition (tombstones have their own partition).
-    pub fn status_filter(&self) -> Option<Status> {
-        self.status.filter(|s| *s != Status::Deleted)
-    }
+}
+
+/// Where a key stands in a list: newest first by creation time, then by prefix. The position a
+/// cursor resumes after.
+pub fn order_key(key: &ApiKey) -> String {
+    format!("{}#{}", sortable_time(key.created_at), key.prefix)
 }
 
 /// One page of a list, newest first.

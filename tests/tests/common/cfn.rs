@@ -5,9 +5,6 @@
 //! `!If [c, a, b]`, ...) as tagged values. [`parse`] turns them into their long JSON forms
 //! (`{"Ref": "X"}`, `{"Fn::GetAtt": ["A", "B"]}`, `{"Fn::Sub": "s"}`, `{"Fn::If": [...]}`), so
 //! the tests compare one shape whichever form the template uses.
-//!
-//! Shared by two test targets with `#[path]`; each uses part of it.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

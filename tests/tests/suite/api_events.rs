@@ -92,11 +92,11 @@ async fn events_run_through_their_handlers<S: Store>(store: S) {
         // when the event reaches the handler its function runs
         let req = lambda_http::request::from_str(text).unwrap();
         let r = match route_key {
-            "POST /keys" => api::create_key(&api.state, req).await,
-            "GET /keys" | "GET /keys/{prefix}" => api::list_keys(&api.state, req).await,
-            "POST /keys/{prefix}/replace" => api::replace_key(&api.state, req).await,
-            "PATCH /keys/{prefix}" => api::update_key(&api.state, req).await,
-            "DELETE /keys/{prefix}" => api::delete_key(&api.state, req).await,
+            "POST /keys" => api::serve::<_, api::CreateKey>(&api.state, req).await,
+            "GET /keys" | "GET /keys/{prefix}" => api::serve::<_, api::ListKeys>(&api.state, req).await,
+            "POST /keys/{prefix}/replace" => api::serve::<_, api::ReplaceKey>(&api.state, req).await,
+            "PATCH /keys/{prefix}" => api::serve::<_, api::UpdateKey>(&api.state, req).await,
+            "DELETE /keys/{prefix}" => api::serve::<_, api::DeleteKey>(&api.state, req).await,
             other => panic!("no handler for {other}"),
         };
         let a = Answer::from(r.unwrap());
@@ -118,7 +118,7 @@ async fn events_run_through_their_handlers<S: Store>(store: S) {
         // and the same event through the dev server's dispatcher answers the same
         if name == "get-key" {
             let req = lambda_http::request::from_str(text).unwrap();
-            let again = Answer::from(api::route(&api.state, req).await.unwrap());
+            let again = Answer::from(api::dispatch(&api.state, req).await.unwrap());
             assert_eq!(again.body, a.body);
         }
         if a.status >= 400 {
@@ -131,7 +131,7 @@ async fn events_run_through_their_handlers<S: Store>(store: S) {
     // the delete event left a tombstone: a second run of it is a 404 with the event's request id
     let text = include_str!("../../../events/delete-key.json");
     let a = Answer::from(
-        api::delete_key(&api.state, lambda_http::request::from_str(text).unwrap())
+        api::serve::<_, api::DeleteKey>(&api.state, lambda_http::request::from_str(text).unwrap())
             .await
             .unwrap(),
     );

@@ -478,7 +478,7 @@ async fn no_secret_outside_create_and_replace<S: Store>(store: S) {
     secrets.push(replaced.body["key"].as_str().unwrap().to_owned());
     for key in api
         .store()
-        .list(&ListQuery::new(shared::store::Owner::Team(id(TEAM))))
+        .list(&ListQuery::new(shared::store::ListScope::WholeTeam(id(TEAM))))
         .await
         .unwrap()
         .items

@@ -4,7 +4,7 @@
 //! AWS SDK logs request bodies at TRACE, which production never enables).
 
 use serde_json::json;
-use shared::store::{KeyLister, ListQuery, Owner};
+use shared::store::{KeyLister, ListQuery, ListScope};
 use shared::token::Token;
 
 use crate::api_support::*;
@@ -73,7 +73,7 @@ fn no_secret_in_any_log_line() {
                 .store()
                 .list(&ListQuery {
                     status: Some(shared::model::Status::Deleted),
-                    ..ListQuery::new(Owner::Team(id(TEAM)))
+                    ..ListQuery::new(ListScope::WholeTeam(id(TEAM)))
                 })
                 .await
                 .unwrap()
@@ -81,7 +81,7 @@ fn no_secret_in_any_log_line() {
                 .into_iter()
                 .chain(
                     api.store()
-                        .list(&ListQuery::new(Owner::Team(id(TEAM))))
+                        .list(&ListQuery::new(ListScope::WholeTeam(id(TEAM))))
                         .await
                         .unwrap()
                         .items,

@@ -247,19 +247,19 @@ impl<S: Store> Api<S> {
         let req = call.request();
         let (route_key, _) = call.route_key();
         let r = match route_key.as_str() {
-            "POST /keys" => api::create_key(&self.state, req).await,
-            "GET /keys" | "GET /keys/{prefix}" => api::list_keys(&self.state, req).await,
-            "POST /keys/{prefix}/replace" => api::replace_key(&self.state, req).await,
-            "PATCH /keys/{prefix}" => api::update_key(&self.state, req).await,
-            "DELETE /keys/{prefix}" => api::delete_key(&self.state, req).await,
-            _ => api::route(&self.state, req).await,
+            "POST /keys" => api::serve::<_, api::CreateKey>(&self.state, req).await,
+            "GET /keys" | "GET /keys/{prefix}" => api::serve::<_, api::ListKeys>(&self.state, req).await,
+            "POST /keys/{prefix}/replace" => api::serve::<_, api::ReplaceKey>(&self.state, req).await,
+            "PATCH /keys/{prefix}" => api::serve::<_, api::UpdateKey>(&self.state, req).await,
+            "DELETE /keys/{prefix}" => api::serve::<_, api::DeleteKey>(&self.state, req).await,
+            _ => api::dispatch(&self.state, req).await,
         };
         Answer::from(r.unwrap_or_else(|e| match e {}))
     }
 
     /// Sends a call through the dev server's dispatcher instead.
     pub async fn route(&self, call: Call) -> Answer {
-        let r = api::route(&self.state, call.request()).await;
+        let r = api::dispatch(&self.state, call.request()).await;
         Answer::from(r.unwrap_or_else(|e| match e {}))
     }
 

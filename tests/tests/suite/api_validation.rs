@@ -356,7 +356,7 @@ async fn no_caller_context_is_401<S: Store>(store: S) {
             .unwrap()
             .remove("accountId");
         let req = lambda_http::request::from_str(&event.to_string()).unwrap();
-        let r = shared::api::route(&api.state, req).await.unwrap();
+        let r = shared::api::dispatch(&api.state, req).await.unwrap();
         assert_eq!(r.status(), 401);
     }
 }
@@ -406,12 +406,12 @@ async fn rest_api_context_is_read_too<S: Store>(store: S) {
         "isBase64Encoded": false
     });
     let req = lambda_http::request::from_str(&event.to_string()).unwrap();
-    let r = Answer::from(shared::api::list_keys(&api.state, req).await.unwrap());
+    let r = Answer::from(shared::api::serve::<_, shared::api::ListKeys>(&api.state, req).await.unwrap());
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["prefix"], k.prefix.as_str());
     // and the dispatcher routes it by path despite the stage
     let req = lambda_http::request::from_str(&event.to_string()).unwrap();
-    let r = Answer::from(shared::api::route(&api.state, req).await.unwrap());
+    let r = Answer::from(shared::api::dispatch(&api.state, req).await.unwrap());
     assert_eq!(r.status, 200, "{}", r.text);
     // a REST list with query parameters
     let mut list = event.clone();
@@ -421,7 +421,7 @@ async fn rest_api_context_is_read_too<S: Store>(store: S) {
     list["queryStringParameters"] = json!({"projectId": "p1", "limit": "5"});
     list["multiValueQueryStringParameters"] = json!({"projectId": ["p1"], "limit": ["5"]});
     let req = lambda_http::request::from_str(&list.to_string()).unwrap();
-    let r = Answer::from(shared::api::list_keys(&api.state, req).await.unwrap());
+    let r = Answer::from(shared::api::serve::<_, shared::api::ListKeys>(&api.state, req).await.unwrap());
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["items"][0]["prefix"], k.prefix.as_str());
 }
@@ -465,7 +465,7 @@ async fn dispatcher_routes<S: Store>(store: S) {
     staged["requestContext"]["stage"] = json!("prod");
     staged.as_object_mut().unwrap().remove("pathParameters");
     let req = lambda_http::request::from_str(&staged.to_string()).unwrap();
-    let a = Answer::from(shared::api::route(&api.state, req).await.unwrap());
+    let a = Answer::from(shared::api::dispatch(&api.state, req).await.unwrap());
     assert_eq!(a.status, 200, "{}", a.text);
     assert_eq!(a.body["prefix"], k.prefix.as_str());
     // unknown paths are 404, wrong methods 405 with Allow, both problem+json

@@ -509,7 +509,7 @@ async fn disabling_or_deleting_a_key_takes_effect_on_the_very_next_call() {
 
 /// A client like the functions' (same timeouts and retries) pointed at `endpoint`.
 async fn store_at(endpoint: &str) -> DynamoStore {
-    let client = integration_tests::client_at(endpoint, shared::config::Timeouts::default()).await;
+    let client = integration_tests::client_at(endpoint, shared::aws::Timeouts::default()).await;
     DynamoStore::new(client, "unreachable", codec())
 }
 
@@ -833,7 +833,7 @@ async fn the_warm_up_opens_the_connection_the_first_call_uses() {
     assert_eq!(scan.count(), 1, "{:?}", scan.items());
     assert!(scan.items()[0]["pk"]
         .as_s()
-        .is_ok_and(|pk| pk != shared::store::dynamo::WARM_UP_PK));
+        .is_ok_and(|pk| pk != shared::store::dynamo::layout::WARM_UP_PK));
 
     // an error answer (here: no such table) still opened the connection: Ok
     let missing = DynamoStore::new(real.client().clone(), "no-such-table", codec());

@@ -7,7 +7,7 @@
 
 use serde_json::{json, Value};
 use shared::model::{Roles, Status};
-use shared::store::{ListQuery, Owner, Store};
+use shared::store::{ListQuery, ListScope, Store};
 use shared::ApiKey;
 use time::Duration;
 
@@ -382,7 +382,7 @@ async fn no_way_to_more_power<S: Store>(store: S) {
         .store()
         .list(&ListQuery {
             limit: 100,
-            ..ListQuery::new(Owner::Team(id(TEAM)))
+            ..ListQuery::new(ListScope::WholeTeam(id(TEAM)))
         })
         .await
         .unwrap();
@@ -435,7 +435,7 @@ async fn no_way_to_more_power<S: Store>(store: S) {
         .list(&ListQuery {
             status: Some(Status::Pending),
             limit: 100,
-            ..ListQuery::new(Owner::Project(id(TEAM), id("p1")))
+            ..ListQuery::new(ListScope::Project(id(TEAM), id("p1")))
         })
         .await
         .unwrap();
@@ -453,7 +453,7 @@ async fn no_way_to_more_power<S: Store>(store: S) {
         .store()
         .list(&ListQuery {
             limit: 100,
-            ..ListQuery::new(Owner::Team(id(TEAM)))
+            ..ListQuery::new(ListScope::WholeTeam(id(TEAM)))
         })
         .await
         .unwrap()

@@ -21,9 +21,10 @@ use serde_json::{json, Value};
 use shared::api::{self, AppState};
 use shared::authorizer::{Authorizer, Decision};
 use shared::clock::SystemClock;
-use shared::store::item::{from_item, owner_pk, sort_key, team_partition};
-use shared::store::table::create_table;
-use shared::store::{DynamoStore, KeyLister, KeyReader, ListQuery, Owner};
+use shared::store::dynamo::item::from_item;
+use shared::store::dynamo::layout::{owner_partition as owner_pk, sort_key, team_partition};
+use shared::store::dynamo::create_table;
+use shared::store::{DynamoStore, KeyLister, KeyReader, ListQuery, ListScope};
 use shared::token::{KeyKind, Token};
 use shared::ApiKey;
 use tokio::sync::Notify;
@@ -37,7 +38,7 @@ const ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:api1234567/prod/GE
 /// A DynamoDB client like the functions' (same retries; the functions' timeouts unless
 /// `patient`, for a store that is slow rather than gone) for `endpoint`.
 async fn client_at(endpoint: &str, patient: bool) -> aws_sdk_dynamodb::Client {
-    let mut timeouts = shared::config::Timeouts::default();
+    let mut timeouts = shared::aws::Timeouts::default();
     if patient {
         // The suite keeps both cores busy: the private DynamoDB Local may answer slowly, and
         // what this test is about is a store that is gone, not one that is slow.
@@ -199,7 +200,7 @@ async fn a_closed_port_never_allows_in_1000_tries_and_management_answers_503() {
     for call in every_route(&admin, &target) {
         let what = format!("{} {}", call.method, call.path);
         let a = Answer::from(
-            api::route(&state, call.request())
+            api::dispatch(&state, call.request())
                 .await
                 .unwrap_or_else(|e| match e {}),
         );
@@ -388,7 +389,7 @@ fn partial_state(
             }
             Some(k) => {
                 let want =
-                    shared::store::item::sentinel_pk(&k.team_id, k.user_id.as_ref().unwrap());
+                    shared::store::dynamo::layout::sentinel_pk(&k.team_id, k.user_id.as_ref().unwrap());
                 if &want != pk {
                     problems.push(format!("{pk}: points at {prefix}, whose slot is {want}"));
                 }
@@ -397,7 +398,7 @@ fn partial_state(
     }
     for k in keys.values() {
         if k.kind == KeyKind::Team && k.status != shared::Status::Deleted {
-            let slot = shared::store::item::sentinel_pk(&k.team_id, k.user_id.as_ref().unwrap());
+            let slot = shared::store::dynamo::layout::sentinel_pk(&k.team_id, k.user_id.as_ref().unwrap());
             if sentinels.get(&slot).map(String::as_str) != Some(k.prefix.as_str()) {
                 problems.push(format!(
                     "live team key {} without its sentinel {slot}",
@@ -627,7 +628,7 @@ async fn dynamodb_local_killed_mid_run_fails_closed_and_leaves_no_partial_state(
                 .list(&ListQuery {
                     limit: 100,
                     cursor: cursor.take(),
-                    ..ListQuery::new(Owner::TeamKeys(id(TEAM)))
+                    ..ListQuery::new(ListScope::TeamKeys(id(TEAM)))
                 })
                 .await
                 .unwrap();

@@ -661,12 +661,12 @@ fn every_handler_answers_arbitrary_requests_without_panic_or_5xx() {
                 let state = &api.state;
                 let answer = rt.block_on(async {
                     let r = match route {
-                        "create" => api::create_key(state, req).await,
-                        "list" => api::list_keys(state, req).await,
-                        "replace" => api::replace_key(state, req).await,
-                        "update" => api::update_key(state, req).await,
-                        "delete" => api::delete_key(state, req).await,
-                        _ => api::route(state, req).await,
+                        "create" => api::serve::<_, api::CreateKey>(state, req).await,
+                        "list" => api::serve::<_, api::ListKeys>(state, req).await,
+                        "replace" => api::serve::<_, api::ReplaceKey>(state, req).await,
+                        "update" => api::serve::<_, api::UpdateKey>(state, req).await,
+                        "delete" => api::serve::<_, api::DeleteKey>(state, req).await,
+                        _ => api::dispatch(state, req).await,
                     };
                     Answer::from(r.unwrap_or_else(|e| match e {}))
                 });

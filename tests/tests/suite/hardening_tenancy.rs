@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 use shared::model::Status;
-use shared::store::{ListQuery, Owner, Store};
+use shared::store::{ListQuery, ListScope, Store};
 use shared::ApiKey;
 
 use crate::api_support::*;
@@ -73,7 +73,7 @@ async fn team_keys<S: Store>(api: &Api<S>, team: &str) -> Vec<ApiKey> {
                     status,
                     limit: 100,
                     cursor: cursor.take(),
-                    ..ListQuery::new(Owner::Team(id(team)))
+                    ..ListQuery::new(ListScope::WholeTeam(id(team)))
                 })
                 .await
                 .expect("listing a team");

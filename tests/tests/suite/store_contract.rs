@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use shared::model::{Description, Ident, KeyName, PreviousSecret, Status, WebhookUrl};
-use shared::store::{Conflict, ListQuery, Owner, Store, StoreError};
+use shared::store::{Conflict, ListQuery, ListScope, Store, StoreError};
 use shared::testing::sample_key;
 use shared::token::{KeyKind, SecretHash};
 use shared::ApiKey;
@@ -103,7 +103,7 @@ async fn concurrent_team_keys_one_winner(store: impl Store + Clone + 'static) {
     let page = store
         .list(&ListQuery {
             limit: 100,
-            ..ListQuery::new(Owner::TeamKeys(team()))
+            ..ListQuery::new(ListScope::TeamKeys(team()))
         })
         .await
         .unwrap();
@@ -184,7 +184,7 @@ async fn tombstones_hidden_unless_asked(store: impl Store) {
         .delete(&dead, dead.version, OffsetDateTime::now_utc())
         .await
         .unwrap();
-    let owner = Owner::Project(team(), Ident::parse("p-t").unwrap());
+    let owner = ListScope::Project(team(), Ident::parse("p-t").unwrap());
     let page = store.list(&ListQuery::new(owner.clone())).await.unwrap();
     assert_eq!(prefixes(&page.items), vec![live.prefix.to_string()]);
     let page = store
@@ -197,7 +197,7 @@ async fn tombstones_hidden_unless_asked(store: impl Store) {
     assert_eq!(prefixes(&page.items), vec![dead.prefix.to_string()]);
     // the team-wide list hides it too
     let page = store
-        .list(&ListQuery::new(Owner::Team(team())))
+        .list(&ListQuery::new(ListScope::WholeTeam(team())))
         .await
         .unwrap();
     assert!(!prefixes(&page.items).contains(&dead.prefix.to_string()));
@@ -223,7 +223,7 @@ async fn pages_cover_everything_newest_first(store: impl Store) {
         .await
         .unwrap();
     // when listed in pages of 7
-    let owner = Owner::Project(team(), Ident::parse("big").unwrap());
+    let owner = ListScope::Project(team(), Ident::parse("big").unwrap());
     let mut cursor = None;
     let mut seen = Vec::new();
     let mut pages = 0;
@@ -280,7 +280,7 @@ async fn search_and_status_filters(store: impl Store) {
         store.create(&k).await.unwrap();
         keys.push(k);
     }
-    let owner = Owner::Project(team(), Ident::parse("pf").unwrap());
+    let owner = ListScope::Project(team(), Ident::parse("pf").unwrap());
     let names_of = |items: &[ApiKey]| -> Vec<String> {
         items.iter().map(|k| k.name.as_str().to_owned()).collect()
     };
@@ -331,7 +331,7 @@ async fn tampered_cursor_is_a_clear_error(store: impl Store) {
             .await
             .unwrap();
     }
-    let owner = Owner::Project(team(), Ident::parse("pc").unwrap());
+    let owner = ListScope::Project(team(), Ident::parse("pc").unwrap());
     let page = store
         .list(&ListQuery {
             limit: 1,
@@ -362,7 +362,7 @@ async fn tampered_cursor_is_a_clear_error(store: impl Store) {
         .list(&ListQuery {
             limit: 1,
             cursor: Some(cursor),
-            ..ListQuery::new(Owner::Project(team(), Ident::parse("pz").unwrap()))
+            ..ListQuery::new(ListScope::Project(team(), Ident::parse("pz").unwrap()))
         })
         .await;
     assert!(matches!(res, Err(StoreError::BadCursor)));
@@ -406,7 +406,7 @@ async fn team_lists_are_scoped(store: impl Store) {
         store.create(k).await.unwrap();
     }
     let all = store
-        .list(&ListQuery::new(Owner::Team(team())))
+        .list(&ListQuery::new(ListScope::WholeTeam(team())))
         .await
         .unwrap();
     let got: HashSet<_> = prefixes(&all.items).into_iter().collect();
@@ -415,7 +415,7 @@ async fn team_lists_are_scoped(store: impl Store) {
         HashSet::from([a.prefix.to_string(), t.prefix.to_string()])
     );
     let team_keys = store
-        .list(&ListQuery::new(Owner::TeamKeys(team())))
+        .list(&ListQuery::new(ListScope::TeamKeys(team())))
         .await
         .unwrap();
     assert_eq!(prefixes(&team_keys.items), vec![t.prefix.to_string()]);

@@ -1,7 +1,7 @@
-//! `template.yaml` and the code agree (issue 5): the table's keys, indexes and TTL attribute are
-//! those of `shared::store::table` (and of the table `create_table` really makes in DynamoDB
-//! Local); the HTTP API's routes are the routes `shared::api::match_route` serves, the dev
-//! server's `local::gateway::ROUTES` and `openapi.yaml`'s operations; every function builds a
+//! `template.yaml` and the code agree: the table's keys, indexes and TTL attribute are those of
+//! `shared::store::dynamo::layout` (and of the table `create_table` really makes in DynamoDB
+//! Local); the HTTP API's routes are the route table `shared::api::ROUTES` (which the handlers
+//! and the dev server's gateway read too) and `openapi.yaml`'s operations; every function builds a
 //! real binary of the workspace, for the runtime and architecture the design names, and gets
 //! `TABLE_NAME`; the default authorizer is the `authorize` binary, reading a header it reads.
 //!
@@ -13,12 +13,13 @@ mod cfn;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
-use shared::api::{match_route, Route};
-use shared::store::table::{create_table, CREATED_SK, INDEXES, PK, TTL_ATTRIBUTE};
+use shared::api::{match_route, RouteMatch, ROUTES};
+use shared::store::dynamo::create_table;
+use shared::store::dynamo::layout::{CREATED_SK, INDEXES, PK, TTL_ATTRIBUTE};
 
-/// `(method, path)` of every management route the template's HTTP API sends to a function,
-/// with the binary of that function.
-fn template_routes(t: &Value) -> BTreeMap<(String, String), String> {
+/// `(method, path)` of every route the template's HTTP API sends to a function, with the binary
+/// of that function and whether the API's default authorizer guards it.
+fn template_routes(t: &Value) -> BTreeMap<(String, String), (String, bool)> {
     let mut routes = BTreeMap::new();
     for f in cfn::functions(t) {
         for (name, event) in cfn::object(&f.resource["Properties"]["Events"]) {
@@ -31,17 +32,19 @@ fn template_routes(t: &Value) -> BTreeMap<(String, String), String> {
                 f.logical_id
             );
             assert_eq!(p["PayloadFormatVersion"], "2.0", "{}.{name}", f.logical_id);
-            // every management route sits behind the API's default authorizer
-            assert!(
-                p.get("Auth").is_none(),
-                "{}.{name} overrides Auth",
-                f.logical_id
-            );
+            // a route sits behind the API's default authorizer unless it says `Authorizer: NONE`
+            let authorized = match p.get("Auth") {
+                None => true,
+                Some(auth) => {
+                    assert_eq!(auth, &json!({ "Authorizer": "NONE" }), "{}.{name}", f.logical_id);
+                    false
+                }
+            };
             let key = (
                 p["Method"].as_str().expect("Method").to_uppercase(),
                 p["Path"].as_str().expect("Path").to_owned(),
             );
-            let previous = routes.insert(key.clone(), f.binary.to_owned());
+            let previous = routes.insert(key.clone(), (f.binary.to_owned(), authorized));
             assert!(previous.is_none(), "{key:?} is routed twice");
         }
     }
@@ -92,42 +95,39 @@ fn concrete(path: &str) -> String {
 #[test]
 fn the_http_api_routes_are_the_routes_the_code_serves() {
     let t = cfn::template();
-    let template: BTreeSet<(String, String)> = template_routes(&t).into_keys().collect();
+    let template = template_routes(&t);
 
-    // the dev server's API Gateway stand-in
-    let local: BTreeSet<(String, String)> = local::gateway::ROUTES
+    // the one route table (which the handlers, the dev server's gateway and this test read):
+    // the same routes, each served by the function of the same binary, guarded as the table says
+    let table: BTreeSet<(String, String)> = ROUTES
         .iter()
-        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .map(|r| (r.method.to_owned(), r.path.to_owned()))
         .collect();
-    assert_eq!(template, local, "template.yaml vs local::gateway::ROUTES");
+    let routed: BTreeSet<(String, String)> = template.keys().cloned().collect();
+    assert_eq!(routed, table, "template.yaml vs shared::api::ROUTES");
+    for r in ROUTES {
+        let (binary, authorized) = &template[&(r.method.to_owned(), r.path.to_owned())];
+        assert_eq!(binary, r.function.binary(), "the binary of {}", r.route_key());
+        assert_eq!(*authorized, r.authorized, "the authorizer of {}", r.route_key());
+    }
 
-    // the OpenAPI document
-    assert_eq!(template, openapi_routes(), "template.yaml vs openapi.yaml");
+    // the OpenAPI document: every guarded route (the console's pages are not the API)
+    let guarded: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .filter(|r| r.authorized)
+        .map(|r| (r.method.to_owned(), r.path.to_owned()))
+        .collect();
+    assert_eq!(openapi_routes(), guarded, "openapi.yaml vs shared::api::ROUTES");
 
-    // the code's router: every template route is a route, all six routes are used, and a path's
-    // 405 `Allow` lists exactly the methods the template routes for it
-    let mut served = BTreeSet::new();
+    // a path's 405 `Allow` lists exactly the methods the template routes for it
     let mut methods_by_path: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for (method, path) in &template {
-        let m = http::Method::from_bytes(method.as_bytes()).unwrap();
-        let route = match_route(&m, &concrete(path))
-            .unwrap_or_else(|(e, _)| panic!("{method} {path}: {}", e.status()));
-        assert!(served.insert(format!("{route:?}")), "{route:?} twice");
+    for (method, path) in template.keys() {
         methods_by_path.entry(path).or_default().insert(method);
     }
-    let all = [
-        Route::Create,
-        Route::List,
-        Route::Get,
-        Route::Replace,
-        Route::Update,
-        Route::Delete,
-    ];
-    let all: BTreeSet<String> = all.iter().map(|r| format!("{r:?}")).collect();
-    assert_eq!(served, all, "routes the template leaves out");
     for (path, methods) in methods_by_path {
-        let (e, allow) = match_route(&http::Method::PUT, &concrete(path)).unwrap_err();
-        assert_eq!(e.status(), 405, "PUT {path}");
+        let RouteMatch::WrongMethod { allow } = match_route("PUT", &concrete(path)) else {
+            panic!("PUT {path} is not a 405");
+        };
         let allow: BTreeSet<&str> = allow.split(", ").collect();
         assert_eq!(allow, methods, "Allow of {path}");
     }
@@ -201,7 +201,7 @@ async fn the_table_is_the_table_create_table_makes() {
     }
     let t = cfn::template();
     let p = &t["Resources"]["KeysTable"]["Properties"];
-    let client = shared::config::dynamo_client(shared::config::Timeouts::default()).await;
+    let client = shared::aws::dynamo_client(shared::aws::Timeouts::default()).await;
     let name = integration_tests::table_name("template");
     create_table(&client, &name).await.unwrap();
     let d = client
@@ -311,12 +311,12 @@ async fn create_table_sets_the_ttl_even_when_its_own_retry_finds_the_table() {
         eprintln!("skipped: DynamoDB Local is not running (use tests/run.sh)");
         return;
     }
-    let hurried = shared::config::Timeouts {
+    let hurried = shared::aws::Timeouts {
         attempt: std::time::Duration::from_millis(15),
         ..Default::default()
     };
-    let hurried = shared::config::dynamo_client(hurried).await;
-    let client = shared::config::dynamo_client(shared::config::Timeouts::default()).await;
+    let hurried = shared::aws::dynamo_client(hurried).await;
+    let client = shared::aws::dynamo_client(shared::aws::Timeouts::default()).await;
     let mut created = 0;
     for _ in 0..20 {
         let name = integration_tests::table_name("ttl-retry");

@@ -1,11 +1,9 @@
-//! The key model: validated field types (parsed once at the edge) and the key record.
+//! The validated attributes of a key (parsed once at the edge, valid past it): name,
+//! description, roles, labels, webhook URL, and the team, user and project ids.
 
 use std::fmt;
 
 use serde::Serialize;
-use time::{Duration, OffsetDateTime};
-
-use crate::token::{KeyKind, Prefix, SecretHash};
 
 /// One field's validation failure, reported to the client in `errors[]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -31,8 +29,6 @@ pub const LABELS_MAX: usize = 20;
 pub const LABEL_MAX: usize = 50;
 pub const WEBHOOK_MAX: usize = 2048;
 pub const ID_MAX: usize = 128;
-/// How far in the future `expiresAt` may be.
-pub const EXPIRY_MAX: Duration = Duration::days(3653);
 
 fn has_control(s: &str) -> bool {
     s.chars().any(char::is_control)
@@ -222,18 +218,6 @@ impl WebhookUrl {
     }
 }
 
-/// Parses an RFC 3339 `expiresAt` that lies in the future and at most 10 years ahead.
-pub fn parse_expiry(s: &str, now: OffsetDateTime) -> Result<OffsetDateTime, String> {
-    let t = parse_time(s).ok_or("must be an RFC 3339 timestamp")?;
-    if t <= now {
-        return Err("must be in the future".into());
-    }
-    if t - now > EXPIRY_MAX {
-        return Err("must be at most 10 years ahead".into());
-    }
-    Ok(t)
-}
-
 /// A team, user or project id: 1–128 characters of `[A-Za-z0-9._@+-]`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Ident(String);
@@ -245,212 +229,9 @@ impl Ident {
 }
 string_newtype!(Ident);
 
-/// A key's lifecycle status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Status {
-    Active,
-    Disabled,
-    Pending,
-    Rejected,
-    Deleted,
-}
-
-impl Status {
-    pub const ALL: [Status; 5] = [
-        Status::Active,
-        Status::Disabled,
-        Status::Pending,
-        Status::Rejected,
-        Status::Deleted,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Active => "Active",
-            Status::Disabled => "Disabled",
-            Status::Pending => "Pending",
-            Status::Rejected => "Rejected",
-            Status::Deleted => "Deleted",
-        }
-    }
-    /// Parses a status; `Inactive` and `Blocked` are accepted as `Disabled`.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "Active" => Some(Status::Active),
-            "Disabled" | "Inactive" | "Blocked" => Some(Status::Disabled),
-            "Pending" => Some(Status::Pending),
-            "Rejected" => Some(Status::Rejected),
-            "Deleted" => Some(Status::Deleted),
-            _ => None,
-        }
-    }
-    /// Whether an update may move a key from `self` to `to`. Deleting is not an update.
-    pub fn can_become(self, to: Status) -> bool {
-        use Status::*;
-        match (self, to) {
-            (a, b) if a == b => a != Deleted,
-            (Active, Disabled) | (Disabled, Active) => true,
-            (Pending, Active) | (Pending, Rejected) => true,
-            (Rejected, Active) => true,
-            _ => false,
-        }
-    }
-    /// Whether moving to `to` is an approval decision (needs a project admin or admin).
-    pub fn is_decision(self, to: Status) -> bool {
-        matches!(self, Status::Pending | Status::Rejected) && self != to
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The secret that was current before a replace, valid until its grace period ends.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PreviousSecret {
-    pub hash: SecretHash,
-    pub valid_until: OffsetDateTime,
-}
-
-/// A stored API key. The hashes never leave the server: [`ApiKey::to_json`] leaves them out.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ApiKey {
-    pub prefix: Prefix,
-    pub kind: KeyKind,
-    /// The team (`account.id`).
-    pub team_id: Ident,
-    /// The owning user, for team keys.
-    pub user_id: Option<Ident>,
-    /// The owning project, for project keys.
-    pub project_id: Option<Ident>,
-    pub name: KeyName,
-    pub description: Option<Description>,
-    pub status: Status,
-    pub roles: Roles,
-    pub labels: Labels,
-    pub is_high_priority: bool,
-    pub webhook_url: Option<WebhookUrl>,
-    pub expires_at: Option<OffsetDateTime>,
-    pub created_at: OffsetDateTime,
-    pub created_by: String,
-    pub updated_at: OffsetDateTime,
-    pub last_active: Option<OffsetDateTime>,
-    pub submitted_jobs: u64,
-    pub retrieved: bool,
-    pub preview: String,
-    pub version: u64,
-    pub secret_hash: SecretHash,
-    pub previous: Option<PreviousSecret>,
-    pub deleted_at: Option<OffsetDateTime>,
-}
-
-/// How a key's secret matched, if it did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SecretMatch {
-    Current,
-    Previous,
-    None,
-}
-
-impl ApiKey {
-    /// `isDefault` of the seeds: true for team (user) keys.
-    pub fn is_default(&self) -> bool {
-        self.kind == KeyKind::Team
-    }
-
-    /// Checks a presented token against the current hash, or the previous one within its
-    /// grace period. Both comparisons always run, in constant time.
-    pub fn match_secret(&self, token: &crate::token::Token, now: OffsetDateTime) -> SecretMatch {
-        let presented = token.hash();
-        let current = self.secret_hash.ct_eq(&presented);
-        let previous = match &self.previous {
-            Some(p) => p.hash.ct_eq(&presented) && now < p.valid_until,
-            None => false,
-        };
-        if current {
-            SecretMatch::Current
-        } else if previous {
-            SecretMatch::Previous
-        } else {
-            SecretMatch::None
-        }
-    }
-
-    pub fn is_expired(&self, now: OffsetDateTime) -> bool {
-        self.expires_at.is_some_and(|t| t <= now)
-    }
-
-    /// The key object of DESIGN §4, camelCase, without any hash.
-    pub fn to_json(&self) -> serde_json::Value {
-        use serde_json::json;
-        json!({
-            "prefix": self.prefix.as_str(),
-            "preview": self.preview,
-            "name": self.name.as_str(),
-            "description": self.description.as_ref().map(Description::as_str),
-            "keyType": self.kind.key_type(),
-            "isDefault": self.is_default(),
-            "isHighPriority": self.is_high_priority,
-            "status": self.status.as_str(),
-            "roles": self.roles.as_strs(),
-            "labels": self.labels.as_slice(),
-            "webhookUrl": self.webhook_url.as_ref().map(WebhookUrl::as_str),
-            "expiresAt": self.expires_at.map(format_time),
-            "createdAt": format_time(self.created_at),
-            "createdBy": self.created_by,
-            "updatedAt": format_time(self.updated_at),
-            "lastActiveDateTime": self.last_active.map(format_time),
-            "submittedJobs": self.submitted_jobs,
-            "retrieved": self.retrieved,
-            "account": { "id": self.team_id.as_str() },
-            "user": self.user_id.as_ref().map(|u| json!({ "id": u.as_str() })),
-            "project": self.project_id.as_ref().map(|p| json!({ "id": p.as_str() })),
-            "version": self.version,
-        })
-    }
-}
-
-/// RFC 3339 UTC with milliseconds, e.g. `2026-11-22T03:49:19.123Z`.
-pub fn format_time(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
-}
-
-/// A fixed-width, lexicographically ordered form of a time (nanoseconds), for sort keys.
-pub fn sortable_time(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.nanosecond()
-    )
-}
-
-pub fn parse_time(s: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(|t| t.to_offset(time::UtcOffset::UTC))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use time::macros::datetime;
 
     #[test]
     fn names() {
@@ -462,14 +243,12 @@ mod tests {
         assert!(KeyName::parse(&"a".repeat(101)).is_err());
         assert!(KeyName::parse("a\u{0}b").is_err());
     }
-
     #[test]
     fn descriptions() {
         assert!(Description::parse(&"x".repeat(500)).is_ok());
         assert!(Description::parse(&"x".repeat(501)).is_err());
         assert!(Description::parse("line\nline").is_ok());
     }
-
     #[test]
     fn roles() {
         assert!(Role::parse("project-admin:p1").is_ok());
@@ -482,7 +261,6 @@ mod tests {
         let r = Roles::parse(&["a", "b", "a"]).unwrap();
         assert_eq!(r.as_strs(), ["a", "b"]);
     }
-
     #[test]
     fn labels() {
         assert!(Labels::parse(&["prod", "ci"]).is_ok());
@@ -491,7 +269,6 @@ mod tests {
         let many: Vec<String> = (0..21).map(|i| format!("l{i}")).collect();
         assert!(Labels::parse(&many).is_err());
     }
-
     #[test]
     fn webhooks() {
         assert!(WebhookUrl::parse("https://example.com/hook?x=1").is_ok());
@@ -502,52 +279,11 @@ mod tests {
         let long = format!("https://e.com/{}", "a".repeat(2048));
         assert!(WebhookUrl::parse(&long).is_err());
     }
-
-    #[test]
-    fn expiry() {
-        let now = datetime!(2026-01-01 0:00 UTC);
-        assert!(parse_expiry("2026-06-01T00:00:00Z", now).is_ok());
-        assert!(parse_expiry("2025-06-01T00:00:00Z", now).is_err());
-        assert!(parse_expiry("2040-06-01T00:00:00Z", now).is_err());
-        assert!(parse_expiry("tomorrow", now).is_err());
-        assert!(parse_expiry("2026-06-01T02:00:00+02:00", now).is_ok());
-    }
-
     #[test]
     fn idents() {
         assert!(Ident::parse("team-1").is_ok());
         assert!(Ident::parse("a#b").is_err());
         assert!(Ident::parse("a:b").is_err());
         assert!(Ident::parse("").is_err());
-    }
-
-    #[test]
-    fn status_transitions() {
-        use Status::*;
-        assert!(Active.can_become(Disabled));
-        assert!(Disabled.can_become(Active));
-        assert!(Pending.can_become(Active));
-        assert!(Pending.can_become(Rejected));
-        assert!(!Active.can_become(Pending));
-        assert!(!Active.can_become(Deleted));
-        assert!(!Disabled.can_become(Pending));
-        assert!(!Deleted.can_become(Active));
-        assert!(Pending.is_decision(Active));
-        assert!(!Active.is_decision(Disabled));
-        for s in Status::ALL {
-            assert_eq!(Status::parse(s.as_str()), Some(s));
-        }
-        assert_eq!(Status::parse("Inactive"), Some(Disabled));
-        assert_eq!(Status::parse("active"), None);
-    }
-
-    #[test]
-    fn times_format_and_sort() {
-        let t = datetime!(2026-11-22 03:49:19.123456789 UTC);
-        assert_eq!(format_time(t), "2026-11-22T03:49:19.123Z");
-        assert_eq!(sortable_time(t), "2026-11-22T03:49:19.123456789Z");
-        assert_eq!(parse_time("2026-11-22T03:49:19.123456789Z"), Some(t));
-        let earlier = datetime!(2026-11-22 03:49:19.12345678 UTC);
-        assert!(sortable_time(earlier) < sortable_time(t));
     }
 }

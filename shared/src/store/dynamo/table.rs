@@ -1,5 +1,6 @@
-//! The table definition, in one place: keys, indexes and TTL. `template.yaml` must agree
-//! (a test compares them), and [`create_table`] builds it for tests and the dev server.
+//! The table definition, in one place: keys, indexes and TTL (named in [`super::layout`]).
+//! `template.yaml` must agree (a test compares them); [`create_table`] builds it for tests and
+//! the dev server.
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
@@ -7,24 +8,8 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 
-use super::StoreError;
-
-pub const PK: &str = "pk";
-/// Index of one owner's keys (a project, or the team's team keys), newest first.
-pub const BY_OWNER: &str = "byOwner";
-pub const OWNER_PK: &str = "ownerPk";
-/// Index of all of a team's keys, newest first.
-pub const BY_TEAM: &str = "byTeam";
-pub const TEAM_PK: &str = "teamPk";
-pub const CREATED_SK: &str = "createdSk";
-/// TTL attribute (epoch seconds) of tombstones.
-pub const TTL_ATTRIBUTE: &str = "purgeAt";
-
-/// (index name, hash key, range key), every index projecting all attributes.
-pub const INDEXES: [(&str, &str, &str); 2] = [
-    (BY_OWNER, OWNER_PK, CREATED_SK),
-    (BY_TEAM, TEAM_PK, CREATED_SK),
-];
+use super::layout::{CREATED_SK, INDEXES, PK, TTL_ATTRIBUTE};
+use crate::store::StoreError;
 
 /// Creates the table (on-demand, with its indexes and TTL) unless it exists.
 pub async fn create_table(client: &Client, name: &str) -> Result<(), StoreError> {

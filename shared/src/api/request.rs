@@ -1,9 +1,9 @@
 //! Request parsing at the edge: request id, path, `{prefix}`, query parameters, `If-Match`, the
-//! JSON body (content type, size, syntax); and the JSON responses. Nothing here panics on input.
+//! JSON body (content type, size, syntax). Nothing here panics on input.
 
 use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Request, RequestExt};
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
@@ -163,11 +163,6 @@ pub fn if_match(req: &Request) -> Result<IfMatch, ApiError> {
     Ok(IfMatch::Versions(versions))
 }
 
-/// The entity tag of a key version.
-pub fn etag(version: u64) -> String {
-    format!("\"{version}\"")
-}
-
 /// Whether a `Content-Type` names JSON (`application/json`, `application/*+json`, any parameters).
 fn is_json(content_type: &str) -> bool {
     let media = content_type
@@ -219,53 +214,10 @@ pub fn json_body(req: &Request, required: bool) -> Result<Option<Map<String, Val
     }
 }
 
-/// A JSON response that no cache keeps (key objects are not for shared caches).
-pub fn json_response(status: u16, body: &Value) -> ResponseBuilder {
-    ResponseBuilder {
-        builder: Response::builder()
-            .status(status)
-            .header(http::header::CONTENT_TYPE, JSON)
-            .header(http::header::CACHE_CONTROL, "no-store"),
-        body: Body::Text(body.to_string()),
-    }
-}
-
-/// A response under construction: headers can be added, and `finish` never panics.
-pub struct ResponseBuilder {
-    builder: http::response::Builder,
-    body: Body,
-}
-
-impl ResponseBuilder {
-    pub fn header(mut self, name: &'static str, value: impl AsRef<str>) -> Self {
-        if let Ok(v) = http::HeaderValue::from_str(value.as_ref()) {
-            self.builder = self.builder.header(name, v);
-        }
-        self
-    }
-    pub fn finish(self) -> Response<Body> {
-        self.builder.body(self.body).unwrap_or_else(|_| {
-            let mut r = Response::new(Body::Empty);
-            *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
-            r
-        })
-    }
-}
-
-/// 204 with no body.
-pub fn no_content() -> Response<Body> {
-    let mut r = Response::new(Body::Empty);
-    *r.status_mut() = http::StatusCode::NO_CONTENT;
-    r.headers_mut().insert(
-        http::header::CACHE_CONTROL,
-        http::HeaderValue::from_static("no-store"),
-    );
-    r
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lambda_http::Body;
 
     fn req(body: &str, content_type: Option<&str>) -> Request {
         let mut b = http::Request::builder().method("POST").uri("/keys");

@@ -1,0 +1,113 @@
+//! The stored key record and its JSON (the key object): the hashes never leave the server.
+
+use time::OffsetDateTime;
+
+use super::attributes::{Description, Ident, KeyName, Labels, Roles, WebhookUrl};
+use super::status::Status;
+use super::timestamp::format_time;
+use crate::token::{KeyKind, Prefix, SecretHash};
+
+/// The secret that was current before a replace, valid until its grace period ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousSecret {
+    pub hash: SecretHash,
+    pub valid_until: OffsetDateTime,
+}
+
+/// A stored API key. The hashes never leave the server: [`ApiKey::to_json`] leaves them out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiKey {
+    pub prefix: Prefix,
+    pub kind: KeyKind,
+    /// The team (`account.id`).
+    pub team_id: Ident,
+    /// The owning user, for team keys.
+    pub user_id: Option<Ident>,
+    /// The owning project, for project keys.
+    pub project_id: Option<Ident>,
+    pub name: KeyName,
+    pub description: Option<Description>,
+    pub status: Status,
+    pub roles: Roles,
+    pub labels: Labels,
+    pub is_high_priority: bool,
+    pub webhook_url: Option<WebhookUrl>,
+    pub expires_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    pub created_by: String,
+    pub updated_at: OffsetDateTime,
+    pub last_active: Option<OffsetDateTime>,
+    pub submitted_jobs: u64,
+    pub retrieved: bool,
+    pub preview: String,
+    pub version: u64,
+    pub secret_hash: SecretHash,
+    pub previous: Option<PreviousSecret>,
+    pub deleted_at: Option<OffsetDateTime>,
+}
+
+/// How a key's secret matched, if it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretMatch {
+    Current,
+    Previous,
+    None,
+}
+
+impl ApiKey {
+    /// `isDefault` of the seeds: true for team (user) keys.
+    pub fn is_default(&self) -> bool {
+        self.kind == KeyKind::Team
+    }
+
+    /// Checks a presented token against the current hash, or the previous one within its
+    /// grace period. Both comparisons always run, in constant time.
+    pub fn match_secret(&self, token: &crate::token::Token, now: OffsetDateTime) -> SecretMatch {
+        let presented = token.hash();
+        let current = self.secret_hash.ct_eq(&presented);
+        let previous = match &self.previous {
+            Some(p) => p.hash.ct_eq(&presented) && now < p.valid_until,
+            None => false,
+        };
+        if current {
+            SecretMatch::Current
+        } else if previous {
+            SecretMatch::Previous
+        } else {
+            SecretMatch::None
+        }
+    }
+
+    pub fn is_expired(&self, now: OffsetDateTime) -> bool {
+        self.expires_at.is_some_and(|t| t <= now)
+    }
+
+    /// The key object of DESIGN §4, camelCase, without any hash.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        json!({
+            "prefix": self.prefix.as_str(),
+            "preview": self.preview,
+            "name": self.name.as_str(),
+            "description": self.description.as_ref().map(Description::as_str),
+            "keyType": self.kind.key_type(),
+            "isDefault": self.is_default(),
+            "isHighPriority": self.is_high_priority,
+            "status": self.status.as_str(),
+            "roles": self.roles.as_strs(),
+            "labels": self.labels.as_slice(),
+            "webhookUrl": self.webhook_url.as_ref().map(WebhookUrl::as_str),
+            "expiresAt": self.expires_at.map(format_time),
+            "createdAt": format_time(self.created_at),
+            "createdBy": self.created_by,
+            "updatedAt": format_time(self.updated_at),
+            "lastActiveDateTime": self.last_active.map(format_time),
+            "submittedJobs": self.submitted_jobs,
+            "retrieved": self.retrieved,
+            "account": { "id": self.team_id.as_str() },
+            "user": self.user_id.as_ref().map(|u| json!({ "id": u.as_str() })),
+            "project": self.project_id.as_ref().map(|p| json!({ "id": p.as_str() })),
+            "version": self.version,
+        })
+    }
+}

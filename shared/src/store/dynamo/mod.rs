@@ -1,0 +1,373 @@
+//! The DynamoDB store: every read a GetItem or a Query, every write conditional.
+//!
+//! - [`layout`]: partition keys and indexes (the only place that knows them);
+//! - [`item`]: a key as an item and back;
+//! - [`expr`]: update expressions and the "live at this version" guard;
+//! - [`transact`]: transactions, with the one retry loop;
+//! - [`query`]: a page of an index partition, newest first;
+//! - [`table`]: the table's definition, and `create_table`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
+};
+use aws_sdk_dynamodb::Client;
+use time::OffsetDateTime;
+
+use self::expr::{failed_guard, UpdateExpr, LIVE_AT_VERSION};
+use self::item::{from_item, mutable_attributes, number, purge_at, text, to_item, Item};
+use self::layout::{
+    key_pk, list_partition, owner_partition, sentinel_pk, team_partition, OWNER_PK, PK, TEAM_PK,
+    TTL_ATTRIBUTE, WARM_UP_PK,
+};
+use self::query::{Filter, PageQuery};
+use self::transact::{condition_failed, TransactFailure};
+use super::{
+    Conflict, CursorCodec, KeyLister, KeyReader, KeyWriter, ListQuery, Page, StoreError,
+    UsageRecorder, MAX_PAGE,
+};
+use crate::model::{sortable_time, ApiKey, Status};
+use crate::token::{KeyKind, Prefix};
+
+pub mod expr;
+pub mod item;
+pub mod layout;
+pub mod query;
+pub mod table;
+pub mod transact;
+
+pub use table::create_table;
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: Arc<str>,
+    cursors: CursorCodec,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<Arc<str>>, cursors: CursorCodec) -> Self {
+        DynamoStore {
+            client,
+            table: table.into(),
+            cursors,
+        }
+    }
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Sends one request before any caller needs it, so the client's connection (DNS, TCP, TLS)
+    /// and its lazily built parts (credentials, endpoint, signing) are ready for the first real
+    /// one. On Lambda this runs in the init phase, which gets a whole vCPU, rather than in the
+    /// first invocation, which at 128 MB gets a fraction of one. The request is an eventually
+    /// consistent GetItem of [`WARM_UP_PK`], which no key uses (½ read unit). Any answer from
+    /// DynamoDB counts, an error answer too (say, a role without `dynamodb:GetItem`: the
+    /// connection is open all the same); no answer (unreachable, timed out) is the error, and
+    /// then the first real request simply connects itself. Returns how long it took.
+    #[tracing::instrument(skip(self))]
+    pub async fn warm_up(&self) -> Result<Duration, StoreError> {
+        let started = std::time::Instant::now();
+        let sent = self
+            .client
+            .get_item()
+            .table_name(&*self.table)
+            .key(PK, text(WARM_UP_PK))
+            .projection_expression("#pk")
+            .expression_attribute_names("#pk", PK)
+            .send()
+            .await;
+        match sent {
+            Ok(_) | Err(SdkError::ServiceError(_)) => Ok(started.elapsed()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    fn key_of(&self, prefix: &Prefix) -> HashMap<String, AttributeValue> {
+        HashMap::from([(PK.to_owned(), text(key_pk(prefix)))])
+    }
+
+    /// One UpdateItem under the "live at this version" guard; a failed guard is told from the
+    /// old item DynamoDB returns with it (not found, deleted, or another version).
+    async fn guarded_update(
+        &self,
+        prefix: &Prefix,
+        expr: UpdateExpr,
+        returns: ReturnValue,
+    ) -> Result<Option<Item>, StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&*self.table)
+            .set_key(Some(self.key_of(prefix)))
+            .update_expression(expr.expression())
+            .condition_expression(LIVE_AT_VERSION)
+            .set_expression_attribute_names(Some(expr.names))
+            .set_expression_attribute_values(Some(expr.values))
+            .return_values(returns)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match res {
+            Ok(out) => Ok(out.attributes),
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
+                    Err(failed_guard(c.item()))
+                }
+                _ => Err(unavailable(e)),
+            },
+        }
+    }
+
+    fn put_new(&self, item: Item) -> TransactWriteItem {
+        TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(&*self.table)
+                    .set_item(Some(item))
+                    .condition_expression("attribute_not_exists(pk)")
+                    .build()
+                    .expect("put is complete"),
+            )
+            .build()
+    }
+
+    /// A team key and its user's sentinel, together or not at all.
+    async fn create_team_key(&self, key: &ApiKey, item: Item) -> Result<(), StoreError> {
+        let user = key
+            .user_id
+            .as_ref()
+            .ok_or_else(|| StoreError::Corrupt("a team key needs a user".into()))?;
+        let sentinel: Item = HashMap::from([
+            (PK.to_owned(), text(sentinel_pk(&key.team_id, user))),
+            ("keyPrefix".to_owned(), text(key.prefix.as_str())),
+            ("teamId".to_owned(), text(key.team_id.as_str())),
+            ("userId".to_owned(), text(user.as_str())),
+        ]);
+        match self
+            .transact(vec![self.put_new(item), self.put_new(sentinel)])
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(TransactFailure::Cancelled(reasons)) => {
+                if reasons.first().is_some_and(condition_failed) {
+                    Err(StoreError::Conflict(Conflict::DuplicatePrefix))
+                } else {
+                    Err(StoreError::Conflict(Conflict::TeamKeyExists))
+                }
+            }
+            Err(TransactFailure::Store(e)) => Err(e),
+        }
+    }
+}
+
+pub(crate) fn unavailable<E, R>(e: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    StoreError::Unavailable(Box::new(e))
+}
+
+impl KeyReader for DynamoStore {
+    #[tracing::instrument(skip(self), fields(prefix = %prefix))]
+    async fn get(&self, prefix: &Prefix) -> Result<Option<ApiKey>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&*self.table)
+            .set_key(Some(self.key_of(prefix)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.item().map(from_item).transpose()
+    }
+}
+
+impl KeyWriter for DynamoStore {
+    #[tracing::instrument(skip_all, fields(prefix = %key.prefix))]
+    async fn create(&self, key: &ApiKey) -> Result<(), StoreError> {
+        let item = to_item(key);
+        if key.kind == KeyKind::Team {
+            return self.create_team_key(key, item).await;
+        }
+        match self
+            .client
+            .put_item()
+            .table_name(&*self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::Conflict(Conflict::DuplicatePrefix))
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(prefix = %key.prefix, expected_version))]
+    async fn update(&self, key: &ApiKey, expected_version: u64) -> Result<ApiKey, StoreError> {
+        let mut expr = UpdateExpr::new();
+        for (name, value) in mutable_attributes(key) {
+            expr.field(name, value);
+        }
+        expr.field("version", Some(number(expected_version + 1)));
+        expr.only_if_live_at(expected_version);
+        let new = self
+            .guarded_update(&key.prefix, expr, ReturnValue::AllNew)
+            .await?;
+        from_item(&new.unwrap_or_default())
+    }
+
+    #[tracing::instrument(skip_all, fields(prefix = %key.prefix, expected_version))]
+    async fn delete(
+        &self,
+        key: &ApiKey,
+        expected_version: u64,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut dead = key.clone();
+        dead.status = Status::Deleted;
+        let mut expr = UpdateExpr::new();
+        expr.field("status", Some(text(Status::Deleted.as_str())));
+        expr.field("deletedAt", Some(text(sortable_time(at))));
+        expr.field("updatedAt", Some(text(sortable_time(at))));
+        expr.field(TTL_ATTRIBUTE, Some(number(purge_at(at))));
+        expr.field("version", Some(number(expected_version + 1)));
+        expr.field(OWNER_PK, Some(text(owner_partition(&dead))));
+        expr.field(TEAM_PK, Some(text(team_partition(&dead))));
+        expr.only_if_live_at(expected_version);
+        let sentinel = match (key.kind, &key.user_id) {
+            (KeyKind::Team, Some(u)) => sentinel_pk(&key.team_id, u),
+            _ => {
+                self.guarded_update(&key.prefix, expr, ReturnValue::None)
+                    .await?;
+                return Ok(());
+            }
+        };
+        let tombstone = Update::builder()
+            .table_name(&*self.table)
+            .set_key(Some(self.key_of(&key.prefix)))
+            .update_expression(expr.expression())
+            .condition_expression(LIVE_AT_VERSION)
+            .set_expression_attribute_names(Some(expr.names))
+            .set_expression_attribute_values(Some(expr.values))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .expect("update is complete");
+        // The user's team-key slot is freed, unless (impossibly) another key holds it.
+        let free_slot = Delete::builder()
+            .table_name(&*self.table)
+            .set_key(Some(HashMap::from([(PK.to_owned(), text(sentinel))])))
+            .condition_expression("attribute_not_exists(pk) OR keyPrefix = :p")
+            .expression_attribute_values(":p", text(key.prefix.as_str()))
+            .build()
+            .expect("delete is complete");
+        let items = vec![
+            TransactWriteItem::builder().update(tombstone).build(),
+            TransactWriteItem::builder().delete(free_slot).build(),
+        ];
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(TransactFailure::Cancelled(reasons)) => match reasons.first() {
+                Some(r) if condition_failed(r) => Err(failed_guard(r.item())),
+                _ => Err(StoreError::Corrupt(format!(
+                    "the team-key slot of {} belongs to another key",
+                    key.prefix
+                ))),
+            },
+            Err(TransactFailure::Store(e)) => Err(e),
+        }
+    }
+}
+
+impl KeyLister for DynamoStore {
+    #[tracing::instrument(skip_all, fields(limit = query.limit))]
+    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
+        let fingerprint = query.fingerprint();
+        let before = query
+            .cursor
+            .as_deref()
+            .map(|c| self.cursors.decode(&fingerprint, c))
+            .transpose()?;
+        let (index, hash_attribute, partition) = list_partition(&query.scope, query.tombstones());
+        let mut filter = Filter::default();
+        if let Some(st) = query.status_filter() {
+            filter = filter.with(
+                "#st = :st",
+                &[("#st", "status")],
+                vec![(":st", text(st.as_str()))],
+            );
+        }
+        if let Some(needle) = query.needle() {
+            filter = filter.with(
+                "contains(#nl, :nl)",
+                &[("#nl", "nameLower")],
+                vec![(":nl", text(needle))],
+            );
+        }
+        let page = self
+            .query_page(PageQuery {
+                index,
+                hash_attribute,
+                partition,
+                before,
+                from: None,
+                filter: &filter,
+                limit: query.limit.clamp(1, MAX_PAGE),
+            })
+            .await?;
+        Ok(Page {
+            items: page.items.iter().map(from_item).collect::<Result<_, _>>()?,
+            next_cursor: page.next.map(|p| self.cursors.encode(&fingerprint, &p)),
+        })
+    }
+}
+
+impl UsageRecorder for DynamoStore {
+    #[tracing::instrument(skip(self), fields(prefix = %prefix))]
+    async fn record_usage(
+        &self,
+        prefix: &Prefix,
+        calls: u64,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        match self
+            .client
+            .update_item()
+            .table_name(&*self.table)
+            .set_key(Some(self.key_of(prefix)))
+            .update_expression("ADD submittedJobs :n SET lastActiveDateTime = :t")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":n", number(calls))
+            .expression_attribute_values(":t", text(sortable_time(at)))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::NotFound)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}

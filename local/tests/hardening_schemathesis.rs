@@ -18,8 +18,8 @@
 //! future", "a webhook URL names a host" or "projectId only with keyType system", so
 //! schema-valid bodies are rightly refused with 400.
 
-mod common;
-use common::{http, Reply};
+
+use integration_tests::http::{http, Reply};
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -71,7 +71,7 @@ impl Server {
             cmd.env_remove("AWS_ENDPOINT_URL_DYNAMODB");
         }
         let mut child = cmd.spawn().expect("keys-dev starts");
-        let log = common::collect(child.stderr.take().unwrap());
+        let log = integration_tests::http::collect(child.stderr.take().unwrap());
         // Ready when the banner says the key file is written (the listener is bound before).
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut addr = None;

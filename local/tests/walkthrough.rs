@@ -1,8 +1,8 @@
 //! The README walkthrough, run against the real `keys-dev` binary over real HTTP: once on the
 //! in-memory store and once on DynamoDB Local. Plus bad requests through the server.
 
-mod common;
-use common::{http, Reply};
+
+use integration_tests::http::{http, Reply};
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -34,7 +34,7 @@ impl Server {
             cmd.env_remove("AWS_ENDPOINT_URL_DYNAMODB");
         }
         let mut child = cmd.spawn().expect("keys-dev starts");
-        let stderr = common::collect(child.stderr.take().unwrap());
+        let stderr = integration_tests::http::collect(child.stderr.take().unwrap());
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let first = lines.next().expect("a first line").unwrap();
         let addr = first

@@ -17,8 +17,7 @@
 //! Needs `cargo-lambda` (and `sam` for the last one) on PATH and DynamoDB Local: tests/run.sh
 //! provides both and sets `E2E_REQUIRED=1`; without it a missing tool skips with a reason.
 
-#[path = "../common/cfn.rs"]
-mod cfn;
+use integration_tests::cfn;
 mod emulator;
 
 use std::path::Path;

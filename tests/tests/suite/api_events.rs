@@ -10,7 +10,7 @@ use shared::identity::AuthContext;
 use shared::store::Store;
 use shared::token::Prefix;
 
-use crate::api_support::*;
+use integration_tests::api::*;
 
 /// `(file, route key, handler's expected status)`, in an order where each leaves the key in a
 /// state the next one can use.
@@ -139,4 +139,4 @@ async fn events_run_through_their_handlers<S: Store>(store: S) {
     assert_eq!(a.body["requestId"], "3b4c1f0e-0006-4a6f-9d7e-0f1e2d3c4b5a");
 }
 
-crate::on_both_stores!(events_run_through_their_handlers);
+integration_tests::on_both_stores!(events_run_through_their_handlers);

@@ -2,7 +2,7 @@
 //! a grace period (on a clock the test moves), conditional updates (412) and conflicts (409),
 //! delete and what follows it, the first admin key, and no secret in any other response.
 
-use std::sync::atomic::Ordering;
+
 
 use serde_json::{json, Value};
 use shared::api::bootstrap_admin;
@@ -11,7 +11,8 @@ use shared::store::{ListQuery, Store};
 use shared::token::Token;
 use time::Duration;
 
-use crate::api_support::*;
+use integration_tests::api::*;
+use integration_tests::wrap::{Race, Wrapped};
 
 async fn create_shows_the_token_once<S: Store>(store: S) {
     let api = Api::new(store);
@@ -152,9 +153,8 @@ async fn if_match_is_412_when_stale<S: Store>(store: S) {
 }
 
 async fn concurrent_change_is_409_or_412<S: Store>(store: S) {
-    let racy = Racy::new(store);
-    let armed = racy.armed.clone();
-    let api = Api::new(racy);
+    let api = Api::new(Wrapped::new(store, Race::default()));
+    let race = api.store().hooks.clone();
     let team = Team::seed(&api).await;
     let (k, _) = p1_key(&api, &[]).await;
     let calls = [
@@ -164,12 +164,12 @@ async fn concurrent_change_is_409_or_412<S: Store>(store: S) {
     ];
     for call in calls {
         // without If-Match a lost race is a conflict: read again and retry
-        armed.store(true, Ordering::SeqCst);
+        race.arm();
         let a = api.send(call.clone().by(&team.admin)).await.expect(409);
         assert!(a.body["detail"].as_str().unwrap().contains("changed"));
         // with If-Match naming the version read, it is a failed precondition
         let version = api.stored(&k).await.version;
-        armed.store(true, Ordering::SeqCst);
+        race.arm();
         api.send(
             call.by(&team.admin)
                 .header("if-match", &format!("\"{version}\"")),
@@ -540,7 +540,7 @@ async fn no_secret_outside_create_and_replace<S: Store>(store: S) {
     assert!(bodies.len() >= 16);
 }
 
-crate::on_both_stores!(
+integration_tests::on_both_stores!(
     create_shows_the_token_once,
     second_team_key_is_409,
     if_match_is_412_when_stale,

@@ -7,7 +7,7 @@ use serde_json::json;
 use shared::store::{KeyLister, ListQuery, ListScope};
 use shared::token::Token;
 
-use crate::api_support::*;
+use integration_tests::api::*;
 
 #[test]
 fn no_secret_in_any_log_line() {

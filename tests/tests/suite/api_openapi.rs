@@ -8,12 +8,13 @@
 //! `minimum`/`maximum`, `minLength`/`maxLength`, `maxItems`. Patterns and formats are not checked.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::Ordering;
+
 
 use serde_json::{json, Value};
 use shared::store::Store;
 
-use crate::api_support::*;
+use integration_tests::api::*;
+use integration_tests::wrap::{failing, Fail, Race, Wrapped};
 
 fn spec() -> Value {
     let text = include_str!("../../../openapi.yaml");
@@ -295,9 +296,8 @@ fn the_document_is_openapi_3_1_and_its_refs_resolve() {
 async fn answers_match_the_document<S: Store>(store: S) {
     let spec = spec();
     let mut covered = BTreeSet::new();
-    let racy = Racy::new(store);
-    let armed = racy.armed.clone();
-    let api = Api::new(racy);
+    let api = Api::new(Wrapped::new(store, Race::default()));
+    let race = api.store().hooks.clone();
     let team = Team::seed(&api).await;
     let (k, _) = p1_key(&api, &[]).await;
     let (victim, _) = p1_key(&api, &[]).await;
@@ -364,14 +364,14 @@ async fn answers_match_the_document<S: Store>(store: S) {
         Call::new("POST", replace_path(&victim)),
         Call::new("DELETE", path(&victim)),
     ] {
-        armed.store(true, Ordering::SeqCst);
+        race.arm();
         let call = call.by(admin);
         let a = api.send(call.clone()).await.expect(409);
         covered.insert(conforms(&spec, &call, &a));
     }
     // a store that is down (503) or corrupt (500), on every route
-    for failing in [Failing::Down, Failing::Corrupt] {
-        let broken = Api::new(failing);
+    for how in [Fail::Down, Fail::Corrupt] {
+        let broken = Api::new(failing(how));
         for call in [
             Call::new("GET", "/keys").query("projectId=p1"),
             Call::new("POST", "/keys").json(json!({"name": "x", "projectId": "p1"})),
@@ -394,7 +394,7 @@ async fn answers_match_the_document<S: Store>(store: S) {
     );
 }
 
-crate::on_both_stores!(answers_match_the_document);
+integration_tests::on_both_stores!(answers_match_the_document);
 
 #[test]
 fn the_checker_catches_drift() {

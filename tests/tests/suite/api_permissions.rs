@@ -5,7 +5,7 @@ use serde_json::json;
 use shared::model::{ApiKey, Status};
 use shared::store::Store;
 
-use crate::api_support::*;
+use integration_tests::api::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Who {
@@ -454,7 +454,7 @@ async fn list_scopes<S: Store>(store: S) {
     assert_eq!(a.error_fields(), ["projectId"]);
 }
 
-crate::on_both_stores!(
+integration_tests::on_both_stores!(
     permission_matrix,
     admins_manage_every_team_key,
     no_role_escalation,

@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 use shared::store::Store;
 
-use crate::api_support::*;
+use integration_tests::api::*;
 
 fn long(n: usize) -> String {
     "x".repeat(n)
@@ -432,7 +432,7 @@ async fn dispatcher_routes<S: Store>(store: S) {
     let (k, _) = p1_key(&api, &[]).await;
     // every route through route()
     let created = api
-        .route(
+        .send(
             Call::new("POST", "/keys")
                 .by(&team.admin)
                 .json(json!({"name": "r", "projectId": "p1"})),
@@ -440,23 +440,23 @@ async fn dispatcher_routes<S: Store>(store: S) {
         .await
         .expect(201);
     let p = format!("/keys/{}", created.body["prefix"].as_str().unwrap());
-    api.route(Call::new("GET", "/keys").by(&team.admin))
+    api.send(Call::new("GET", "/keys").by(&team.admin))
         .await
         .expect(200);
-    api.route(Call::new("GET", &p).by(&team.admin))
+    api.send(Call::new("GET", &p).by(&team.admin))
         .await
         .expect(200);
-    api.route(
+    api.send(
         Call::new("PATCH", &p)
             .by(&team.admin)
             .json(json!({"name": "s"})),
     )
     .await
     .expect(200);
-    api.route(Call::new("POST", format!("{p}/replace")).by(&team.admin))
+    api.send(Call::new("POST", format!("{p}/replace")).by(&team.admin))
         .await
         .expect(200);
-    api.route(Call::new("DELETE", &p).by(&team.admin))
+    api.send(Call::new("DELETE", &p).by(&team.admin))
         .await
         .expect(204);
     // an HTTP API stage other than $default prefixes the raw path; the dispatcher strips it
@@ -477,7 +477,7 @@ async fn dispatcher_routes<S: Store>(store: S) {
         "/other",
     ] {
         let a = api
-            .route(Call::new("GET", unknown).by(&team.admin))
+            .send(Call::new("GET", unknown).by(&team.admin))
             .await
             .expect(404);
         assert_eq!(a.header("content-type"), Some("application/problem+json"));
@@ -488,7 +488,7 @@ async fn dispatcher_routes<S: Store>(store: S) {
         ("GET", format!("/keys/{}/replace", k.prefix), "POST"),
     ] {
         let a = api
-            .route(Call::new(method, path).by(&team.admin))
+            .send(Call::new(method, path).by(&team.admin))
             .await
             .expect(405);
         assert_eq!(a.header("allow"), Some(allow));
@@ -496,7 +496,7 @@ async fn dispatcher_routes<S: Store>(store: S) {
     }
 }
 
-crate::on_both_stores!(
+integration_tests::on_both_stores!(
     create_validation_classes,
     update_validation_classes,
     replace_and_list_validation,

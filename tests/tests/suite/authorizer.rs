@@ -6,13 +6,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
 
+use integration_tests::wrap::{Count, OpKind, Wrapped};
 use integration_tests::{codec, dynamo_store};
 use serde_json::{json, Value};
 use shared::authorizer::{Authorizer, Decision};
 use shared::clock::{Clock, FixedClock, SystemClock};
 use shared::identity::AuthContext;
 use shared::model::{Ident, Labels, PreviousSecret, Roles, Status, WebhookUrl};
-use shared::store::{DynamoStore, KeyReader, KeyWriter, StoreError, UsageRecorder};
+use shared::store::{DynamoStore, KeyReader, KeyWriter, StoreError};
 use shared::testing::sample_key_with_token;
 use shared::token::{KeyKind, Prefix, Token};
 use shared::ApiKey;
@@ -21,38 +22,6 @@ use time::{Duration, OffsetDateTime};
 const ARN: &str =
     "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/protected/reports";
 const STAGE: &str = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/*/*";
-
-// ---- a store that counts its calls --------------------------------------------------------
-
-#[derive(Default)]
-struct Counts {
-    gets: AtomicUsize,
-    usage_writes: AtomicUsize,
-}
-
-struct Counting {
-    inner: DynamoStore,
-    counts: Arc<Counts>,
-}
-
-impl KeyReader for Counting {
-    async fn get(&self, prefix: &Prefix) -> Result<Option<ApiKey>, StoreError> {
-        self.counts.gets.fetch_add(1, Ordering::SeqCst);
-        self.inner.get(prefix).await
-    }
-}
-
-impl UsageRecorder for Counting {
-    async fn record_usage(
-        &self,
-        prefix: &Prefix,
-        calls: u64,
-        at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        self.counts.usage_writes.fetch_add(1, Ordering::SeqCst);
-        self.inner.record_usage(prefix, calls, at).await
-    }
-}
 
 // ---- log capture ---------------------------------------------------------------------------
 
@@ -63,9 +32,8 @@ type Logs = integration_tests::LogCapture;
 // ---- the harness ---------------------------------------------------------------------------
 
 struct Harness {
-    auth: Authorizer<Counting>,
+    auth: Authorizer<Wrapped<DynamoStore, Count>>,
     store: DynamoStore,
-    counts: Arc<Counts>,
     clock: FixedClock,
     /// Every key string presented, to check the logs against.
     presented: Mutex<Vec<String>>,
@@ -75,16 +43,11 @@ struct Harness {
 async fn harness(cache_ttl: StdDuration) -> Option<Harness> {
     let logs = integration_tests::capture_logs();
     let store = dynamo_store("authz").await?;
-    let counts = Arc::new(Counts::default());
     let clock = FixedClock::new(OffsetDateTime::now_utc());
-    let counting = Counting {
-        inner: store.clone(),
-        counts: counts.clone(),
-    };
+    let counting = Wrapped::new(store.clone(), Count::default());
     Some(Harness {
         auth: Authorizer::new(counting, Arc::new(clock.clone()), cache_ttl),
         store,
-        counts,
         clock,
         presented: Mutex::default(),
         logs,
@@ -93,10 +56,10 @@ async fn harness(cache_ttl: StdDuration) -> Option<Harness> {
 
 impl Harness {
     fn gets(&self) -> usize {
-        self.counts.gets.load(Ordering::SeqCst)
+        self.auth.store().hooks.of(OpKind::Get)
     }
     fn usage_writes(&self) -> usize {
-        self.counts.usage_writes.load(Ordering::SeqCst)
+        self.auth.store().hooks.of(OpKind::RecordUsage)
     }
 
     fn note(&self, key: &str) {

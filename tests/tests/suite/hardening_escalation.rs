@@ -11,8 +11,8 @@ use shared::store::{ListQuery, ListScope, Store};
 use shared::ApiKey;
 use time::Duration;
 
-use crate::api_support::*;
-use crate::hardening_support::Figures;
+use integration_tests::api::*;
+use integration_tests::figures::Figures;
 
 struct Attempt {
     what: &'static str,
@@ -77,7 +77,7 @@ async fn no_way_to_more_power<S: Store>(store: S) {
         &pending,
         &other_team_admin,
     ] {
-        crate::hardening_support::seed(api.store(), k).await;
+        integration_tests::seed(api.store(), k).await;
     }
     let later = shared::model::format_time(START + Duration::days(365));
     let attempts = vec![
@@ -482,4 +482,4 @@ async fn no_way_to_more_power<S: Store>(store: S) {
     assert_eq!(Figures::get(&figures.server_errors), 0);
 }
 
-crate::on_both_stores!(no_way_to_more_power);
+integration_tests::on_both_stores!(no_way_to_more_power);

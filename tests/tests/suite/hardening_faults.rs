@@ -29,8 +29,9 @@ use shared::token::{KeyKind, Token};
 use shared::ApiKey;
 use tokio::sync::Notify;
 
-use crate::api_support::*;
-use crate::hardening_support::{attr, scan_table, Figures};
+use integration_tests::api::*;
+use integration_tests::figures::Figures;
+use integration_tests::{attr, scan_table};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 const ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:api1234567/prod/GET/reports";

@@ -24,8 +24,8 @@ use shared::clock::SystemClock;
 use shared::store::{MemoryStore, Store};
 use shared::token::{KeyKind, Token, MAX_TOKEN_LEN};
 
-use crate::api_support::*;
-use crate::hardening_support::Figures;
+use integration_tests::api::*;
+use integration_tests::figures::Figures;
 
 fn config(cases: u32) -> Config {
     Config {
@@ -968,4 +968,4 @@ async fn unicode_names_and_searches<S: Store>(store: S) {
     assert_eq!(Figures::get(&figures.server_errors), 0);
 }
 
-crate::on_both_stores!(huge_and_odd_limits, unicode_names_and_searches);
+integration_tests::on_both_stores!(huge_and_odd_limits, unicode_names_and_searches);

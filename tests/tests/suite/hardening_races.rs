@@ -14,16 +14,14 @@ use std::time::{Duration as StdDuration, Instant};
 use serde_json::json;
 use shared::authorizer::{Authorizer, Decision};
 use shared::model::{SecretMatch, Status};
-use shared::store::{
-    KeyLister, KeyReader, KeyWriter, ListQuery, Page, Store, StoreError, UsageRecorder,
-};
-use shared::token::Prefix;
+use shared::store::Store;
 use shared::token::{KeyKind, Token};
 use shared::ApiKey;
 use tokio::sync::Barrier;
 
-use crate::api_support::*;
-use crate::hardening_support::Figures;
+use integration_tests::api::*;
+use integration_tests::wrap::{Interleave, Wrapped};
+use integration_tests::figures::Figures;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -41,7 +39,7 @@ struct Outcome {
 
 /// One round: 50 writers on a fresh key; `if_match(i)` says whether writer i names version 1.
 async fn round<S: Store + Clone + 'static>(
-    api: &Arc<Api<Interleaved<S>>>,
+    api: &Arc<Api<Wrapped<S, Interleave>>>,
     admin: &ApiKey,
     figures: &Figures,
     label: &str,
@@ -50,7 +48,7 @@ async fn round<S: Store + Clone + 'static>(
 ) {
     let (key, token0) = p1_key(api, &[]).await;
     if gated {
-        api.store().arm(50);
+        api.store().hooks.arm(50);
     }
     let barrier = Arc::new(Barrier::new(50));
     let mut tasks = Vec::new();
@@ -89,7 +87,7 @@ async fn round<S: Store + Clone + 'static>(
     for t in tasks {
         outcomes.push(t.await.expect("a writer panicked"));
     }
-    api.store().disarm();
+    api.store().hooks.disarm();
     for o in &outcomes {
         figures.answer(&o.answer);
     }
@@ -209,89 +207,8 @@ impl<S: Store> ClockNow for Api<S> {
     }
 }
 
-/// A store that yields to the other tasks before every call, so that on a single-threaded
-/// runtime (and with the in-memory store, which never waits) the writers still interleave; and
-/// that, when its gate is armed for n readers, holds every reader after its read until n
-/// reads are done — so all writers have read the same version before any of them writes.
-#[derive(Clone)]
-struct Interleaved<S> {
-    inner: S,
-    gate: Arc<Mutex<Option<Gate>>>,
-}
-
-/// How many reads to wait for, and the count so far.
-type Gate = (usize, tokio::sync::watch::Sender<usize>);
-
-impl<S> Interleaved<S> {
-    fn new(inner: S) -> Self {
-        Interleaved {
-            inner,
-            gate: Arc::default(),
-        }
-    }
-    fn arm(&self, readers: usize) {
-        *self.gate.lock().unwrap() = Some((readers, tokio::sync::watch::Sender::new(0)));
-    }
-    fn disarm(&self) {
-        *self.gate.lock().unwrap() = None;
-    }
-}
-
-impl<S: Store> KeyReader for Interleaved<S> {
-    async fn get(&self, prefix: &Prefix) -> Result<Option<ApiKey>, StoreError> {
-        tokio::task::yield_now().await;
-        let read = self.inner.get(prefix).await;
-        let gate = self.gate.lock().unwrap().as_ref().map(|(n, tx)| {
-            tx.send_modify(|reads| *reads += 1);
-            (*n, tx.subscribe())
-        });
-        if let Some((n, mut rx)) = gate {
-            let _ = rx.wait_for(|reads| *reads >= n).await;
-        }
-        read
-    }
-}
-
-impl<S: Store> KeyWriter for Interleaved<S> {
-    async fn create(&self, key: &ApiKey) -> Result<(), StoreError> {
-        tokio::task::yield_now().await;
-        self.inner.create(key).await
-    }
-    async fn update(&self, key: &ApiKey, expected_version: u64) -> Result<ApiKey, StoreError> {
-        tokio::task::yield_now().await;
-        self.inner.update(key, expected_version).await
-    }
-    async fn delete(
-        &self,
-        key: &ApiKey,
-        expected_version: u64,
-        at: time::OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        tokio::task::yield_now().await;
-        self.inner.delete(key, expected_version, at).await
-    }
-}
-
-impl<S: Store> KeyLister for Interleaved<S> {
-    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
-        tokio::task::yield_now().await;
-        self.inner.list(query).await
-    }
-}
-
-impl<S: Store> UsageRecorder for Interleaved<S> {
-    async fn record_usage(
-        &self,
-        prefix: &Prefix,
-        calls: u64,
-        at: time::OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        self.inner.record_usage(prefix, calls, at).await
-    }
-}
-
 async fn fifty_writers_one_winner_per_version<S: Store + Clone + 'static>(store: S) {
-    let api = Arc::new(Api::new(Interleaved::new(store)));
+    let api = Arc::new(Api::new(Wrapped::new(store, Interleave::default())));
     let figures = Figures::default();
     let (admin, _) = team_key(TEAM, "ada", &["admin"]);
     api.put(&admin).await;
@@ -475,7 +392,7 @@ async fn authorizations_during_replaces<S: Store + Clone + 'static>(store: S) {
     );
 }
 
-crate::on_both_stores!(
+integration_tests::on_both_stores!(
     fifty_writers_one_winner_per_version,
     authorizations_during_replaces
 );

@@ -15,8 +15,9 @@ use shared::store::{AnyStore, KeyReader};
 use shared::token::{KeyKind, Token};
 use shared::ApiKey;
 
-use crate::api_support::*;
-use crate::hardening_support::{scan_table, Figures};
+use integration_tests::api::*;
+use integration_tests::figures::Figures;
+use integration_tests::scan_table;
 
 const ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:api1234567/prod/GET/reports";
 

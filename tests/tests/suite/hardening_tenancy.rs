@@ -12,8 +12,8 @@ use shared::model::Status;
 use shared::store::{ListQuery, ListScope, Store};
 use shared::ApiKey;
 
-use crate::api_support::*;
-use crate::hardening_support::Figures;
+use integration_tests::api::*;
+use integration_tests::figures::Figures;
 
 /// One team's keys: the callers (one of each kind) and the keys they are tried against.
 struct Cast {
@@ -40,7 +40,7 @@ async fn cast<S: Store>(api: &Api<S>, team: &'static str) -> Cast {
     for k in [
         &admin, &pa, &pm, &user, &svc, &plain_svc, &vic, &pending, &disabled, &gone, &only,
     ] {
-        crate::hardening_support::seed(api.store(), k).await;
+        integration_tests::seed(api.store(), k).await;
     }
     api.store()
         .delete(&gone, gone.version, START)
@@ -281,4 +281,4 @@ async fn two_teams_never_meet<S: Store>(store: S) {
     assert_eq!(Figures::get(&figures.cross_team_hits), 0);
 }
 
-crate::on_both_stores!(two_teams_never_meet);
+integration_tests::on_both_stores!(two_teams_never_meet);

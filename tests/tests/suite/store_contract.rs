@@ -421,30 +421,7 @@ async fn team_lists_are_scoped(store: impl Store) {
     assert_eq!(prefixes(&team_keys.items), vec![t.prefix.to_string()]);
 }
 
-macro_rules! contract {
-    ($($name:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(integration_tests::memory_store()).await
-                }
-            )*
-        }
-        mod dynamodb {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    if let Some(store) = integration_tests::dynamo_store(stringify!($name)).await {
-                        super::$name(store).await
-                    }
-                }
-            )*
-        }
-    };
-}
-
-contract!(
+integration_tests::on_both_stores!(
     create_get_round_trip,
     duplicate_prefix_conflicts,
     one_team_key_per_user,

@@ -7,8 +7,7 @@
 //!
 //! Which binary answers which route is checked by running them: `tests/tests/e2e_emulator`.
 
-#[path = "../common/cfn.rs"]
-mod cfn;
+use integration_tests::cfn;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1,8 +1,8 @@
-//! Helpers of the management API tests: API Gateway HTTP API (payload 2.0) events built as JSON
-//! and parsed by lambda_http exactly as the Lambda runtime does, a team of callers with their
-//! roles, and calls that go to the handler API Gateway would invoke for the route.
+//! The management API as the tests call it: API Gateway HTTP API (payload 2.0) events built as
+//! JSON and parsed by lambda_http exactly as the Lambda runtime does, a team of callers with
+//! their roles, and calls that go through the route table to the function API Gateway would
+//! invoke.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
@@ -11,11 +11,10 @@ use shared::api::{self, AppState};
 use shared::clock::FixedClock;
 use shared::identity::AuthContext;
 use shared::model::{ApiKey, Ident, KeyName, Roles};
-use shared::store::{
-    KeyLister, KeyReader, KeyWriter, ListQuery, Page, Store, StoreError, UsageRecorder,
-};
+use shared::api::RouteMatch;
+use shared::store::Store;
 use shared::testing::sample_key_with_token;
-use shared::token::{KeyKind, Prefix, Token};
+use shared::token::{KeyKind, Token};
 use time::macros::datetime;
 use time::OffsetDateTime;
 
@@ -153,18 +152,18 @@ impl Call {
         self
     }
 
-    /// `(routeKey, pathParameters)` as API Gateway would match them.
-    pub fn route_key(&self) -> (String, Option<String>) {
-        let segments: Vec<&str> = self.path.split('/').filter(|s| !s.is_empty()).collect();
-        match segments.as_slice() {
-            ["keys"] => (format!("{} /keys", self.method), None),
-            ["keys", p] => (
-                format!("{} /keys/{{prefix}}", self.method),
-                Some(p.to_string()),
-            ),
-            ["keys", p, "replace"] => (
-                format!("{} /keys/{{prefix}}/replace", self.method),
-                Some(p.to_string()),
+    /// `(routeKey, pathParameters)` as API Gateway would match them (`$default` when no route
+    /// matches).
+    pub fn route_key(&self) -> (String, Option<serde_json::Map<String, Value>>) {
+        match shared::api::match_route(self.method, &self.path) {
+            RouteMatch::Found { def, params } => (
+                def.route_key(),
+                (!params.is_empty()).then(|| {
+                    params
+                        .into_iter()
+                        .map(|(k, v)| (k.to_owned(), Value::from(v)))
+                        .collect()
+                }),
             ),
             _ => ("$default".into(), None),
         }
@@ -172,7 +171,7 @@ impl Call {
 
     /// The HTTP API payload 2.0 event.
     pub fn event(&self) -> Value {
-        let (route_key, prefix) = self.route_key();
+        let (route_key, params) = self.route_key();
         let mut headers = serde_json::Map::new();
         headers.insert("host".into(), json!("keys.example.com"));
         headers.insert("user-agent".into(), json!("integration-tests"));
@@ -209,8 +208,8 @@ impl Call {
             "requestContext": ctx,
             "isBase64Encoded": false
         });
-        if let Some(p) = prefix {
-            event["pathParameters"] = json!({ "prefix": p });
+        if let Some(p) = params {
+            event["pathParameters"] = Value::Object(p);
         }
         if let Some(b) = &self.body {
             event["body"] = json!(b);
@@ -242,23 +241,9 @@ impl<S: Store> Api<S> {
         &self.state.store
     }
 
-    /// Sends a call to the handler its route's Lambda function runs.
+    /// Sends a call to the function its route names, through the one request wrapper, as the
+    /// function's binary (and the dev server) would.
     pub async fn send(&self, call: Call) -> Answer {
-        let req = call.request();
-        let (route_key, _) = call.route_key();
-        let r = match route_key.as_str() {
-            "POST /keys" => api::serve::<_, api::CreateKey>(&self.state, req).await,
-            "GET /keys" | "GET /keys/{prefix}" => api::serve::<_, api::ListKeys>(&self.state, req).await,
-            "POST /keys/{prefix}/replace" => api::serve::<_, api::ReplaceKey>(&self.state, req).await,
-            "PATCH /keys/{prefix}" => api::serve::<_, api::UpdateKey>(&self.state, req).await,
-            "DELETE /keys/{prefix}" => api::serve::<_, api::DeleteKey>(&self.state, req).await,
-            _ => api::dispatch(&self.state, req).await,
-        };
-        Answer::from(r.unwrap_or_else(|e| match e {}))
-    }
-
-    /// Sends a call through the dev server's dispatcher instead.
-    pub async fn route(&self, call: Call) -> Answer {
         let r = api::dispatch(&self.state, call.request()).await;
         Answer::from(r.unwrap_or_else(|e| match e {}))
     }
@@ -330,142 +315,4 @@ pub fn path(key: &ApiKey) -> String {
 
 pub fn replace_path(key: &ApiKey) -> String {
     format!("/keys/{}/replace", key.prefix)
-}
-
-/// A store where another writer changes the key between the handler's read and its write.
-#[derive(Clone)]
-pub struct Racy<S> {
-    pub inner: S,
-    /// Set it to have the next update or delete lose a race.
-    pub armed: Arc<AtomicBool>,
-}
-
-impl<S: Store> Racy<S> {
-    pub fn new(inner: S) -> Self {
-        Racy {
-            inner,
-            armed: Arc::new(AtomicBool::new(false)),
-        }
-    }
-    async fn interfere(&self, prefix: &Prefix) {
-        if self.armed.swap(false, Ordering::SeqCst) {
-            let cur = self.inner.get(prefix).await.unwrap().unwrap();
-            self.inner.update(&cur, cur.version).await.unwrap();
-        }
-    }
-}
-
-impl<S: Store> KeyReader for Racy<S> {
-    async fn get(&self, prefix: &Prefix) -> Result<Option<ApiKey>, StoreError> {
-        self.inner.get(prefix).await
-    }
-}
-
-impl<S: Store> KeyWriter for Racy<S> {
-    async fn create(&self, key: &ApiKey) -> Result<(), StoreError> {
-        self.inner.create(key).await
-    }
-    async fn update(&self, key: &ApiKey, expected_version: u64) -> Result<ApiKey, StoreError> {
-        self.interfere(&key.prefix).await;
-        self.inner.update(key, expected_version).await
-    }
-    async fn delete(
-        &self,
-        key: &ApiKey,
-        expected_version: u64,
-        at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        self.interfere(&key.prefix).await;
-        self.inner.delete(key, expected_version, at).await
-    }
-}
-
-impl<S: Store> KeyLister for Racy<S> {
-    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
-        self.inner.list(query).await
-    }
-}
-
-impl<S: Store> UsageRecorder for Racy<S> {
-    async fn record_usage(
-        &self,
-        prefix: &Prefix,
-        calls: u64,
-        at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        self.inner.record_usage(prefix, calls, at).await
-    }
-}
-
-/// A store that is down (503) or returns an item it cannot read (500) on every call.
-#[derive(Clone, Copy)]
-pub enum Failing {
-    Down,
-    Corrupt,
-}
-
-impl Failing {
-    fn err(self) -> StoreError {
-        match self {
-            Failing::Down => StoreError::Unavailable(Box::new(std::io::Error::other(
-                "connection refused: dynamodb.internal.example:443 INTERNAL-DETAIL",
-            ))),
-            Failing::Corrupt => StoreError::Corrupt("attribute status: INTERNAL-DETAIL".into()),
-        }
-    }
-}
-
-impl KeyReader for Failing {
-    async fn get(&self, _: &Prefix) -> Result<Option<ApiKey>, StoreError> {
-        Err(self.err())
-    }
-}
-
-impl KeyWriter for Failing {
-    async fn create(&self, _: &ApiKey) -> Result<(), StoreError> {
-        Err(self.err())
-    }
-    async fn update(&self, _: &ApiKey, _: u64) -> Result<ApiKey, StoreError> {
-        Err(self.err())
-    }
-    async fn delete(&self, _: &ApiKey, _: u64, _: OffsetDateTime) -> Result<(), StoreError> {
-        Err(self.err())
-    }
-}
-
-impl KeyLister for Failing {
-    async fn list(&self, _: &ListQuery) -> Result<Page, StoreError> {
-        Err(self.err())
-    }
-}
-
-impl UsageRecorder for Failing {
-    async fn record_usage(&self, _: &Prefix, _: u64, _: OffsetDateTime) -> Result<(), StoreError> {
-        Err(self.err())
-    }
-}
-
-/// Runs a generic test against the in-memory store and against DynamoDB Local.
-#[macro_export]
-macro_rules! on_both_stores {
-    ($($name:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(integration_tests::memory_store()).await
-                }
-            )*
-        }
-        mod dynamodb {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    if let Some(store) = integration_tests::dynamo_store(stringify!($name)).await {
-                        super::$name(store).await
-                    }
-                }
-            )*
-        }
-    };
 }

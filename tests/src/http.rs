@@ -1,6 +1,5 @@
-//! What the dev server's test binaries share: a minimal HTTP/1.1 client and a collector of the
-//! server's stderr.
-#![allow(dead_code)]
+//! A minimal HTTP/1.1 client, and a collector of a child process's stderr: for the tests that run
+//! the dev server (or any binary) as a process.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -11,8 +11,8 @@ use shared::testing::sample_key_with_token;
 use shared::token::{KeyKind, Token};
 use time::macros::datetime;
 
-use crate::counting::{CallCounter, Counts};
 use crate::events::authorizer_event;
+use integration_tests::requests::{CallCounter, Counts};
 
 pub struct AuthCalls {
     pub name: &'static str,

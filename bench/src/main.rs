@@ -25,7 +25,6 @@ use shared::token::KeyKind;
 
 mod calls;
 mod cold;
-mod counting;
 mod events;
 mod hot;
 mod manage;
@@ -157,9 +156,9 @@ async fn main() -> ExitCode {
     }
     let codec = CursorCodec::new(b"bench");
     let store = DynamoStore::new(client.clone(), table.as_str(), codec.clone());
-    let counter = counting::CallCounter::default();
+    let counter = integration_tests::requests::CallCounter::default();
     let counted = DynamoStore::new(
-        counting::counting_client(&client, &counter),
+        integration_tests::requests::counting_client(&client, &counter),
         table.as_str(),
         codec,
     );

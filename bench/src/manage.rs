@@ -15,9 +15,9 @@ use shared::store::{DynamoStore, KeyWriter};
 use shared::testing::sample_key_with_token;
 use shared::token::KeyKind;
 
-use crate::counting::{CallCounter, Counts};
 use crate::events::request;
 use crate::stats::Samples;
+use integration_tests::requests::{CallCounter, Counts};
 
 /// One operation's figures.
 pub struct OpResult {
@@ -74,8 +74,12 @@ impl Bench<'_> {
             let started = Instant::now();
             let r = match route {
                 "POST /keys" => api::serve::<_, api::CreateKey>(self.state, req).await,
-                "GET /keys" | "GET /keys/{prefix}" => api::serve::<_, api::ListKeys>(self.state, req).await,
-                "POST /keys/{prefix}/replace" => api::serve::<_, api::ReplaceKey>(self.state, req).await,
+                "GET /keys" | "GET /keys/{prefix}" => {
+                    api::serve::<_, api::ListKeys>(self.state, req).await
+                }
+                "POST /keys/{prefix}/replace" => {
+                    api::serve::<_, api::ReplaceKey>(self.state, req).await
+                }
                 "PATCH /keys/{prefix}" => api::serve::<_, api::UpdateKey>(self.state, req).await,
                 "DELETE /keys/{prefix}" => api::serve::<_, api::DeleteKey>(self.state, req).await,
                 other => unreachable!("no handler for {other}"),

@@ -149,13 +149,11 @@ fn request_context(inc: &Incoming<'_>, route_key: &str) -> Value {
     })
 }
 
-/// The HTTP API payload 2.0 REQUEST authorizer event for this request.
-pub fn authorizer_event(inc: &Incoming<'_>, m: &Matched) -> Value {
+/// The HTTP API payload 2.0 REQUEST authorizer event for this request; `identity` is the value
+/// of the route's identity source, if it has one.
+pub fn authorizer_event(inc: &Incoming<'_>, m: &Matched, identity: Option<&str>) -> Value {
     let headers = header_map(inc.headers);
-    let identity: Vec<Value> = ["authorization", "x-api-key"]
-        .iter()
-        .filter_map(|h| headers.get(*h).cloned())
-        .collect();
+    let identity: Vec<Value> = identity.into_iter().map(Value::from).collect();
     json!({
         "version": "2.0",
         "type": "REQUEST",
@@ -219,7 +217,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(m("POST", "/keys/x/replace"), RouteMatch::Found(_)));
-        assert_eq!(m("PUT", "/keys"), RouteMatch::WrongMethod("GET, POST".into()));
+        assert_eq!(
+            m("PUT", "/keys"),
+            RouteMatch::WrongMethod("GET, POST".into())
+        );
         assert_eq!(m("GET", "/nope"), RouteMatch::NotFound);
         assert_eq!(m("GET", "/keys/a/b"), RouteMatch::NotFound);
         match m("DELETE", "/protected/a/b") {

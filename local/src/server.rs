@@ -36,6 +36,21 @@ fn full(b: impl Into<Bytes>) -> Full<Bytes> {
     Full::new(b.into())
 }
 
+/// What API Gateway itself answers when the authorizer refuses (or fails): a bare JSON message,
+/// no reason (the console is tested against exactly these).
+fn gateway_refusal(status: StatusCode) -> Reply {
+    let message = match status {
+        StatusCode::UNAUTHORIZED => "Unauthorized",
+        StatusCode::FORBIDDEN => "Forbidden",
+        _ => "Internal Server Error",
+    };
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(full(json!({ "message": message }).to_string()))
+        .expect("a static response")
+}
+
 fn problem(e: ApiError, request_id: &str) -> Reply {
     into_hyper(e.into_response(request_id))
 }
@@ -154,23 +169,28 @@ async fn dispatch(
         request_id: rid,
         source_ip: peer.ip().to_string(),
     };
-    // API Gateway answers 401 itself when the identity source is absent.
-    let has_key = ["authorization", "x-api-key"]
-        .iter()
-        .any(|h| parts.headers.get(*h).is_some_and(|v| !v.is_empty()));
-    if !has_key {
-        return (problem(ApiError::Unauthenticated, rid), route, None);
-    }
+    // The management API's identity source is `Authorization` (as template.yaml configures
+    // it): API Gateway answers 401 itself when it is absent, and hands the authorizer its value.
+    // `/protected` stands for an API without an identity source: the authorizer reads the
+    // headers.
+    let identity = if matched.protected {
+        None
+    } else {
+        match parts.headers.get("authorization").filter(|v| !v.is_empty()) {
+            Some(v) => Some(v.to_str().unwrap_or("\u{fffd}").to_owned()),
+            None => return (gateway_refusal(StatusCode::UNAUTHORIZED), route, None),
+        }
+    };
     let decision = match app
         .authorizer
-        .handle(authorizer_event(&inc, &matched))
+        .handle(authorizer_event(&inc, &matched, identity.as_deref()))
         .await
     {
         Ok(d) => d,
         Err(e) => {
             tracing::error!(request_id = rid, error = %e, "authorizer failed");
             return (
-                problem(ApiError::Internal("the authorizer failed".into()), rid),
+                gateway_refusal(StatusCode::INTERNAL_SERVER_ERROR),
                 route,
                 None,
             );
@@ -178,14 +198,11 @@ async fn dispatch(
     };
     if decision.get("isAuthorized") != Some(&Value::Bool(true)) {
         // Log the prefix of a well-formed key that was refused; never the key itself.
-        let presented = shared::authorizer::extract_key(&parts.headers)
+        let presented = shared::authorizer::presented_key(&parts.headers)
+            .key()
             .and_then(|k| shared::Token::parse(k).ok())
             .map(|t| t.prefix().to_string());
-        return (
-            problem(ApiError::Forbidden("the key is not allowed".into()), rid),
-            route,
-            presented,
-        );
+        return (gateway_refusal(StatusCode::FORBIDDEN), route, presented);
     }
     let context = decision
         .get("context")

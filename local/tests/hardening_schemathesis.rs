@@ -18,7 +18,6 @@
 //! future", "a webhook URL names a host" or "projectId only with keyType system", so
 //! schema-valid bodies are rightly refused with 400.
 
-
 use integration_tests::http::{http, Reply};
 
 use std::collections::BTreeMap;

@@ -1,7 +1,6 @@
 //! The README walkthrough, run against the real `keys-dev` binary over real HTTP: once on the
 //! in-memory store and once on DynamoDB Local. Plus bad requests through the server.
 
-
 use integration_tests::http::{http, Reply};
 
 use std::io::{BufRead, BufReader};

@@ -19,8 +19,6 @@ pub struct Config {
     pub table_name: String,
     /// Positive caching of authorizer decisions; zero (the default) turns it off.
     pub auth_cache_ttl: Duration,
-    /// Key of the list cursors' MAC.
-    pub cursor_key: Vec<u8>,
     /// Open the DynamoDB connection at cold start ([`DynamoStore::warm_up`]);
     /// `DYNAMODB_WARM_UP=false` turns it off.
     pub warm_up: bool,
@@ -58,12 +56,6 @@ impl Config {
                     why: "a whole number of seconds from 0 to 3600".into(),
                 })?,
         };
-        // Without an explicit key the cursors are still tamper-evident (a changed cursor fails
-        // its MAC) and bound to their query; a secret key also stops anyone forging one.
-        let cursor_key = get("CURSOR_KEY")
-            .filter(|k| !k.is_empty())
-            .unwrap_or_else(|| format!("api-keys-cursor/{table_name}"))
-            .into_bytes();
         let warm_up = match get("DYNAMODB_WARM_UP").map(|v| v.trim().to_ascii_lowercase()) {
             None => true,
             Some(v) => match v.as_str() {
@@ -80,13 +72,12 @@ impl Config {
         Ok(Config {
             table_name,
             auth_cache_ttl: Duration::from_secs(ttl),
-            cursor_key,
             warm_up,
         })
     }
 
     pub fn cursor_codec(&self) -> CursorCodec {
-        CursorCodec::new(&self.cursor_key)
+        CursorCodec::for_table(&self.table_name)
     }
 }
 

@@ -20,6 +20,9 @@ pub enum ApiError {
     BadRequest(String),
     #[error("no caller identity")]
     Unauthenticated,
+    /// The calling key passed the authorizer (perhaps from a cache) but is no longer valid.
+    #[error("the calling key is {0}")]
+    CallerRefused(&'static str),
     #[error("forbidden: {0}")]
     Forbidden(String),
     #[error("not found")]
@@ -63,7 +66,7 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             ApiError::Validation(_) | ApiError::BadRequest(_) => 400,
-            ApiError::Unauthenticated => 401,
+            ApiError::Unauthenticated | ApiError::CallerRefused(_) => 401,
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound => 404,
             ApiError::MethodNotAllowed(_) => 405,
@@ -80,7 +83,7 @@ impl ApiError {
         match self {
             ApiError::Validation(_) => "Invalid request",
             ApiError::BadRequest(_) => "Bad request",
-            ApiError::Unauthenticated => "Unauthorized",
+            ApiError::Unauthenticated | ApiError::CallerRefused(_) => "Unauthorized",
             ApiError::Forbidden(_) => "Forbidden",
             ApiError::NotFound => "Not found",
             ApiError::MethodNotAllowed(_) => "Method not allowed",
@@ -98,6 +101,7 @@ impl ApiError {
             ApiError::Validation(_) => "validation",
             ApiError::BadRequest(_) => "bad-request",
             ApiError::Unauthenticated => "unauthenticated",
+            ApiError::CallerRefused(_) => "key-not-valid",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound => "not-found",
             ApiError::MethodNotAllowed(_) => "method-not-allowed",
@@ -119,6 +123,10 @@ impl ApiError {
             ApiError::Validation(_) => "Some fields are not valid; see errors.".into(),
             ApiError::BadRequest(m) | ApiError::Forbidden(m) | ApiError::Conflict(m) => m.clone(),
             ApiError::Unauthenticated => "The request carries no authorized caller.".into(),
+            ApiError::CallerRefused(_) => {
+                "The calling key is not valid any more: it was disabled, deleted or replaced, or it expired."
+                    .into()
+            }
             ApiError::NotFound => "No such key.".into(),
             ApiError::MethodNotAllowed(_) => "This route does not accept that method.".into(),
             ApiError::PreconditionFailed => self.to_string(),

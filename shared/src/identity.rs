@@ -1,5 +1,6 @@
-//! The identity the authorizer hands to the protected API (DESIGN §7), in one place: the
-//! authorizer builds it from a key, the management handlers read it back as their caller.
+//! The identity the authorizer hands to the protected API, in one place: the authorizer builds it
+//! from a key; the management handlers read back which key (and which of its secrets) called,
+//! and then re-read that key's stored state (`api::caller`).
 
 use std::collections::HashMap;
 
@@ -21,6 +22,7 @@ pub mod keys {
     pub const IS_HIGH_PRIORITY: &str = "isHighPriority";
     pub const WEBHOOK_URL: &str = "webhookUrl";
     pub const ORIGIN: &str = "origin";
+    pub const SECRET_GENERATION: &str = "secretGeneration";
 }
 
 /// What an allowed key tells the API behind the authorizer. Every value is a string, number
@@ -30,28 +32,38 @@ pub struct AuthContext {
     pub key_prefix: Prefix,
     pub key_name: String,
     pub kind: KeyKind,
-    pub account_id: Ident,
+    pub team_id: Ident,
     pub project_id: Option<Ident>,
     pub user_id: Option<Ident>,
     pub roles: Roles,
     pub labels: Vec<String>,
     pub is_high_priority: bool,
     pub webhook_url: Option<String>,
+    /// Which of the key's secrets the call presented ([`ApiKey::generation`]): management
+    /// accepts only the current one, or the previous one while its grace lasts.
+    pub secret_generation: u64,
 }
 
 impl AuthContext {
+    /// The context of `key`, opened with its current secret.
     pub fn of(key: &ApiKey) -> Self {
+        Self::opened_with(key, key.generation)
+    }
+
+    /// The context of `key`, opened with the secret of `generation`.
+    pub fn opened_with(key: &ApiKey, generation: u64) -> Self {
         AuthContext {
             key_prefix: key.prefix.clone(),
             key_name: key.name.as_str().to_owned(),
             kind: key.kind,
-            account_id: key.team_id.clone(),
+            team_id: key.team_id.clone(),
             project_id: key.project_id.clone(),
             user_id: key.user_id.clone(),
             roles: key.roles.clone(),
             labels: key.labels.as_slice().to_vec(),
             is_high_priority: key.is_high_priority,
             webhook_url: key.webhook_url.as_ref().map(|w| w.as_str().to_owned()),
+            secret_generation: generation,
         }
     }
 
@@ -62,7 +74,7 @@ impl AuthContext {
         m.insert(keys::KEY_PREFIX.into(), self.key_prefix.as_str().into());
         m.insert(keys::KEY_NAME.into(), self.key_name.clone().into());
         m.insert(keys::KEY_TYPE.into(), self.kind.key_type().into());
-        m.insert(keys::ACCOUNT_ID.into(), self.account_id.as_str().into());
+        m.insert(keys::ACCOUNT_ID.into(), self.team_id.as_str().into());
         m.insert(keys::PROJECT_ID.into(), id(&self.project_id));
         m.insert(keys::USER_ID.into(), id(&self.user_id));
         m.insert(keys::ROLES.into(), self.roles.as_strs().join(",").into());
@@ -73,6 +85,10 @@ impl AuthContext {
             self.webhook_url.clone().unwrap_or_default().into(),
         );
         m.insert(keys::ORIGIN.into(), "API".into());
+        m.insert(
+            keys::SECRET_GENERATION.into(),
+            self.secret_generation.into(),
+        );
         m
     }
 
@@ -99,6 +115,11 @@ impl AuthContext {
                 .map(str::to_owned)
                 .collect()
         };
+        let secret_generation = match m.get(keys::SECRET_GENERATION)? {
+            Value::Number(n) => n.as_u64()?,
+            Value::String(s) => s.parse().ok()?,
+            _ => return None,
+        };
         let is_high_priority = match m.get(keys::IS_HIGH_PRIORITY) {
             Some(Value::Bool(b)) => *b,
             Some(Value::String(s)) => s == "true",
@@ -108,7 +129,7 @@ impl AuthContext {
             key_prefix: Prefix::parse(text(keys::KEY_PREFIX)?)?,
             key_name: text(keys::KEY_NAME).unwrap_or("").to_owned(),
             kind: KeyKind::from_key_type(text(keys::KEY_TYPE)?)?,
-            account_id: Ident::parse(text(keys::ACCOUNT_ID)?).ok()?,
+            team_id: Ident::parse(text(keys::ACCOUNT_ID)?).ok()?,
             project_id: opt_id(keys::PROJECT_ID)?,
             user_id: opt_id(keys::USER_ID)?,
             roles: Roles::parse(&list(keys::ROLES)).ok()?,
@@ -117,6 +138,7 @@ impl AuthContext {
             webhook_url: text(keys::WEBHOOK_URL)
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned),
+            secret_generation,
         })
     }
 }

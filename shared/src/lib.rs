@@ -19,6 +19,7 @@ pub mod config;
 pub mod error;
 pub mod identity;
 pub mod model;
+pub mod shutdown;
 pub mod store;
 pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]

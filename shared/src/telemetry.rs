@@ -63,7 +63,11 @@ impl LogSettings {
 
     /// From `get` (tests pass a map instead of the process environment).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>, default_format: LogFormat) -> Self {
-        let set = |k: &str| get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let set = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let mut warnings = Vec::new();
         let format = match set("AWS_LAMBDA_LOG_FORMAT") {
             None => default_format,
@@ -94,7 +98,8 @@ impl LogSettings {
         LogSettings {
             filter,
             format,
-            warning: (!warnings.is_empty()).then(|| format!("{}; logging at info", warnings.join("; "))),
+            warning: (!warnings.is_empty())
+                .then(|| format!("{}; logging at info", warnings.join("; "))),
         }
     }
 }
@@ -196,10 +201,17 @@ mod tests {
         assert!(enabled(&s, "shared", Level::WARN) && !enabled(&s, "shared", Level::INFO));
         let s = settings(&[("AWS_LAMBDA_LOG_LEVEL", "fatal")]);
         assert!(enabled(&s, "shared", Level::ERROR) && !enabled(&s, "shared", Level::WARN));
-        let s = settings(&[("AWS_LAMBDA_LOG_LEVEL", "WARN"), ("RUST_LOG", "shared=trace")]);
+        let s = settings(&[
+            ("AWS_LAMBDA_LOG_LEVEL", "WARN"),
+            ("RUST_LOG", "shared=trace"),
+        ]);
         assert!(enabled(&s, "shared::api", Level::TRACE));
         let s = settings(&[("AWS_LAMBDA_LOG_LEVEL", "LOUD")]);
-        assert!(s.warning.as_deref().unwrap().contains("AWS_LAMBDA_LOG_LEVEL"));
+        assert!(s
+            .warning
+            .as_deref()
+            .unwrap()
+            .contains("AWS_LAMBDA_LOG_LEVEL"));
         assert!(enabled(&s, "shared", Level::INFO));
         let s = settings(&[("RUST_LOG", "a=b=c")]);
         assert!(s.warning.is_some());
@@ -230,7 +242,10 @@ mod tests {
             tracing::trace!(target: "shared::authorizer", "own trace kept");
         });
         let out = buf.text();
-        assert!(!out.contains("RAW-EVENT-BODY") && !out.contains("SDK-BODY"), "{out}");
+        assert!(
+            !out.contains("RAW-EVENT-BODY") && !out.contains("SDK-BODY"),
+            "{out}"
+        );
         let lines: Vec<serde_json::Value> = out
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())

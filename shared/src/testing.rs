@@ -2,8 +2,7 @@
 
 use time::OffsetDateTime;
 
-use crate::api::create::NewKey;
-use crate::model::{ApiKey, Ident, KeyName, Labels, Roles, Status};
+use crate::model::{ApiKey, Ident, KeyName, Labels, NewKey, Roles, Status};
 use crate::token::{KeyKind, Token};
 
 /// A valid key record and the token that opens it, minted as `POST /keys` mints one: team

@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
+use shared::api::RouteMatch;
 use shared::api::{self, AppState};
 use shared::clock::FixedClock;
 use shared::identity::AuthContext;
 use shared::model::{ApiKey, Ident, KeyName, Roles};
-use shared::api::RouteMatch;
 use shared::store::Store;
 use shared::testing::sample_key_with_token;
 use shared::token::{KeyKind, Token};
@@ -27,6 +27,15 @@ pub const START: OffsetDateTime = datetime!(2036-03-01 12:00 UTC);
 
 pub fn id(s: &str) -> Ident {
     Ident::parse(s).unwrap()
+}
+
+/// The caller the events in `events/` carry in their authorizer context: ada's admin team key
+/// `AdminA1b2C3d` in `team-1` (stored by the tests that run those events).
+pub fn events_caller() -> ApiKey {
+    let (mut k, _) = team_key("team-1", "ada", &["admin"]);
+    k.prefix = shared::token::Prefix::parse("AdminA1b2C3d").expect("a prefix");
+    k.name = KeyName::parse("ada's admin key").expect("a name");
+    k
 }
 
 /// A key record (and its token) written straight to the store, as if created earlier.
@@ -126,8 +135,14 @@ impl Call {
             caller: None,
         }
     }
+    /// The call as the authorizer would pass it on for `key`, opened with its current secret.
     pub fn by(mut self, key: &ApiKey) -> Self {
         self.caller = Some(AuthContext::of(key));
+        self
+    }
+    /// The call with exactly the context an authorizer answered (or none).
+    pub fn with_context(mut self, context: Option<AuthContext>) -> Self {
+        self.caller = context;
         self
     }
     pub fn json(mut self, body: Value) -> Self {

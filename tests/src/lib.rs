@@ -5,6 +5,8 @@
 //! - [`api`]: management API calls as API Gateway delivers them, a team of callers;
 //! - [`wrap`]: one wrapper store for faults, races and counting;
 //! - [`logs`]: what a test logged, through the production subscriber;
+//! - [`requests`]: the DynamoDB requests a client sends, counted by an SDK interceptor;
+//! - [`runtime_api`]: a Lambda Runtime API of our own, to run a function's real binary;
 //! - [`figures`]: what the hardening tests count;
 //! - [`http`]: a minimal HTTP client and a stderr collector, for tests that run a binary;
 //! - [`cfn`]: `template.yaml` as CloudFormation JSON;
@@ -15,6 +17,8 @@ pub mod cfn;
 pub mod figures;
 pub mod http;
 pub mod logs;
+pub mod requests;
+pub mod runtime_api;
 pub mod stores;
 pub mod wrap;
 
@@ -35,7 +39,10 @@ pub fn target_tmp() -> std::path::PathBuf {
 pub fn skip(test: &str, why: &str, required: &str) {
     let must = std::env::var(required).is_ok_and(|v| v == "1")
         || std::env::var("CI").is_ok_and(|v| v == "true");
-    assert!(!must, "{test}: {why}, but {required}=1 or CI=true: it must run");
+    assert!(
+        !must,
+        "{test}: {why}, but {required}=1 or CI=true: it must run"
+    );
     eprintln!("SKIPPED {test}: {why} (run it through tests/run.sh)");
     use std::io::Write;
     if let Ok(mut f) = std::fs::OpenOptions::new()

@@ -18,6 +18,7 @@ use time::OffsetDateTime;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OpKind {
     Get,
+    GetPair,
     Create,
     Update,
     Delete,
@@ -84,6 +85,19 @@ impl<S: Store, H: Hooks<S>> KeyReader for Wrapped<S, H> {
         self.around(OpKind::Get, Some(prefix), self.inner.get(prefix))
             .await
     }
+    /// Announced to the hooks as the read of `second` (the key a request acts on).
+    async fn get_pair(
+        &self,
+        first: &Prefix,
+        second: &Prefix,
+    ) -> Result<(Option<ApiKey>, Option<ApiKey>), StoreError> {
+        self.around(
+            OpKind::GetPair,
+            Some(second),
+            self.inner.get_pair(first, second),
+        )
+        .await
+    }
 }
 
 impl<S: Store, H: Hooks<S>> KeyWriter for Wrapped<S, H> {
@@ -116,7 +130,8 @@ impl<S: Store, H: Hooks<S>> KeyWriter for Wrapped<S, H> {
 
 impl<S: Store, H: Hooks<S>> KeyLister for Wrapped<S, H> {
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
-        self.around(OpKind::List, None, self.inner.list(query)).await
+        self.around(OpKind::List, None, self.inner.list(query))
+            .await
     }
 }
 
@@ -207,20 +222,14 @@ impl Race {
 }
 
 impl<S: Store> Hooks<S> for Race {
-    fn before<'a>(
-        &'a self,
-        inner: &'a S,
-        op: Op<'a>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'a {
-        async move {
-            let write = matches!(op.kind, OpKind::Update | OpKind::Delete);
-            if write && self.armed.swap(false, Ordering::SeqCst) {
-                let prefix = op.prefix.expect("a write names its key");
-                let current = inner.get(prefix).await?.expect("the raced key exists");
-                inner.update(&current, current.version).await?;
-            }
-            Ok(())
+    async fn before(&self, inner: &S, op: Op<'_>) -> Result<(), StoreError> {
+        let write = matches!(op.kind, OpKind::Update | OpKind::Delete);
+        if write && self.armed.swap(false, Ordering::SeqCst) {
+            let prefix = op.prefix.expect("a write names its key");
+            let current = inner.get(prefix).await?.expect("the raced key exists");
+            inner.update(&current, current.version).await?;
         }
+        Ok(())
     }
 }
 
@@ -245,35 +254,27 @@ impl Interleave {
 const GATE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl<S: Store> Hooks<S> for Interleave {
-    fn before<'a>(
-        &'a self,
-        _: &'a S,
-        op: Op<'a>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'a {
-        async move {
-            if op.kind != OpKind::RecordUsage {
-                tokio::task::yield_now().await;
-            }
-            Ok(())
+    async fn before(&self, _: &S, op: Op<'_>) -> Result<(), StoreError> {
+        if op.kind != OpKind::RecordUsage {
+            tokio::task::yield_now().await;
         }
+        Ok(())
     }
-    fn after<'a>(&'a self, _: &'a S, op: Op<'a>) -> impl Future<Output = ()> + Send + 'a {
-        async move {
-            if op.kind != OpKind::Get {
-                return;
-            }
-            let gate = self.gate.lock().unwrap().as_ref().map(|(n, tx)| {
-                tx.send_modify(|reads| *reads += 1);
-                (*n, tx.subscribe())
-            });
-            if let Some((n, mut rx)) = gate {
-                let waited =
-                    tokio::time::timeout(GATE_DEADLINE, rx.wait_for(|reads| *reads >= n)).await;
-                assert!(
-                    waited.is_ok(),
-                    "the race gate waited {GATE_DEADLINE:?} for {n} readers"
-                );
-            }
+    async fn after(&self, _: &S, op: Op<'_>) {
+        if !matches!(op.kind, OpKind::Get | OpKind::GetPair) {
+            return;
+        }
+        let gate = self.gate.lock().unwrap().as_ref().map(|(n, tx)| {
+            tx.send_modify(|reads| *reads += 1);
+            (*n, tx.subscribe())
+        });
+        if let Some((n, mut rx)) = gate {
+            let waited =
+                tokio::time::timeout(GATE_DEADLINE, rx.wait_for(|reads| *reads >= n)).await;
+            assert!(
+                waited.is_ok(),
+                "the race gate waited {GATE_DEADLINE:?} for {n} readers"
+            );
         }
     }
 }

@@ -57,8 +57,7 @@ async fn run() -> Result<(), String> {
     let team = Ident::parse(need("team")?).map_err(|e| format!("--team {e}"))?;
     let user = Ident::parse(need("user")?).map_err(|e| format!("--user {e}"))?;
     let name = flags.get("name").map_or("bootstrap admin", String::as_str);
-    let cursor_key = std::env::var("CURSOR_KEY").unwrap_or_default();
-    let (store, _) = open_store(table, cursor_key.as_bytes(), true).await?;
+    let (store, _) = open_store(table, true).await?;
     let (key, token) = bootstrap_admin(&store, &SystemClock, team.clone(), user.clone(), name)
         .await
         .map_err(|e| format!("{e}"))?;

@@ -71,7 +71,7 @@ async fn run() -> Result<(), String> {
         .cloned()
         .or_else(|| std::env::var("TABLE_NAME").ok())
         .unwrap_or_else(|| "api-keys-local".into());
-    let (store, kind) = open_store(&table, b"keys-dev-cursor", false).await?;
+    let (store, kind) = open_store(&table, false).await?;
 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (key, token) = bootstrap_admin(&store, clock.as_ref(), team.clone(), user.clone(), "bootstrap admin")

@@ -7,16 +7,16 @@ use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::caller::{Caller, ADMIN};
-use super::fields::{self, Fields};
-use super::request::{json_body};
+use super::caller::{Caller, Claim, ADMIN};
+use super::fields::{self, Fields, Patch};
+use super::permissions::{create_status, may_grant, may_set_priority, within_callers_expiry};
+use super::request::json_body;
 use super::response::{etag, json_response};
-use super::permissions::{create_status, may_grant};
 use super::{record_prefix, AppState, Function, Handler, Route};
 use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::model::{
-    parse_expiry, ApiKey, Description, FieldError, Ident, KeyName, Labels, Roles, Status,
+    parse_expiry, ApiKey, Description, FieldError, Ident, KeyName, Labels, NewKey, Roles, Status,
     WebhookUrl,
 };
 use crate::store::{Conflict, KeyWriter, Store, StoreError};
@@ -35,77 +35,24 @@ const FIELDS: &[&str] = &[
     "expiresAt",
 ];
 
-/// Everything a new key is made of, validated.
-#[derive(Debug, Clone)]
-pub struct NewKey {
-    pub kind: KeyKind,
-    pub team_id: Ident,
-    pub user_id: Option<Ident>,
-    pub project_id: Option<Ident>,
-    pub name: KeyName,
-    pub description: Option<Description>,
-    pub status: Status,
-    pub roles: Roles,
-    pub labels: Labels,
-    pub is_high_priority: bool,
-    pub webhook_url: Option<WebhookUrl>,
-    pub expires_at: Option<OffsetDateTime>,
-    pub created_by: String,
-}
-
-impl NewKey {
-    /// The record and its token: a fresh prefix and secret, only the hash kept.
-    pub fn mint(&self, now: OffsetDateTime) -> (ApiKey, Token) {
-        let token = Token::generate(self.kind);
-        let key = ApiKey {
-            prefix: token.prefix().clone(),
-            kind: self.kind,
-            team_id: self.team_id.clone(),
-            user_id: self.user_id.clone(),
-            project_id: self.project_id.clone(),
-            name: self.name.clone(),
-            description: self.description.clone(),
-            status: self.status,
-            roles: self.roles.clone(),
-            labels: self.labels.clone(),
-            is_high_priority: self.is_high_priority,
-            webhook_url: self.webhook_url.clone(),
-            expires_at: self.expires_at,
-            created_at: now,
-            created_by: self.created_by.clone(),
-            updated_at: now,
-            last_active: None,
-            submitted_jobs: 0,
-            retrieved: true,
-            preview: token.preview(),
-            version: 1,
-            secret_hash: token.hash(),
-            previous: None,
-            deleted_at: None,
-        };
-        (key, token)
-    }
-
-    /// Writes a new key; a prefix collision (62^12 makes it all but impossible) gets a new one.
-    pub async fn store<S: KeyWriter>(
-        &self,
-        store: &S,
-        now: OffsetDateTime,
-    ) -> Result<(ApiKey, Token), ApiError> {
-        let mut attempts = 0;
-        loop {
-            let (key, token) = self.mint(now);
-            match store.create(&key).await {
-                Ok(()) => return Ok((key, token)),
-                Err(StoreError::Conflict(Conflict::DuplicatePrefix)) if attempts < 2 => {
-                    attempts += 1;
-                }
-                Err(e) => return Err(e.into()),
+/// Writes a new key; a prefix collision (62^12 makes it all but impossible) gets a new one.
+pub async fn store_new<S: KeyWriter>(
+    spec: &NewKey,
+    store: &S,
+    now: OffsetDateTime,
+) -> Result<(ApiKey, Token), ApiError> {
+    let mut attempts = 0;
+    loop {
+        let (key, token) = spec.mint(now);
+        match store.create(&key).await {
+            Ok(()) => return Ok((key, token)),
+            Err(StoreError::Conflict(Conflict::DuplicatePrefix)) if attempts < 2 => {
+                attempts += 1;
             }
+            Err(e) => return Err(e.into()),
         }
     }
 }
-
 /// The body of create and replace: the token, then the key object.
 pub fn with_token(key: &ApiKey, token: &Token) -> Value {
     let mut body = serde_json::Map::new();
@@ -131,16 +78,18 @@ impl<S: Store> Handler<S> for CreateKey {
 }
 
 async fn create<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = Caller::from_request(req)?;
+    let claim = Claim::from_request(req)?;
     let body = json_body(req, true)?.unwrap_or_default();
     let now = state.clock.now();
+    let caller = Caller::of(&state.store, &claim, now).await?;
     let spec = parse(&caller, &body, now)?;
     may_grant(&caller, spec.roles.iter())?;
-    let (key, token) = spec.store(&state.store, now).await?;
+    may_set_priority(&caller, false, spec.is_high_priority)?;
+    let (key, token) = store_new(&spec, &state.store, now).await?;
     record_prefix(&key.prefix);
     tracing::info!(
         prefix = %key.prefix,
-        caller = %caller.ctx.key_prefix,
+        caller = %caller.prefix(),
         status = %key.status,
         "key created"
     );
@@ -171,7 +120,20 @@ fn parse(
     let labels = f.optional("labels", |v| Labels::parse(&fields::texts(v)?));
     let is_high_priority = f.optional("isHighPriority", fields::boolean);
     let webhook_url = f.optional("webhookUrl", |v| WebhookUrl::parse(fields::text(v)?));
-    let expires_at = f.optional("expiresAt", |v| parse_expiry(fields::text(v)?, now));
+    // Omitted, it is the caller's own expiry (none for a key that never expires); `null` asks
+    // for none, which a caller that expires may not give.
+    let expires_at = match f.nullable("expiresAt", |v| parse_expiry(fields::text(v)?, now)) {
+        Patch::Keep => caller.key.expires_at,
+        Patch::Clear => None,
+        Patch::Set(t) => Some(t),
+    };
+    if !f.has_error("expiresAt") {
+        if let Err(ApiError::Validation(errors)) = within_callers_expiry(caller, expires_at) {
+            for e in errors {
+                f.error(&e.field, e.message);
+            }
+        }
+    }
 
     // keyType defaults to "system" when a projectId is given, else "user".
     let given_project = body.get("projectId").is_some_and(|v| !v.is_null());
@@ -196,7 +158,7 @@ fn parse(
             if given_project {
                 f.error("projectId", "is only for keyType \"system\"");
             }
-            let user = user_id.or_else(|| caller.ctx.user_id.clone());
+            let user = user_id.or_else(|| caller.key.user_id.clone());
             if user.is_none() && !given_user {
                 f.error("userId", "is required: the calling key has no user");
             }
@@ -232,7 +194,7 @@ fn parse(
     })
 }
 
-/// Mints the first `admin` team key of a team (DESIGN §6 bootstrap), for an operator with AWS
+/// Mints the first `admin` team key of a team (the bootstrap), for an operator with AWS
 /// credentials: no HTTP caller, written through the same store code. A user who already has a
 /// team key in the team gets a 409-class conflict.
 pub async fn bootstrap_admin<S: KeyWriter>(
@@ -260,7 +222,7 @@ pub async fn bootstrap_admin<S: KeyWriter>(
         expires_at: None,
         created_by: "bootstrap".into(),
     };
-    let (key, token) = spec.store(store, clock.now()).await?;
+    let (key, token) = store_new(&spec, store, clock.now()).await?;
     tracing::info!(prefix = %key.prefix, team = %key.team_id, "bootstrap admin key created");
     Ok((key, token))
 }

@@ -5,10 +5,10 @@ use std::future::Future;
 
 use lambda_http::{Body, Request, Response};
 
-use super::caller::Caller;
-use super::request::{if_match, prefix, IfMatch};
-use super::response::{no_content};
+use super::caller::{Caller, Claim};
 use super::permissions::{authorize, visible, Action};
+use super::request::{if_match, prefix, IfMatch};
+use super::response::no_content;
 use super::{record_prefix, AppState, Function, Handler, Route};
 use crate::error::ApiError;
 use crate::store::{Conflict, Store, StoreError};
@@ -28,18 +28,16 @@ impl<S: Store> Handler<S> for DeleteKey {
 }
 
 async fn delete<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = Caller::from_request(req)?;
+    let claim = Claim::from_request(req)?;
     let prefix = prefix(req)?;
     record_prefix(&prefix);
     let precondition = if_match(req)?;
-    let key = visible(&caller, state.store.get(&prefix).await?).ok_or(ApiError::NotFound)?;
+    let now = state.clock.now();
+    let (caller, target) = Caller::with_target(&state.store, &claim, &prefix, now).await?;
+    let key = visible(&caller, target).ok_or(ApiError::NotFound)?;
     authorize(&caller, Action::Delete, &key)?;
     precondition.check(key.version)?;
-    match state
-        .store
-        .delete(&key, key.version, state.clock.now())
-        .await
-    {
+    match state.store.delete(&key, key.version, now).await {
         Ok(()) => {}
         Err(StoreError::Conflict(Conflict::VersionMismatch))
             if matches!(precondition, IfMatch::Versions(_)) =>
@@ -48,6 +46,6 @@ async fn delete<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response
         }
         Err(e) => return Err(e.into()),
     }
-    tracing::info!(prefix = %key.prefix, caller = %caller.ctx.key_prefix, "key deleted");
+    tracing::info!(prefix = %key.prefix, caller = %caller.prefix(), "key deleted");
     Ok(no_content())
 }

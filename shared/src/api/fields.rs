@@ -149,6 +149,11 @@ impl<'a> Fields<'a> {
         !self.errors.is_empty()
     }
 
+    /// Whether `field` has an error already.
+    pub fn has_error(&self, field: &str) -> bool {
+        self.errors.iter().any(|e| e.field == field)
+    }
+
     /// `Err(400 with every error)` if any field failed.
     pub fn finish(self) -> Result<(), ApiError> {
         if self.errors.is_empty() {

@@ -1,15 +1,14 @@
-//! `GET /keys` (a page of the keys the caller may see) and `GET /keys/{prefix}` (one key): one
-//! function, as API Gateway routes both to it; the `prefix` path parameter tells them apart.
-
+//! The reads: `GET /keys` (a page of the keys the caller may see), `GET /keys/{prefix}` (one
+//! key) and `GET /me` (the calling key) — one function, as API Gateway routes all three to it.
 
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
-use super::caller::Caller;
+use super::caller::{Caller, Claim};
 use super::fields::Fields;
+use super::permissions::{authorize, visible, Action};
 use super::request::{prefix, query};
 use super::response::{etag, json_response};
-use super::permissions::{authorize, visible, Action};
 use super::{record_prefix, AppState, Function, Handler, Route};
 use crate::error::ApiError;
 use crate::model::Status;
@@ -40,20 +39,51 @@ impl<S: Store> Handler<S> for ListKeys {
     ) -> Result<Response<Body>, ApiError> {
         match route {
             Route::GetKey => get_one(state, req).await,
+            Route::Me => me(state, req).await,
             _ => list(state, req).await,
         }
     }
 }
 
 async fn get_one<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = Caller::from_request(req)?;
+    let claim = Claim::from_request(req)?;
     let prefix = prefix(req)?;
     record_prefix(&prefix);
-    let key = visible(&caller, state.store.get(&prefix).await?).ok_or(ApiError::NotFound)?;
+    let now = state.clock.now();
+    let (caller, target) = Caller::with_target(&state.store, &claim, &prefix, now).await?;
+    let key = visible(&caller, target).ok_or(ApiError::NotFound)?;
     authorize(&caller, Action::View, &key)?;
     Ok(json_response(200, &key.to_json())
         .header("etag", etag(key.version))
         .finish())
+}
+
+/// `GET /me`: the calling key as it is stored now, and what its roles let it do.
+async fn me<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response<Body>, ApiError> {
+    let claim = Claim::from_request(req)?;
+    let caller = Caller::of(&state.store, &claim, state.clock.now()).await?;
+    record_prefix(caller.prefix());
+    let k = &caller.key;
+    let ids = |set: &std::collections::BTreeSet<Ident>| -> Vec<String> {
+        set.iter().map(|p| p.as_str().to_owned()).collect()
+    };
+    let body = json!({
+        "prefix": k.prefix.as_str(),
+        "preview": k.preview,
+        "name": k.name.as_str(),
+        "keyType": k.kind.key_type(),
+        "account": { "id": k.team_id.as_str() },
+        "user": k.user_id.as_ref().map(|u| json!({ "id": u.as_str() })),
+        "project": k.project_id.as_ref().map(|p| json!({ "id": p.as_str() })),
+        "roles": k.roles.as_strs(),
+        "expiresAt": k.expires_at.map(crate::model::format_time),
+        "access": {
+            "admin": caller.is_admin(),
+            "projectAdmin": ids(caller.administered()),
+            "projectMember": ids(caller.memberships()),
+        },
+    });
+    Ok(json_response(200, &body).finish())
 }
 
 /// The validated query string.
@@ -183,7 +213,7 @@ fn scope(caller: &Caller, p: &Params) -> Result<Scope, ApiError> {
 }
 
 fn own_key_only(caller: &Caller) -> Result<Scope, ApiError> {
-    if caller.ctx.kind == KeyKind::Team {
+    if caller.is_team_key() {
         Ok(Scope::Itself)
     } else {
         Err(ApiError::Forbidden("This key may not list keys.".into()))
@@ -191,8 +221,9 @@ fn own_key_only(caller: &Caller) -> Result<Scope, ApiError> {
 }
 
 async fn list<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = Caller::from_request(req)?;
+    let claim = Claim::from_request(req)?;
     let p = params(req)?;
+    let caller = Caller::of(&state.store, &claim, state.clock.now()).await?;
     let (items, next_cursor) = match scope(&caller, &p)? {
         Scope::Keys(scope) => {
             let query = ListQuery {
@@ -209,7 +240,7 @@ async fn list<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response<B
             if p.cursor.is_some() {
                 return Err(invalid("cursor", "is not a cursor this list returned"));
             }
-            let own = visible(&caller, state.store.get(&caller.ctx.key_prefix).await?);
+            let own = visible(&caller, Some(caller.key.clone()));
             let needle = p.search.as_deref().map(str::to_lowercase);
             let items = own
                 .filter(|k| p.status.is_none_or(|s| k.status == s))
@@ -223,7 +254,7 @@ async fn list<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response<B
             (items, None)
         }
     };
-    tracing::info!(caller = %caller.ctx.key_prefix, count = items.len(), "keys listed");
+    tracing::info!(caller = %caller.prefix(), count = items.len(), "keys listed");
     let items: Vec<_> = items.iter().map(|k| k.to_json()).collect();
     Ok(json_response(200, &json!({ "items": items, "nextCursor": next_cursor })).finish())
 }

@@ -49,8 +49,8 @@ impl<S: Store> AppState<S> {
 /// A management function's cold start, done once: logging, the config from the environment (a
 /// bad one stops the function before it takes a request, with a clear log line), the DynamoDB
 /// client and store, the system clock.
-pub async fn cold_start(
-) -> Result<AppState<crate::store::DynamoStore>, crate::config::ConfigError> {
+pub async fn cold_start() -> Result<AppState<crate::store::DynamoStore>, crate::config::ConfigError>
+{
     crate::telemetry::init_lambda();
     let config = crate::config::Config::from_env()
         .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;

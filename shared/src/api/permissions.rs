@@ -1,5 +1,6 @@
-//! Who may do what to which key (DESIGN §6). Every rule is here, in plain functions over the
-//! caller and the key, so the matrix test and the handlers agree by construction.
+//! Who may do what to which key. Every rule is here, in plain functions over the caller (its
+//! stored key, re-read for the request) and the key, so the matrix test and the handlers agree by
+//! construction.
 //!
 //! The rules, where DESIGN leaves room:
 //! - Team confinement comes first: a key of another team, or a tombstone, is "not found" (404),
@@ -16,11 +17,15 @@
 //!   gave more power). Re-arming a key — enabling a Disabled key, or moving its expiry later or
 //!   clearing it — hands its roles out again just the same, so it needs them too (otherwise a
 //!   project admin holding the token of an admin-powered key that an admin disabled or let
-//!   expire could switch it back on). Approving a Pending (or Rejected) key is not re-arming:
-//!   its roles were checked against its creator, who holds its token, when it was created.
+//!   expire could switch it back on). Approving a Pending (or Rejected) key needs every role of
+//!   the key too, and records who approved it.
+//! - Self-limits: no key changes its own expiry, status or roles; a caller whose key expires
+//!   gives no key a later expiry, or none; only an admin changes `isHighPriority`.
+
+use time::OffsetDateTime;
 
 use crate::error::ApiError;
-use crate::model::{ApiKey, Ident, Role, Status};
+use crate::model::{format_time, ApiKey, FieldError, Ident, Role, Status};
 use crate::token::KeyKind;
 
 use super::caller::Caller;
@@ -63,7 +68,7 @@ pub fn may(caller: &Caller, action: Action, key: &ApiKey) -> bool {
             None => false,
         },
         KeyKind::Team => {
-            let itself = caller.ctx.kind == KeyKind::Team && caller.ctx.key_prefix == key.prefix;
+            let itself = caller.is_team_key() && caller.is(key);
             itself && matches!(action, Action::View | Action::Replace | Action::Delete)
         }
     }
@@ -149,7 +154,7 @@ pub fn not_held<'r>(caller: &Caller, roles: impl Iterator<Item = &'r Role>) -> V
         return Vec::new();
     }
     roles
-        .filter(|r| !caller.ctx.roles.contains(r.as_str()))
+        .filter(|r| !caller.key.roles.contains(r.as_str()))
         .map(|r| r.as_str().to_owned())
         .collect()
 }
@@ -170,17 +175,98 @@ pub fn may_grant<'r>(
     }
 }
 
+/// 403 when a key changes its own expiry, status or roles (replacing or deleting itself stays
+/// allowed): a key that could would outlive, re-enable or empower itself.
+pub fn may_change_itself(caller: &Caller, current: &ApiKey, next: &ApiKey) -> Result<(), ApiError> {
+    if !caller.is(current) {
+        return Ok(());
+    }
+    let changed: Vec<&str> = [
+        ("expiresAt", current.expires_at != next.expires_at),
+        ("status", current.status != next.status),
+        ("roles", current.roles != next.roles),
+    ]
+    .into_iter()
+    .filter_map(|(field, changed)| changed.then_some(field))
+    .collect();
+    if changed.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "A key cannot change its own expiry, status or roles ({}).",
+            changed.join(", ")
+        )))
+    }
+}
+
+/// 400 when a caller whose own key expires would give a key an expiry later than its own, or
+/// none (`expires` is the expiry the key would have).
+pub fn within_callers_expiry(
+    caller: &Caller,
+    expires: Option<OffsetDateTime>,
+) -> Result<(), ApiError> {
+    let Some(cap) = caller.key.expires_at else {
+        return Ok(());
+    };
+    let message = match expires {
+        None => format!(
+            "must be set: this key expires ({}), and a key cannot give another key more time than it has",
+            format_time(cap)
+        ),
+        Some(t) if t > cap => format!(
+            "must be no later than this key's own expiry ({})",
+            format_time(cap)
+        ),
+        Some(_) => return Ok(()),
+    };
+    Err(ApiError::Validation(vec![FieldError::new(
+        "expiresAt",
+        message,
+    )]))
+}
+
+/// 403 when a caller other than an admin sets `isHighPriority` to anything but what it is: the
+/// priority reaches every protected API.
+pub fn may_set_priority(caller: &Caller, current: bool, next: bool) -> Result<(), ApiError> {
+    if current == next || caller.is_admin() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "Only an admin may change isHighPriority.".into(),
+        ))
+    }
+}
+
+/// Whether an update from `current` to `next` approves the key: Pending or Rejected to Active.
+pub fn approves(current: &ApiKey, next: &ApiKey) -> bool {
+    matches!(current.status, Status::Pending | Status::Rejected) && next.status == Status::Active
+}
+
+/// 403 unless the approver holds every role of the key it approves: approving hands those roles
+/// to whoever holds the key's token.
+pub fn may_approve(caller: &Caller, next: &ApiKey) -> Result<(), ApiError> {
+    let missing = not_held(caller, next.roles.iter());
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "Approving key {} needs every role it holds; not held: {}.",
+            next.prefix,
+            missing.join(", ")
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::AuthContext;
     use crate::model::Roles;
     use crate::testing::sample_key;
 
     fn caller(kind: KeyKind, roles: &[&str]) -> (Caller, ApiKey) {
         let mut key = sample_key(kind);
         key.roles = Roles::parse(roles).unwrap();
-        (Caller::new(AuthContext::of(&key)), key)
+        (Caller::new(key.clone()), key)
     }
 
     fn project_key(project: &str) -> ApiKey {

@@ -6,12 +6,12 @@ use std::future::Future;
 use lambda_http::{Body, Request, Response};
 use time::Duration;
 
-use super::caller::Caller;
+use super::caller::{Caller, Claim};
 use super::create::with_token;
 use super::fields::{self, Fields};
+use super::permissions::{authorize, visible, Action};
 use super::request::{if_match, json_body, prefix};
 use super::response::{etag, json_response};
-use super::permissions::{authorize, visible, Action};
 use super::{record_prefix, AppState, Function, Handler, Route};
 use crate::error::ApiError;
 use crate::model::PreviousSecret;
@@ -36,7 +36,7 @@ impl<S: Store> Handler<S> for ReplaceKey {
 }
 
 async fn replace<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = Caller::from_request(req)?;
+    let claim = Claim::from_request(req)?;
     let prefix = prefix(req)?;
     record_prefix(&prefix);
     let precondition = if_match(req)?;
@@ -52,11 +52,12 @@ async fn replace<S: Store>(state: &AppState<S>, req: &Request) -> Result<Respons
             grace.unwrap_or(0)
         }
     };
-    let current = visible(&caller, state.store.get(&prefix).await?).ok_or(ApiError::NotFound)?;
+    let now = state.clock.now();
+    let (caller, target) = Caller::with_target(&state.store, &claim, &prefix, now).await?;
+    let current = visible(&caller, target).ok_or(ApiError::NotFound)?;
     authorize(&caller, Action::Replace, &current)?;
     precondition.check(current.version)?;
 
-    let now = state.clock.now();
     let token = Token::generate_for(current.kind, current.prefix.clone());
     let mut next = current.clone();
     // One previous secret at most: a second replace ends the first one's grace period.
@@ -65,13 +66,14 @@ async fn replace<S: Store>(state: &AppState<S>, req: &Request) -> Result<Respons
         valid_until: now + Duration::seconds(grace as i64),
     });
     next.secret_hash = token.hash();
+    next.generation = current.generation + 1;
     next.preview = token.preview();
     next.retrieved = true;
     next.updated_at = now;
     let stored = super::update::write(state, &next, current.version, &precondition).await?;
     tracing::info!(
         prefix = %stored.prefix,
-        caller = %caller.ctx.key_prefix,
+        caller = %caller.prefix(),
         grace_seconds = grace,
         "key replaced"
     );

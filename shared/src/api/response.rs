@@ -53,4 +53,3 @@ pub fn no_content() -> Response<Body> {
     );
     r
 }
-

@@ -39,6 +39,8 @@ pub enum Route {
     CreateKey,
     ListKeys,
     GetKey,
+    /// The signed-in key: who it is and what it may do.
+    Me,
     ReplaceKey,
     UpdateKey,
     DeleteKey,
@@ -83,9 +85,28 @@ const fn row(
 pub const ROUTES: &[RouteDef] = &[
     row("GET", "/keys", Route::ListKeys, Function::ListKeys, true),
     row("POST", "/keys", Route::CreateKey, Function::CreateKey, true),
-    row("GET", "/keys/{prefix}", Route::GetKey, Function::ListKeys, true),
-    row("PATCH", "/keys/{prefix}", Route::UpdateKey, Function::UpdateKey, true),
-    row("DELETE", "/keys/{prefix}", Route::DeleteKey, Function::DeleteKey, true),
+    row(
+        "GET",
+        "/keys/{prefix}",
+        Route::GetKey,
+        Function::ListKeys,
+        true,
+    ),
+    row("GET", "/me", Route::Me, Function::ListKeys, true),
+    row(
+        "PATCH",
+        "/keys/{prefix}",
+        Route::UpdateKey,
+        Function::UpdateKey,
+        true,
+    ),
+    row(
+        "DELETE",
+        "/keys/{prefix}",
+        Route::DeleteKey,
+        Function::DeleteKey,
+        true,
+    ),
     row(
         "POST",
         "/keys/{prefix}/replace",
@@ -104,7 +125,9 @@ pub enum RouteMatch {
         params: Vec<(&'static str, String)>,
     },
     /// The path exists with other methods (for `Allow`, comma-separated).
-    WrongMethod { allow: String },
+    WrongMethod {
+        allow: String,
+    },
     NotFound,
 }
 
@@ -176,10 +199,14 @@ mod tests {
         assert_eq!(found("POST", "/keys").0, Route::CreateKey);
         assert_eq!(found("GET", "/keys").0, Route::ListKeys);
         let (r, p) = found("GET", "/keys/abcdefABCDEF");
-        assert_eq!((r, p), (Route::GetKey, vec![("prefix", "abcdefABCDEF".into())]));
+        assert_eq!(
+            (r, p),
+            (Route::GetKey, vec![("prefix", "abcdefABCDEF".into())])
+        );
         assert_eq!(found("PATCH", "/keys/abc").0, Route::UpdateKey);
         assert_eq!(found("DELETE", "/keys/abc").0, Route::DeleteKey);
         assert_eq!(found("POST", "/keys/abc/replace").0, Route::ReplaceKey);
+        assert_eq!(found("GET", "/me").0, Route::Me);
         assert_eq!(
             match_route("PUT", "/keys/abc"),
             RouteMatch::WrongMethod {
@@ -192,8 +219,19 @@ mod tests {
                 allow: "GET, POST".into()
             }
         );
-        for missing in ["/nope", "/keys/a/b", "/keys/a/b/c", "/console", "/console/", "/keys//replace"] {
-            assert_eq!(match_route("GET", missing), RouteMatch::NotFound, "{missing}");
+        for missing in [
+            "/nope",
+            "/keys/a/b",
+            "/keys/a/b/c",
+            "/console",
+            "/console/",
+            "/keys//replace",
+        ] {
+            assert_eq!(
+                match_route("GET", missing),
+                RouteMatch::NotFound,
+                "{missing}"
+            );
         }
     }
 

@@ -5,11 +5,14 @@ use std::future::Future;
 
 use lambda_http::{Body, Request, Response};
 
-use super::caller::Caller;
+use super::caller::{Caller, Claim};
 use super::fields::{self, Fields, Patch};
+use super::permissions::{
+    approves, authorize, may_approve, may_change_itself, may_grant, may_rearm, may_set_priority,
+    visible, within_callers_expiry, Action,
+};
 use super::request::{if_match, json_body, prefix, IfMatch};
 use super::response::{etag, json_response};
-use super::permissions::{authorize, may_grant, may_rearm, visible, Action};
 use super::{record_prefix, AppState, Function, Handler, Route};
 use crate::error::ApiError;
 use crate::model::{
@@ -93,7 +96,7 @@ fn parse(
 }
 
 async fn update<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = Caller::from_request(req)?;
+    let claim = Claim::from_request(req)?;
     let prefix = prefix(req)?;
     record_prefix(&prefix);
     let precondition = if_match(req)?;
@@ -101,7 +104,8 @@ async fn update<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response
     let now = state.clock.now();
     let changes = parse(&body, now)?;
 
-    let current = visible(&caller, state.store.get(&prefix).await?).ok_or(ApiError::NotFound)?;
+    let (caller, target) = Caller::with_target(&state.store, &claim, &prefix, now).await?;
+    let current = visible(&caller, target).ok_or(ApiError::NotFound)?;
     authorize(&caller, Action::Update, &current)?;
     precondition.check(current.version)?;
     if let Some(to) = changes.status {
@@ -137,13 +141,24 @@ async fn update<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response
         next.is_high_priority = high;
     }
     apply(changes.webhook_url, &mut next.webhook_url);
+    let expiry_named = !matches!(changes.expires_at, Patch::Keep);
     apply(changes.expires_at, &mut next.expires_at);
     next.updated_at = now;
+    may_change_itself(&caller, &current, &next)?;
+    may_set_priority(&caller, current.is_high_priority, next.is_high_priority)?;
+    let approval = approves(&current, &next);
+    if approval {
+        may_approve(&caller, &next)?;
+        next.approved_by = Some(caller.actor());
+    }
+    if expiry_named || approval {
+        within_callers_expiry(&caller, next.expires_at)?;
+    }
     may_rearm(&caller, &current, &next)?;
     let stored = write(state, &next, current.version, &precondition).await?;
     tracing::info!(
         prefix = %stored.prefix,
-        caller = %caller.ctx.key_prefix,
+        caller = %caller.prefix(),
         status = %stored.status,
         "key updated"
     );

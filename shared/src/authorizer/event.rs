@@ -20,7 +20,9 @@ use aws_lambda_events::event::iam::{IamPolicyEffect, IamPolicyStatement};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::headers::{extract_key, token_from_authorization_token};
+use super::headers::{
+    identity_source_key, presented_key, token_from_authorization_token, Presented, NOT_TEXT,
+};
 use super::AuthorizerError;
 
 /// The fields that tell the formats apart, borrowed from the event.
@@ -32,8 +34,6 @@ struct Envelope<'a> {
     #[serde(rename = "type", borrow, default)]
     kind: Option<&'a str>,
     #[serde(borrow, default)]
-    authorization_token: Option<&'a str>,
-    #[serde(borrow, default)]
     method_arn: Option<&'a str>,
 }
 
@@ -41,11 +41,11 @@ struct Envelope<'a> {
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Request<'a> {
     /// HTTP API payload 2.0: a simple response.
-    HttpV2 { key: Option<&'a str> },
+    HttpV2 { key: Presented<'a> },
     /// REST TOKEN or REQUEST (and HTTP API payload 1.0): an IAM policy on `resource`.
     Policy {
         format: &'static str,
-        key: Option<&'a str>,
+        key: Presented<'a>,
         resource: String,
     },
 }
@@ -57,15 +57,32 @@ impl<'a> Request<'a> {
             event
                 .get("headers")
                 .and_then(Value::as_object)
-                .and_then(|h| extract_key(h))
+                .map_or(Presented::Nothing, |h| presented_key(h))
         };
         if env.version == Some("2.0") {
-            return Ok(Request::HttpV2 { key: headers() });
+            // The key comes from the identity source API Gateway caches on, when there is one.
+            let sources: Vec<&str> = event
+                .get("identitySource")
+                .and_then(Value::as_array)
+                .map(|values| {
+                    values
+                        .iter()
+                        .map(|v| v.as_str().unwrap_or(NOT_TEXT))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let key = agree(identity_source_key(&sources), headers());
+            return Ok(Request::HttpV2 { key });
         }
         let (format, key) = match env.kind {
             Some("TOKEN") => (
                 "rest-token",
-                env.authorization_token.map(token_from_authorization_token),
+                event
+                    .get("authorizationToken")
+                    .and_then(Value::as_str)
+                    .map_or(Presented::Nothing, |t| {
+                        Presented::Key(token_from_authorization_token(t))
+                    }),
             ),
             Some("REQUEST") => ("rest-request", headers()),
             _ => return Err(AuthorizerError::UnknownEvent),
@@ -81,7 +98,7 @@ impl<'a> Request<'a> {
         })
     }
 
-    pub fn key(&self) -> Option<&'a str> {
+    pub fn key(&self) -> Presented<'a> {
         match self {
             Request::HttpV2 { key } | Request::Policy { key, .. } => *key,
         }
@@ -92,6 +109,17 @@ impl<'a> Request<'a> {
             Request::HttpV2 { .. } => "http-v2",
             Request::Policy { format, .. } => format,
         }
+    }
+}
+
+/// The key of an identity source (what API Gateway caches on), checked against the headers: a
+/// header carrying another key, or two headers that disagree, refuse the request.
+fn agree<'a>(identity: Option<Presented<'a>>, headers: Presented<'a>) -> Presented<'a> {
+    match (identity, headers) {
+        (None, h) => h,
+        (Some(_), Presented::Conflict) => Presented::Conflict,
+        (Some(Presented::Key(i)), Presented::Key(h)) if i != h => Presented::Conflict,
+        (Some(i), _) => i,
     }
 }
 
@@ -205,20 +233,37 @@ mod tests {
         let v2 = json!({ "version": "2.0", "type": "REQUEST", "headers": { "x-api-key": "k" } });
         assert_eq!(
             Request::parse(&v2).unwrap(),
-            Request::HttpV2 { key: Some("k") }
+            Request::HttpV2 {
+                key: Presented::Key("k")
+            }
         );
+        // the identity source wins over the headers; its values must agree
+        let v2 = json!({ "version": "2.0", "identitySource": ["Bearer a"],
+                         "headers": { "authorization": "Bearer a" } });
+        assert_eq!(Request::parse(&v2).unwrap().key(), Presented::Key("a"));
+        let v2 = json!({ "version": "2.0", "identitySource": ["Bearer a"],
+                         "headers": { "authorization": "Bearer a", "x-api-key": "b" } });
+        assert_eq!(Request::parse(&v2).unwrap().key(), Presented::Conflict);
+        let v2 = json!({ "version": "2.0", "identitySource": ["a"],
+                         "headers": { "authorization": "Bearer b", "x-api-key": "a" } });
+        assert_eq!(Request::parse(&v2).unwrap().key(), Presented::Conflict);
+        let v2 = json!({ "version": "2.0", "identitySource": ["Bearer a", "b"] });
+        assert_eq!(Request::parse(&v2).unwrap().key(), Presented::Conflict);
+        let v2 = json!({ "version": "2.0", "identitySource": [],
+                         "headers": { "authorization": "Bearer a", "x-api-key": "b" } });
+        assert_eq!(Request::parse(&v2).unwrap().key(), Presented::Conflict);
         let arn = "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/x";
         let token = json!({ "type": "TOKEN", "authorizationToken": "Bearer k", "methodArn": arn });
         let r = Request::parse(&token).unwrap();
-        assert_eq!(r.key(), Some("k"));
+        assert_eq!(r.key(), Presented::Key("k"));
         assert_eq!(r.format(), "rest-token");
         let req = json!({ "type": "REQUEST", "methodArn": arn, "headers": null });
         let r = Request::parse(&req).unwrap();
-        assert_eq!(r.key(), None);
+        assert_eq!(r.key(), Presented::Nothing);
         assert_eq!(r.format(), "rest-request");
         let v1 = json!({ "version": "1.0", "type": "REQUEST", "methodArn": arn,
                          "headers": { "Authorization": "Bearer k" } });
-        assert_eq!(Request::parse(&v1).unwrap().key(), Some("k"));
+        assert_eq!(Request::parse(&v1).unwrap().key(), Presented::Key("k"));
         for bad in [
             json!({}),
             json!([1]),

@@ -1,9 +1,11 @@
-//! The Lambda authorizer (DESIGN §7, issue 4): validates API keys in front of API Gateway and
-//! hands the key's identity to the protected API.
+//! The Lambda authorizer: validates API keys in front of API Gateway and hands the key's identity
+//! to the protected API.
 //!
 //! [`Authorizer::decide`] is the core, shared by the Lambda ([`Authorizer::handle`], all three
 //! API Gateway formats) and the local dev server. Per call, in order:
 //!
+//! 0. the key from exactly where API Gateway caches on ([`headers`]); two places that disagree
+//!    are refused;
 //! 1. format + checksum ([`Token::parse`]); a malformed key costs no store call;
 //! 2. one consistent GetItem ([`KeyReader::get`]), bounded by [`STORE_TIMEOUT`];
 //! 3. constant-time hash compare with the current secret, or the previous one within its grace
@@ -34,18 +36,24 @@ mod headers;
 mod usage;
 
 pub use event::stage_resource;
-pub use headers::{bearer, extract_key, Headers};
+pub use headers::{bearer, identity_source_key, presented_key, Headers, Presented};
 pub use usage::USAGE_INTERVAL;
 
 /// The longest the authorizer waits for its one GetItem (the DynamoDB client's own operation
 /// timeout is the same; this bounds any store).
 pub const STORE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long the shutdown hook waits for the last usage writes: Lambda gives the hook about
+/// 500 ms after `SIGTERM`.
+pub const SHUTDOWN_FLUSH: Duration = Duration::from_millis(300);
 /// How long [`Authorizer::handle`] waits, before answering, for the usage writes in flight, so
 /// they finish before Lambda freezes the instance. Only the first call of a key in a minute
 /// starts one; a write still running after this keeps going in the background.
 pub const USAGE_WAIT: Duration = Duration::from_millis(50);
 
 /// What to do with a request.
+// One decision a call, moved once: boxing the context would only add an allocation to the
+// hot path.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// A good key: pass this identity on.
@@ -94,6 +102,7 @@ impl Refusal {
     }
 }
 
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum Outcome {
     Allow(AuthContext),
@@ -101,6 +110,8 @@ enum Outcome {
     Missing,
     /// Not a token (format or checksum): refused without a store call.
     Malformed,
+    /// Two places carried different keys: refused without a store call.
+    Conflicting,
     /// A well-formed token the stored key does not allow (the reason is logged).
     Refused(Prefix),
 }
@@ -110,7 +121,7 @@ impl From<Outcome> for Decision {
         match o {
             Outcome::Allow(ctx) => Decision::Allow(ctx),
             Outcome::Missing => Decision::Missing,
-            Outcome::Malformed | Outcome::Refused(_) => Decision::Deny,
+            Outcome::Malformed | Outcome::Conflicting | Outcome::Refused(_) => Decision::Deny,
         }
     }
 }
@@ -144,7 +155,8 @@ where
     /// Decides on a presented key (`None` or blank: no key). Usage writes it starts run in
     /// the background.
     pub async fn decide(&self, token: Option<&str>) -> Result<Decision, AuthorizerError> {
-        self.evaluate(token).await.map(Decision::from)
+        let presented = token.map_or(Presented::Nothing, Presented::Key);
+        self.evaluate(presented).await.map(Decision::from)
     }
 
     /// Answers an API Gateway authorizer event in the format it came in (see [`event`]).
@@ -168,6 +180,9 @@ where
                 Outcome::Refused(prefix) => {
                     event::policy_response(prefix.as_str(), false, &resource, Map::new())
                 }
+                Outcome::Conflicting => {
+                    event::policy_response("conflicting-keys", false, &resource, Map::new())
+                }
             },
         };
         self.usage.idle(USAGE_WAIT).await;
@@ -175,17 +190,28 @@ where
     }
 
     /// Writes every pending usage count now, whatever its age, and waits (bounded) for all
-    /// writes in flight: for shutdown hooks and tests.
+    /// writes in flight: for tests.
     pub async fn flush(&self) {
-        let writes = self.usage.take_all(self.clock.now());
-        self.usage.spawn_writes(&self.store, writes);
-        self.usage
-            .idle(STORE_TIMEOUT + Duration::from_millis(500))
+        self.flush_within(STORE_TIMEOUT + Duration::from_millis(500))
             .await;
     }
 
-    async fn evaluate(&self, raw: Option<&str>) -> Result<Outcome, AuthorizerError> {
-        let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+    /// [`Self::flush`], waiting at most `bound`; true when every write finished in time.
+    pub async fn flush_within(&self, bound: Duration) -> bool {
+        let writes = self.usage.take_all(self.clock.now());
+        self.usage.spawn_writes(&self.store, writes);
+        self.usage.idle(bound).await
+    }
+
+    async fn evaluate(&self, presented: Presented<'_>) -> Result<Outcome, AuthorizerError> {
+        if presented == Presented::Conflict {
+            tracing::info!(
+                reason = "two places carry different keys",
+                "request refused"
+            );
+            return Ok(Outcome::Conflicting);
+        }
+        let Some(raw) = presented.key().map(str::trim).filter(|s| !s.is_empty()) else {
             tracing::info!(reason = "no key", "request refused");
             return Ok(Outcome::Missing);
         };
@@ -221,7 +247,8 @@ where
         let now = self.clock.now();
         match check(key.as_ref(), &token, now) {
             Ok((key, matched)) => {
-                let ctx = AuthContext::of(key);
+                let generation = key.generation_of(matched).unwrap_or(key.generation);
+                let ctx = AuthContext::opened_with(key, generation);
                 tracing::debug!(%prefix, previous_secret = matched == SecretMatch::Previous, "key allowed");
                 if let (Some(cache), Some(hash)) = (&self.cache, &hash) {
                     let grace = match matched {

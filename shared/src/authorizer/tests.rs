@@ -45,7 +45,7 @@ fn fixture_token(event: &Value) -> String {
         Some(t) => t.as_str().unwrap().to_owned(),
         None => {
             let h = event["headers"].as_object().unwrap();
-            extract_key(h).unwrap().to_owned()
+            presented_key(h).key().unwrap().to_owned()
         }
     };
     headers::token_from_authorization_token(&raw).to_owned()
@@ -158,6 +158,13 @@ struct PanickingUsage(MemoryStore);
 impl KeyReader for PanickingUsage {
     async fn get(&self, prefix: &Prefix) -> Result<Option<ApiKey>, StoreError> {
         self.0.get(prefix).await
+    }
+    async fn get_pair(
+        &self,
+        a: &Prefix,
+        b: &Prefix,
+    ) -> Result<(Option<ApiKey>, Option<ApiKey>), StoreError> {
+        self.0.get_pair(a, b).await
     }
 }
 

@@ -191,7 +191,8 @@ impl Labels {
     }
 }
 
-/// An `https://` URL of at most 2048 characters with a host.
+/// An `https://` URL of at most 2048 characters with a host, no credentials (`user:pass@`)
+/// and no fragment: it is shown to every project member and handed to every protected API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookUrl(String);
 
@@ -203,13 +204,18 @@ impl WebhookUrl {
         let Some(rest) = s.strip_prefix("https://") else {
             return Err("must be an https:// URL".into());
         };
-        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-        let host_name = host.rsplit('@').next().unwrap_or("");
-        if host_name.is_empty() || host_name.starts_with(':') {
-            return Err("must name a host".into());
-        }
         if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err("must not contain spaces or control characters".into());
+        }
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        if authority.contains('@') {
+            return Err("must not contain credentials (user:password@)".into());
+        }
+        if authority.is_empty() || authority.starts_with(':') {
+            return Err("must name a host".into());
+        }
+        if s.contains('#') {
+            return Err("must not contain a fragment (#...)".into());
         }
         Ok(WebhookUrl(s.to_owned()))
     }
@@ -276,6 +282,10 @@ mod tests {
         assert!(WebhookUrl::parse("https://").is_err());
         assert!(WebhookUrl::parse("https:///path").is_err());
         assert!(WebhookUrl::parse("https://exa mple.com").is_err());
+        assert!(WebhookUrl::parse("https://user:pw@example.com/hook").is_err());
+        assert!(WebhookUrl::parse("https://user@example.com").is_err());
+        assert!(WebhookUrl::parse("https://example.com/hook#frag").is_err());
+        assert!(WebhookUrl::parse("https://example.com:8443/a@b").is_ok());
         let long = format!("https://e.com/{}", "a".repeat(2048));
         assert!(WebhookUrl::parse(&long).is_err());
     }

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 use super::attributes::{Description, Ident, KeyName, Labels, Roles, WebhookUrl};
 use super::status::Status;
 use super::timestamp::format_time;
-use crate::token::{KeyKind, Prefix, SecretHash};
+use crate::token::{KeyKind, Prefix, SecretHash, Token};
 
 /// The secret that was current before a replace, valid until its grace period ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,8 +41,15 @@ pub struct ApiKey {
     pub retrieved: bool,
     pub preview: String,
     pub version: u64,
+    /// Which secret is current: 1 at creation, one more at each replace. The authorizer's
+    /// context names the generation of the secret a call presented, so management can tell a
+    /// replaced secret from the current one without any hash leaving the authorizer.
+    pub generation: u64,
     pub secret_hash: SecretHash,
+    /// The secret current before the last replace (generation `generation - 1`).
     pub previous: Option<PreviousSecret>,
+    /// Who approved the key, when it was Pending or Rejected and made Active.
+    pub approved_by: Option<String>,
     pub deleted_at: Option<OffsetDateTime>,
 }
 
@@ -78,6 +85,23 @@ impl ApiKey {
         }
     }
 
+    /// The generation of the secret `matched` names (none for [`SecretMatch::None`]).
+    pub fn generation_of(&self, matched: SecretMatch) -> Option<u64> {
+        match matched {
+            SecretMatch::Current => Some(self.generation),
+            SecretMatch::Previous => Some(self.generation.saturating_sub(1)),
+            SecretMatch::None => None,
+        }
+    }
+
+    /// Whether a secret of `generation` still opens the key at `now`: the current one, or the
+    /// previous one while its grace period lasts.
+    pub fn accepts_generation(&self, generation: u64, now: OffsetDateTime) -> bool {
+        generation == self.generation
+            || (generation + 1 == self.generation
+                && self.previous.as_ref().is_some_and(|p| now < p.valid_until))
+    }
+
     pub fn is_expired(&self, now: OffsetDateTime) -> bool {
         self.expires_at.is_some_and(|t| t <= now)
     }
@@ -104,10 +128,65 @@ impl ApiKey {
             "lastActiveDateTime": self.last_active.map(format_time),
             "submittedJobs": self.submitted_jobs,
             "retrieved": self.retrieved,
+            "approvedBy": self.approved_by,
             "account": { "id": self.team_id.as_str() },
             "user": self.user_id.as_ref().map(|u| json!({ "id": u.as_str() })),
             "project": self.project_id.as_ref().map(|p| json!({ "id": p.as_str() })),
             "version": self.version,
         })
+    }
+}
+
+/// Everything a new key is made of, validated.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    pub kind: KeyKind,
+    pub team_id: Ident,
+    pub user_id: Option<Ident>,
+    pub project_id: Option<Ident>,
+    pub name: KeyName,
+    pub description: Option<Description>,
+    pub status: Status,
+    pub roles: Roles,
+    pub labels: Labels,
+    pub is_high_priority: bool,
+    pub webhook_url: Option<WebhookUrl>,
+    pub expires_at: Option<OffsetDateTime>,
+    pub created_by: String,
+}
+
+impl NewKey {
+    /// The record and its token: a fresh prefix and secret, only the hash kept.
+    pub fn mint(&self, now: OffsetDateTime) -> (ApiKey, Token) {
+        let token = Token::generate(self.kind);
+        let key = ApiKey {
+            prefix: token.prefix().clone(),
+            kind: self.kind,
+            team_id: self.team_id.clone(),
+            user_id: self.user_id.clone(),
+            project_id: self.project_id.clone(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+            status: self.status,
+            roles: self.roles.clone(),
+            labels: self.labels.clone(),
+            is_high_priority: self.is_high_priority,
+            webhook_url: self.webhook_url.clone(),
+            expires_at: self.expires_at,
+            created_at: now,
+            created_by: self.created_by.clone(),
+            updated_at: now,
+            last_active: None,
+            submitted_jobs: 0,
+            retrieved: true,
+            preview: token.preview(),
+            version: 1,
+            generation: 1,
+            secret_hash: token.hash(),
+            previous: None,
+            approved_by: None,
+            deleted_at: None,
+        };
+        (key, token)
     }
 }

@@ -24,6 +24,16 @@ impl std::fmt::Debug for CursorCodec {
 }
 
 impl CursorCodec {
+    /// The codec of every list of `table`. Its key is not a secret, on purpose: a cursor only
+    /// says where in a query's results to continue, the query is rebuilt from the caller's own
+    /// permissions on every request, and the MAC binds the cursor to that query. Forging one
+    /// therefore gains nothing a caller could not list anyway; the MAC's job is that a changed
+    /// or foreign cursor is a clear 400, never a 500 or another query's page
+    /// (`docs/ARCHITECTURE.md`, Lists and cursors).
+    pub fn for_table(table: &str) -> Self {
+        Self::new(format!("api-keys-cursor/{table}"))
+    }
+
     pub fn new(key: impl AsRef<[u8]>) -> Self {
         CursorCodec {
             key: key.as_ref().to_vec(),

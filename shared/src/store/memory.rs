@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use time::OffsetDateTime;
 
 use super::{
-    order_key, Conflict, CursorCodec, KeyLister, KeyReader, KeyWriter, ListQuery, Page,
-    StoreError, UsageRecorder, MAX_PAGE,
+    order_key, Conflict, CursorCodec, KeyLister, KeyReader, KeyWriter, ListQuery, Page, StoreError,
+    UsageRecorder, MAX_PAGE,
 };
 use crate::model::{ApiKey, Ident, Status};
 use crate::token::{KeyKind, Prefix};
@@ -57,6 +57,14 @@ impl KeyReader for MemoryStore {
     async fn get(&self, prefix: &Prefix) -> Result<Option<ApiKey>, StoreError> {
         Ok(self.lock().keys.get(prefix).cloned())
     }
+    async fn get_pair(
+        &self,
+        first: &Prefix,
+        second: &Prefix,
+    ) -> Result<(Option<ApiKey>, Option<ApiKey>), StoreError> {
+        let st = self.lock();
+        Ok((st.keys.get(first).cloned(), st.keys.get(second).cloned()))
+    }
 }
 
 impl KeyWriter for MemoryStore {
@@ -98,6 +106,8 @@ impl KeyWriter for MemoryStore {
         stored.preview = key.preview.clone();
         stored.secret_hash = key.secret_hash.clone();
         stored.previous = key.previous.clone();
+        stored.generation = key.generation;
+        stored.approved_by = key.approved_by.clone();
         stored.version = expected_version + 1;
         Ok(stored.clone())
     }

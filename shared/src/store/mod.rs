@@ -164,12 +164,21 @@ pub struct Page {
     pub next_cursor: Option<String>,
 }
 
-/// Reads one key by prefix (tombstones included; callers decide what a tombstone means).
+/// Reads keys by prefix, strongly consistent (tombstones included; callers decide what a
+/// tombstone means).
 pub trait KeyReader: Send + Sync {
     fn get(
         &self,
         prefix: &Prefix,
     ) -> impl Future<Output = Result<Option<ApiKey>, StoreError>> + Send;
+
+    /// Two keys in one round trip — a management request's caller and the key it acts on; one
+    /// read when they are the same key.
+    fn get_pair(
+        &self,
+        first: &Prefix,
+        second: &Prefix,
+    ) -> impl Future<Output = Result<(Option<ApiKey>, Option<ApiKey>), StoreError>> + Send;
 }
 
 /// Conditional writes.
@@ -231,6 +240,13 @@ macro_rules! delegate {
 impl KeyReader for AnyStore {
     async fn get(&self, prefix: &Prefix) -> Result<Option<ApiKey>, StoreError> {
         delegate!(self, s => s.get(prefix))
+    }
+    async fn get_pair(
+        &self,
+        first: &Prefix,
+        second: &Prefix,
+    ) -> Result<(Option<ApiKey>, Option<ApiKey>), StoreError> {
+        delegate!(self, s => s.get_pair(first, second))
     }
 }
 

@@ -19,6 +19,7 @@
 
 use integration_tests::cfn;
 mod emulator;
+mod runtime_loop;
 
 use std::path::Path;
 use std::process::Command;
@@ -278,6 +279,7 @@ fn management_events() {
     // given the key the events name, in the events' team and project
     let (key, token0) = key_with_prefix(KeyKind::Project, EVENT_PREFIX);
     s.seed(&key);
+    s.seed(&integration_tests::api::events_caller());
 
     // GET /keys/{prefix}
     let got = s.call(&event("get-key.json")).expect(200);

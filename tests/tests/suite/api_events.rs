@@ -88,13 +88,18 @@ async fn events_run_through_their_handlers<S: Store>(store: S) {
     let mut target = target;
     target.prefix = Prefix::parse("7Fq2LwP9xZk1").unwrap();
     api.put(&target).await;
+    api.put(&events_caller()).await;
     for (name, text, route_key, status) in EVENTS {
         // when the event reaches the handler its function runs
         let req = lambda_http::request::from_str(text).unwrap();
         let r = match route_key {
             "POST /keys" => api::serve::<_, api::CreateKey>(&api.state, req).await,
-            "GET /keys" | "GET /keys/{prefix}" => api::serve::<_, api::ListKeys>(&api.state, req).await,
-            "POST /keys/{prefix}/replace" => api::serve::<_, api::ReplaceKey>(&api.state, req).await,
+            "GET /keys" | "GET /keys/{prefix}" => {
+                api::serve::<_, api::ListKeys>(&api.state, req).await
+            }
+            "POST /keys/{prefix}/replace" => {
+                api::serve::<_, api::ReplaceKey>(&api.state, req).await
+            }
             "PATCH /keys/{prefix}" => api::serve::<_, api::UpdateKey>(&api.state, req).await,
             "DELETE /keys/{prefix}" => api::serve::<_, api::DeleteKey>(&api.state, req).await,
             other => panic!("no handler for {other}"),

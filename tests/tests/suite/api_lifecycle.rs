@@ -2,8 +2,6 @@
 //! a grace period (on a clock the test moves), conditional updates (412) and conflicts (409),
 //! delete and what follows it, the first admin key, and no secret in any other response.
 
-
-
 use serde_json::{json, Value};
 use shared::api::bootstrap_admin;
 use shared::model::{SecretMatch, Status};
@@ -316,11 +314,15 @@ async fn deleted_keys_are_gone<S: Store>(store: S) {
         .expect(200);
     assert_eq!(dead.body["items"][0]["prefix"], k.prefix.as_str());
     assert_eq!(dead.body["items"][0]["status"], "Deleted");
-    // a team key that deletes itself is gone the same way
+    // a team key that deletes itself is gone the same way: it no longer calls at all (its
+    // authorizer context, even from a cache, is refused on the next management request)
     api.send(Call::new("DELETE", path(&team.user2)).by(&team.user2))
         .await
         .expect(204);
     api.send(Call::new("GET", path(&team.user2)).by(&team.user2))
+        .await
+        .expect(401);
+    api.send(Call::new("GET", path(&team.user2)).by(&team.admin))
         .await
         .expect(404);
 }
@@ -478,7 +480,9 @@ async fn no_secret_outside_create_and_replace<S: Store>(store: S) {
     secrets.push(replaced.body["key"].as_str().unwrap().to_owned());
     for key in api
         .store()
-        .list(&ListQuery::new(shared::store::ListScope::WholeTeam(id(TEAM))))
+        .list(&ListQuery::new(shared::store::ListScope::WholeTeam(id(
+            TEAM,
+        ))))
         .await
         .unwrap()
         .items

@@ -406,7 +406,11 @@ async fn rest_api_context_is_read_too<S: Store>(store: S) {
         "isBase64Encoded": false
     });
     let req = lambda_http::request::from_str(&event.to_string()).unwrap();
-    let r = Answer::from(shared::api::serve::<_, shared::api::ListKeys>(&api.state, req).await.unwrap());
+    let r = Answer::from(
+        shared::api::serve::<_, shared::api::ListKeys>(&api.state, req)
+            .await
+            .unwrap(),
+    );
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["prefix"], k.prefix.as_str());
     // and the dispatcher routes it by path despite the stage
@@ -421,7 +425,11 @@ async fn rest_api_context_is_read_too<S: Store>(store: S) {
     list["queryStringParameters"] = json!({"projectId": "p1", "limit": "5"});
     list["multiValueQueryStringParameters"] = json!({"projectId": ["p1"], "limit": ["5"]});
     let req = lambda_http::request::from_str(&list.to_string()).unwrap();
-    let r = Answer::from(shared::api::serve::<_, shared::api::ListKeys>(&api.state, req).await.unwrap());
+    let r = Answer::from(
+        shared::api::serve::<_, shared::api::ListKeys>(&api.state, req)
+            .await
+            .unwrap(),
+    );
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["items"][0]["prefix"], k.prefix.as_str());
 }

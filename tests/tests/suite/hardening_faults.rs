@@ -21,9 +21,9 @@ use serde_json::{json, Value};
 use shared::api::{self, AppState};
 use shared::authorizer::{Authorizer, Decision};
 use shared::clock::SystemClock;
+use shared::store::dynamo::create_table;
 use shared::store::dynamo::item::from_item;
 use shared::store::dynamo::layout::{owner_partition as owner_pk, sort_key, team_partition};
-use shared::store::dynamo::create_table;
 use shared::store::{DynamoStore, KeyLister, KeyReader, ListQuery, ListScope};
 use shared::token::{KeyKind, Token};
 use shared::ApiKey;
@@ -389,8 +389,10 @@ fn partial_state(
                 problems.push(format!("{pk}: a sentinel of the deleted key {prefix}"))
             }
             Some(k) => {
-                let want =
-                    shared::store::dynamo::layout::sentinel_pk(&k.team_id, k.user_id.as_ref().unwrap());
+                let want = shared::store::dynamo::layout::sentinel_pk(
+                    &k.team_id,
+                    k.user_id.as_ref().unwrap(),
+                );
                 if &want != pk {
                     problems.push(format!("{pk}: points at {prefix}, whose slot is {want}"));
                 }
@@ -399,7 +401,8 @@ fn partial_state(
     }
     for k in keys.values() {
         if k.kind == KeyKind::Team && k.status != shared::Status::Deleted {
-            let slot = shared::store::dynamo::layout::sentinel_pk(&k.team_id, k.user_id.as_ref().unwrap());
+            let slot =
+                shared::store::dynamo::layout::sentinel_pk(&k.team_id, k.user_id.as_ref().unwrap());
             if sentinels.get(&slot).map(String::as_str) != Some(k.prefix.as_str()) {
                 problems.push(format!(
                     "live team key {} without its sentinel {slot}",

@@ -19,7 +19,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{json, Map, Value};
 use shared::api;
-use shared::authorizer::{extract_key, Authorizer, Decision};
+use shared::authorizer::{presented_key, Authorizer, Decision, Presented};
 use shared::clock::SystemClock;
 use shared::store::{MemoryStore, Store};
 use shared::token::{KeyKind, Token, MAX_TOKEN_LEN};
@@ -131,16 +131,22 @@ fn the_token_parser_accepts_exactly_the_tokens_it_issued() {
                 prop_assert_eq!(t.expose(), input.as_str());
                 prop_assert_eq!(Token::parse(t.expose()), Ok(t.clone()));
             }
-            // Header extraction never panics, whatever surrounds the key.
+            // Header extraction never panics, whatever surrounds the key: a Bearer credential is
+            // the key, trimmed; beside an x-api-key it must be the same key, or nothing passes.
             let mut headers = Map::new();
             headers.insert(
                 "Authorization".into(),
                 Value::from(format!("Bearer {input}")),
             );
-            let _ = extract_key(&headers);
+            prop_assert_eq!(presented_key(&headers), Presented::Key(input.trim()));
+            headers.remove("Authorization");
             headers.insert("authorization".into(), Value::from(junk.clone()));
             headers.insert("X-API-KEY".into(), Value::from(input.clone()));
-            let _ = extract_key(&headers);
+            let expected = match shared::authorizer::bearer(&junk) {
+                Some(k) if k == input.trim() => Presented::Key(input.trim()),
+                _ => Presented::Conflict,
+            };
+            prop_assert_eq!(presented_key(&headers), expected);
             Ok(())
         })
         .unwrap();

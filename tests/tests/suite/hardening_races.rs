@@ -20,8 +20,8 @@ use shared::ApiKey;
 use tokio::sync::Barrier;
 
 use integration_tests::api::*;
-use integration_tests::wrap::{Interleave, Wrapped};
 use integration_tests::figures::Figures;
+use integration_tests::wrap::{Interleave, Wrapped};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {

@@ -43,11 +43,20 @@ struct Scenario {
 
 impl Scenario {
     /// A handler call by `key`, with `token` in `Authorization` as API Gateway would pass it.
+    /// The call as API Gateway passes it on: with the context the authorizer answers for
+    /// `token` (none if it refuses), which names `by` and the secret presented.
     async fn send(&self, call: Call, by: &ApiKey, token: &Token) -> Answer {
+        let context = match self.auth.decide(Some(token.expose())).await {
+            Ok(Decision::Allow(ctx)) => {
+                assert_eq!(ctx.key_prefix, by.prefix, "the token opens another key");
+                Some(ctx)
+            }
+            _ => None,
+        };
         let a = self
             .api
             .send(
-                call.by(by)
+                call.with_context(context)
                     .header("authorization", &format!("Bearer {}", token.expose())),
             )
             .await;

@@ -7,6 +7,7 @@ mod api_openapi;
 mod api_permissions;
 mod api_validation;
 mod authorizer;
+mod hardening_authority;
 mod hardening_escalation;
 mod hardening_faults;
 mod hardening_input;

@@ -57,7 +57,8 @@ impl UpdateExpr {
     pub fn only_if_live_at(&mut self, expected_version: u64) {
         self.names.insert("#version".into(), "version".into());
         self.names.insert("#status".into(), "status".into());
-        self.values.insert(":expected".into(), number(expected_version));
+        self.values
+            .insert(":expected".into(), number(expected_version));
         self.values
             .insert(":deleted".into(), text(Status::Deleted.as_str()));
     }

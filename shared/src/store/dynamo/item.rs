@@ -127,6 +127,8 @@ pub fn mutable_attributes(key: &ApiKey) -> Vec<(&'static str, Option<AttributeVa
         ("retrieved", Some(AttributeValue::Bool(key.retrieved))),
         ("preview", Some(text(&key.preview))),
         ("secretHash", Some(text(key.secret_hash.as_str()))),
+        ("generation", Some(number(key.generation))),
+        ("approvedBy", key.approved_by.as_ref().map(text)),
         (
             "previousHash",
             key.previous.as_ref().map(|p| text(p.hash.as_str())),
@@ -186,8 +188,8 @@ fn corrupt(name: &'static str) -> impl Fn(String) -> StoreError {
 
 /// Reads a key item back; anything unexpected is `Corrupt`, never a panic.
 pub fn from_item(item: &Item) -> Result<ApiKey, StoreError> {
-    let prefix = Prefix::parse(item.text("prefix")?)
-        .ok_or_else(|| StoreError::Corrupt("prefix".into()))?;
+    let prefix =
+        Prefix::parse(item.text("prefix")?).ok_or_else(|| StoreError::Corrupt("prefix".into()))?;
     let kind = KeyKind::from_key_type(item.text("keyType")?)
         .ok_or_else(|| StoreError::Corrupt("keyType".into()))?;
     let ident = |name: &'static str| -> Result<Option<Ident>, StoreError> {
@@ -213,7 +215,8 @@ pub fn from_item(item: &Item) -> Result<ApiKey, StoreError> {
         user_id: ident("userId")?,
         project_id: ident("projectId")?,
         name: KeyName::parse(item.text("name")?).map_err(corrupt("name"))?,
-        description: item.opt_text("description")?
+        description: item
+            .opt_text("description")?
             .map(|d| Description::parse(d).map_err(corrupt("description")))
             .transpose()?,
         status: Status::parse(item.text("status")?)
@@ -221,23 +224,28 @@ pub fn from_item(item: &Item) -> Result<ApiKey, StoreError> {
         roles: Roles::parse(&item.texts("roles")?).map_err(corrupt("roles"))?,
         labels: Labels::parse(&item.texts("labels")?).map_err(corrupt("labels"))?,
         is_high_priority: item.flag("isHighPriority")?,
-        webhook_url: item.opt_text("webhookUrl")?
+        webhook_url: item
+            .opt_text("webhookUrl")?
             .map(|w| WebhookUrl::parse(w).map_err(corrupt("webhookUrl")))
             .transpose()?,
         expires_at: item.time("expiresAt")?,
-        created_at: item.time("createdAt")?
+        created_at: item
+            .time("createdAt")?
             .ok_or_else(|| StoreError::Corrupt("missing createdAt".into()))?,
         created_by: item.text("createdBy")?.to_owned(),
-        updated_at: item.time("updatedAt")?
+        updated_at: item
+            .time("updatedAt")?
             .ok_or_else(|| StoreError::Corrupt("missing updatedAt".into()))?,
         last_active: item.time("lastActiveDateTime")?,
         submitted_jobs: item.number("submittedJobs")?,
         retrieved: item.flag("retrieved")?,
         preview: item.text("preview")?.to_owned(),
         version: item.number("version")?,
+        generation: item.number("generation")?,
         secret_hash: SecretHash::from_stored(item.text("secretHash")?)
             .ok_or_else(|| StoreError::Corrupt("secretHash".into()))?,
         previous,
+        approved_by: item.opt_text("approvedBy")?.map(str::to_owned),
         deleted_at: item.time("deletedAt")?,
     })
 }
@@ -255,6 +263,8 @@ mod tests {
         key.expires_at = Some(key.created_at + time::Duration::days(3));
         key.last_active = Some(key.created_at + time::Duration::seconds(7));
         key.submitted_jobs = 42;
+        key.generation = 3;
+        key.approved_by = Some("ada".into());
         key.previous = Some(PreviousSecret {
             hash: SecretHash::of("old"),
             valid_until: key.created_at + time::Duration::hours(1),

@@ -118,7 +118,10 @@ mod tests {
         assert_eq!(list_partition(&scope, false).2, owner_partition(&key));
         assert_eq!(list_partition(&scope, true).2, owner_partition(&dead));
         let team = ListScope::WholeTeam(key.team_id.clone());
-        assert_eq!(list_partition(&team, true), (BY_TEAM, TEAM_PK, team_partition(&dead)));
+        assert_eq!(
+            list_partition(&team, true),
+            (BY_TEAM, TEAM_PK, team_partition(&dead))
+        );
         assert_eq!(prefix_of_pk(&key_pk(&key.prefix)), Some(key.prefix.clone()));
         assert_eq!(prefix_of_pk(WARM_UP_PK), None);
     }

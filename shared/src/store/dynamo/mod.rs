@@ -14,8 +14,8 @@ use std::time::Duration;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem, Update,
+    AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use time::OffsetDateTime;
@@ -192,6 +192,68 @@ impl KeyReader for DynamoStore {
             .map_err(unavailable)?;
         out.item().map(from_item).transpose()
     }
+
+    /// One `BatchGetItem` of both keys, strongly consistent; keys DynamoDB leaves unprocessed
+    /// (throttling) are asked for again within [`PAIR_BUDGET`], then the store is unavailable.
+    #[tracing::instrument(skip(self), fields(first = %first, second = %second))]
+    async fn get_pair(
+        &self,
+        first: &Prefix,
+        second: &Prefix,
+    ) -> Result<(Option<ApiKey>, Option<ApiKey>), StoreError> {
+        if first == second {
+            let key = self.get(first).await?;
+            return Ok((key.clone(), key));
+        }
+        let started = std::time::Instant::now();
+        let mut wanted = KeysAndAttributes::builder()
+            .keys(self.key_of(first))
+            .keys(self.key_of(second))
+            .consistent_read(true)
+            .build()
+            .expect("keys are given");
+        let mut found: Vec<ApiKey> = Vec::with_capacity(2);
+        for attempt in 0u32.. {
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&*self.table, wanted.clone())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            if let Some(items) = out.responses().and_then(|r| r.get(&*self.table)) {
+                for item in items {
+                    found.push(from_item(item)?);
+                }
+            }
+            match out
+                .unprocessed_keys()
+                .and_then(|u| u.get(&*self.table))
+                .filter(|k| !k.keys().is_empty())
+            {
+                None => break,
+                Some(rest) if started.elapsed() + pair_backoff(attempt) < PAIR_BUDGET => {
+                    tokio::time::sleep(pair_backoff(attempt)).await;
+                    wanted = rest.clone();
+                }
+                Some(_) => {
+                    return Err(StoreError::Unavailable(
+                        "DynamoDB left keys of a BatchGetItem unprocessed for 2 s".into(),
+                    ))
+                }
+            }
+        }
+        let take = |p: &Prefix| found.iter().find(|k| &k.prefix == p).cloned();
+        Ok((take(first), take(second)))
+    }
+}
+
+/// How long a pair read may keep asking for unprocessed keys (the client's own operation
+/// timeout is the same).
+pub const PAIR_BUDGET: Duration = Duration::from_secs(2);
+
+fn pair_backoff(attempt: u32) -> Duration {
+    Duration::from_millis(25 << attempt.min(4))
 }
 
 impl KeyWriter for DynamoStore {

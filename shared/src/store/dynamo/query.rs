@@ -90,7 +90,11 @@ impl DynamoStore {
             }
             if let Some(b) = &before {
                 // BETWEEN is inclusive: step just below the position.
-                let bound = if q.from.is_some() { just_below(b) } else { b.clone() };
+                let bound = if q.from.is_some() {
+                    just_below(b)
+                } else {
+                    b.clone()
+                };
                 values.insert(":before".into(), text(bound));
             }
             let mut req = self

@@ -30,7 +30,10 @@ pub fn condition_failed(r: &CancellationReason) -> bool {
 
 impl DynamoStore {
     /// Writes `items` in one transaction.
-    pub(super) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TransactFailure> {
+    pub(super) async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<(), TransactFailure> {
         let mut attempt = 0;
         loop {
             let sent = self
@@ -47,7 +50,9 @@ impl DynamoStore {
                 err.as_service_error()
             {
                 let reasons = t.cancellation_reasons();
-                let raced = reasons.iter().any(|r| reason_code(r) == "TransactionConflict");
+                let raced = reasons
+                    .iter()
+                    .any(|r| reason_code(r) == "TransactionConflict");
                 if !reasons.iter().any(condition_failed) && raced && attempt < TRANSACTION_RETRIES {
                     attempt += 1;
                     tokio::time::sleep(backoff(attempt)).await;

@@ -33,7 +33,10 @@ pub async fn authorize_calls(
     n: usize,
 ) -> Vec<AuthCalls> {
     let (key, token) = sample_key_with_token(KeyKind::Project);
-    store.create(&key).await.expect("storing the key");
+    store
+        .create(&key, &shared::testing::audit_of(&key))
+        .await
+        .expect("storing the key");
     let unknown = Token::generate(KeyKind::Project);
     let wrong_secret = Token::generate_for(KeyKind::Project, key.prefix.clone());
     let auth = Authorizer::new(store, Arc::new(SystemClock), Duration::ZERO);
@@ -125,7 +128,10 @@ pub async fn usage_load(
     let mut tokens = Vec::new();
     for _ in 0..keys {
         let (k, t) = sample_key_with_token(KeyKind::Project);
-        store.create(&k).await.expect("storing a key");
+        store
+            .create(&k, &shared::testing::audit_of(&k))
+            .await
+            .expect("storing a key");
         tokens.push((k.prefix, t));
     }
     let auth = Authorizer::new(store.clone(), Arc::new(clock.clone()), Duration::ZERO);

@@ -195,7 +195,7 @@ async fn main() -> ExitCode {
         Some(binary) => {
             let t = step(&format!("cold start of {}", binary.display()));
             let (key, token) = sample_key_with_token(KeyKind::Project);
-            if let Err(e) = store.create(&key).await {
+            if let Err(e) = store.create(&key, &shared::testing::audit_of(&key)).await {
                 eprintln!("bench: storing the cold-start key: {e}");
                 return ExitCode::FAILURE;
             }

@@ -110,7 +110,10 @@ pub async fn run(store: DynamoStore, counter: &CallCounter, n: usize) -> Vec<OpR
     admin.user_id = Some(Ident::parse("bench-admin").unwrap());
     admin.roles = Roles::parse(&["admin"]).unwrap();
     admin.name = KeyName::parse("bench admin").unwrap();
-    store.create(&admin).await.expect("seeding the admin key");
+    store
+        .create(&admin, &shared::testing::audit_of(&admin))
+        .await
+        .expect("seeding the admin key");
     let state = AppState::new(store, Arc::new(SystemClock));
     let b = Bench {
         state: &state,

@@ -36,6 +36,15 @@ pub fn parse_flags(args: &[String], known: &[&str]) -> Result<HashMap<String, St
     Ok(out)
 }
 
+/// Who the audit trail names for an operator's command: `$USER` (else `operator`).
+pub fn operator() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .map(|u| u.chars().filter(|c| !c.is_control()).take(64).collect())
+        .unwrap_or_else(|| "operator".into())
+}
+
 /// The in-memory store, or DynamoDB when `AWS_ENDPOINT_URL_DYNAMODB` is set (or `force_dynamo`),
 /// creating the table when it is missing.
 pub async fn open_store(

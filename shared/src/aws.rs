@@ -147,7 +147,8 @@ pub fn lambda_dynamo_client(env: &LambdaEnv, timeouts: Timeouts) -> aws_sdk_dyna
 /// never an error, a failed warm-up is one warning line.
 pub async fn dynamo_store(config: &Config) -> Result<DynamoStore, ConfigError> {
     let client = lambda_dynamo_client(&LambdaEnv::from_env()?, Timeouts::default());
-    let store = DynamoStore::new(client, config.table_name.as_str(), config.cursor_codec());
+    let store = DynamoStore::new(client, config.table_name.as_str(), config.cursor_codec())
+        .with_audit_retention(config.audit_retention);
     if config.warm_up {
         match store.warm_up().await {
             Ok(took) => tracing::debug!(ms = took.as_secs_f64() * 1e3, "DynamoDB connection open"),

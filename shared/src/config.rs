@@ -19,6 +19,8 @@ pub struct Config {
     pub table_name: String,
     /// Positive caching of authorizer decisions; zero (the default) turns it off.
     pub auth_cache_ttl: Duration,
+    /// How long audit records are kept (`AUDIT_RETENTION_DAYS`, default 400).
+    pub audit_retention: time::Duration,
     /// Open the DynamoDB connection at cold start ([`DynamoStore::warm_up`]);
     /// `DYNAMODB_WARM_UP=false` turns it off.
     pub warm_up: bool,
@@ -56,6 +58,18 @@ impl Config {
                     why: "a whole number of seconds from 0 to 3600".into(),
                 })?,
         };
+        let audit_days = match get("AUDIT_RETENTION_DAYS").filter(|v| !v.trim().is_empty()) {
+            None => 400,
+            Some(v) => v
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|d| (1..=3653).contains(d))
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: "AUDIT_RETENTION_DAYS",
+                    why: "a whole number of days from 1 to 3653".into(),
+                })?,
+        };
         let warm_up = match get("DYNAMODB_WARM_UP").map(|v| v.trim().to_ascii_lowercase()) {
             None => true,
             Some(v) => match v.as_str() {
@@ -72,6 +86,7 @@ impl Config {
         Ok(Config {
             table_name,
             auth_cache_ttl: Duration::from_secs(ttl),
+            audit_retention: time::Duration::days(audit_days),
             warm_up,
         })
     }
@@ -101,6 +116,22 @@ mod tests {
         assert!(cfg(&[("TABLE_NAME", "a b")]).is_err());
         let c = cfg(&[("TABLE_NAME", "api-keys")]).unwrap();
         assert_eq!(c.auth_cache_ttl, Duration::ZERO);
+    }
+
+    #[test]
+    fn audit_retention_is_parsed() {
+        let days = |v: &str| cfg(&[("TABLE_NAME", "t12"), ("AUDIT_RETENTION_DAYS", v)]);
+        assert_eq!(
+            cfg(&[("TABLE_NAME", "t12")]).unwrap().audit_retention,
+            time::Duration::days(400)
+        );
+        assert_eq!(
+            days("30").unwrap().audit_retention,
+            time::Duration::days(30)
+        );
+        for bad in ["0", "x", "-1", "99999"] {
+            assert!(days(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -2,7 +2,10 @@
 
 use time::OffsetDateTime;
 
-use crate::model::{ApiKey, Ident, KeyName, Labels, NewKey, Roles, Status};
+use crate::model::{
+    Actor, ApiKey, AuditAction, AuditRecord, Changes, Ident, KeyName, Labels, NewKey, Origin,
+    Roles, Status,
+};
 use crate::token::{KeyKind, Token};
 
 /// A valid key record and the token that opens it, minted as `POST /keys` mints one: team
@@ -28,6 +31,21 @@ pub fn sample_key_with_token(kind: KeyKind) -> (ApiKey, Token) {
         created_by: "user-1".into(),
     }
     .mint(OffsetDateTime::now_utc())
+}
+
+/// An audit record for a change a test writes straight to the store (by the operator `tests`).
+pub fn audit_of(key: &ApiKey) -> AuditRecord {
+    AuditRecord::of(
+        AuditAction::Updated,
+        Actor::Operator {
+            name: "tests".into(),
+        },
+        None,
+        key,
+        Changes::new(),
+        Origin::default(),
+        OffsetDateTime::now_utc(),
+    )
 }
 
 pub fn sample_key(kind: KeyKind) -> ApiKey {

@@ -264,7 +264,20 @@ impl<S: Store> Api<S> {
     }
 
     pub async fn put(&self, key: &ApiKey) {
-        self.store().create(key).await.expect("seeding a key");
+        self.store()
+            .create(key, &shared::testing::audit_of(key))
+            .await
+            .expect("seeding a key");
+    }
+
+    /// The stored key of a prefix an answer named.
+    pub async fn stored_prefix(&self, prefix: &str) -> ApiKey {
+        let prefix = shared::token::Prefix::parse(prefix).expect("a prefix");
+        self.store()
+            .get(&prefix)
+            .await
+            .unwrap()
+            .expect("the key is stored")
     }
 
     pub async fn stored(&self, key: &ApiKey) -> ApiKey {

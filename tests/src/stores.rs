@@ -86,7 +86,7 @@ pub async fn client_at(endpoint: &str, timeouts: Timeouts) -> aws_sdk_dynamodb::
 /// is fine when what is stored is the key.
 pub async fn seed<S: Store>(store: &S, key: &ApiKey) {
     for attempt in 0..5 {
-        match store.create(key).await {
+        match store.create(key, &shared::testing::audit_of(key)).await {
             Ok(()) => return,
             Err(StoreError::Unavailable(_)) if attempt < 4 => continue,
             Err(StoreError::Conflict(_)) if attempt > 0 => {

@@ -7,8 +7,10 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use shared::model::AuditRecord;
 use shared::store::{
-    KeyLister, KeyReader, KeyWriter, ListQuery, Page, Store, StoreError, UsageRecorder,
+    AuditPage, AuditQuery, AuditReader, KeyLister, KeyReader, KeyWriter, ListQuery, Page, Store,
+    StoreError, UsageRecorder,
 };
 use shared::token::Prefix;
 use shared::ApiKey;
@@ -24,6 +26,7 @@ pub enum OpKind {
     Delete,
     List,
     RecordUsage,
+    Audit,
 }
 
 /// A store call about to happen (or just done): its kind and the key it is about, if one.
@@ -101,15 +104,24 @@ impl<S: Store, H: Hooks<S>> KeyReader for Wrapped<S, H> {
 }
 
 impl<S: Store, H: Hooks<S>> KeyWriter for Wrapped<S, H> {
-    async fn create(&self, key: &ApiKey) -> Result<(), StoreError> {
-        self.around(OpKind::Create, Some(&key.prefix), self.inner.create(key))
-            .await
+    async fn create(&self, key: &ApiKey, audit: &AuditRecord) -> Result<(), StoreError> {
+        self.around(
+            OpKind::Create,
+            Some(&key.prefix),
+            self.inner.create(key, audit),
+        )
+        .await
     }
-    async fn update(&self, key: &ApiKey, expected_version: u64) -> Result<ApiKey, StoreError> {
+    async fn update(
+        &self,
+        key: &ApiKey,
+        expected_version: u64,
+        audit: &AuditRecord,
+    ) -> Result<ApiKey, StoreError> {
         self.around(
             OpKind::Update,
             Some(&key.prefix),
-            self.inner.update(key, expected_version),
+            self.inner.update(key, expected_version, audit),
         )
         .await
     }
@@ -118,13 +130,21 @@ impl<S: Store, H: Hooks<S>> KeyWriter for Wrapped<S, H> {
         key: &ApiKey,
         expected_version: u64,
         at: OffsetDateTime,
+        audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         self.around(
             OpKind::Delete,
             Some(&key.prefix),
-            self.inner.delete(key, expected_version, at),
+            self.inner.delete(key, expected_version, at, audit),
         )
         .await
+    }
+}
+
+impl<S: Store, H: Hooks<S>> AuditReader for Wrapped<S, H> {
+    async fn audit(&self, query: &AuditQuery) -> Result<AuditPage, StoreError> {
+        self.around(OpKind::Audit, None, self.inner.audit(query))
+            .await
     }
 }
 
@@ -227,7 +247,8 @@ impl<S: Store> Hooks<S> for Race {
         if write && self.armed.swap(false, Ordering::SeqCst) {
             let prefix = op.prefix.expect("a write names its key");
             let current = inner.get(prefix).await?.expect("the raced key exists");
-            inner.update(&current, current.version).await?;
+            let record = shared::testing::audit_of(&current);
+            inner.update(&current, current.version, &record).await?;
         }
         Ok(())
     }

@@ -58,9 +58,16 @@ async fn run() -> Result<(), String> {
     let user = Ident::parse(need("user")?).map_err(|e| format!("--user {e}"))?;
     let name = flags.get("name").map_or("bootstrap admin", String::as_str);
     let (store, _) = open_store(table, true).await?;
-    let (key, token) = bootstrap_admin(&store, &SystemClock, team.clone(), user.clone(), name)
-        .await
-        .map_err(|e| format!("{e}"))?;
+    let (key, token) = bootstrap_admin(
+        &store,
+        &SystemClock,
+        team.clone(),
+        user.clone(),
+        name,
+        &local::cli::operator(),
+    )
+    .await
+    .map_err(|e| format!("{e}"))?;
     match flags.get("key-file") {
         Some(path) => {
             write_key_file(&PathBuf::from(path), token.expose())

@@ -74,7 +74,7 @@ async fn run() -> Result<(), String> {
     let (store, kind) = open_store(&table, false).await?;
 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let (key, token) = bootstrap_admin(&store, clock.as_ref(), team.clone(), user.clone(), "bootstrap admin")
+    let (key, token) = bootstrap_admin(&store, clock.as_ref(), team.clone(), user.clone(), "bootstrap admin", "keys-dev")
         .await
         .map_err(|e| format!("could not mint the bootstrap admin key: {e} (with DynamoDB, the user may already have a team key: pass another --user)"))?;
     let app = Arc::new(App {

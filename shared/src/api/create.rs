@@ -10,14 +10,14 @@ use time::OffsetDateTime;
 use super::caller::{Caller, Claim, ADMIN};
 use super::fields::{self, Fields, Patch};
 use super::permissions::{create_status, may_grant, may_set_priority, within_callers_expiry};
-use super::request::json_body;
+use super::request::{json_body, origin};
 use super::response::{etag, json_response};
 use super::{record_prefix, AppState, Function, Handler, Route};
 use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::model::{
-    parse_expiry, ApiKey, Description, FieldError, Ident, KeyName, Labels, NewKey, Roles, Status,
-    WebhookUrl,
+    parse_expiry, Actor, ApiKey, AuditAction, AuditRecord, Changes, Description, FieldError, Ident,
+    KeyName, Labels, NewKey, Origin, Roles, Status, WebhookUrl,
 };
 use crate::store::{Conflict, KeyWriter, Store, StoreError};
 use crate::token::{KeyKind, Token};
@@ -35,16 +35,27 @@ const FIELDS: &[&str] = &[
     "expiresAt",
 ];
 
-/// Writes a new key; a prefix collision (62^12 makes it all but impossible) gets a new one.
+/// Writes a new key with its audit record (`action` by `actor`); a prefix collision (62^12
+/// makes it all but impossible) gets a new one.
 pub async fn store_new<S: KeyWriter>(
     spec: &NewKey,
     store: &S,
     now: OffsetDateTime,
+    (action, actor, origin): (AuditAction, Actor, Origin),
 ) -> Result<(ApiKey, Token), ApiError> {
     let mut attempts = 0;
     loop {
         let (key, token) = spec.mint(now);
-        match store.create(&key).await {
+        let audit = AuditRecord::of(
+            action,
+            actor.clone(),
+            None,
+            &key,
+            Changes::new(),
+            origin.clone(),
+            now,
+        );
+        match store.create(&key, &audit).await {
             Ok(()) => return Ok((key, token)),
             Err(StoreError::Conflict(Conflict::DuplicatePrefix)) if attempts < 2 => {
                 attempts += 1;
@@ -85,7 +96,8 @@ async fn create<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response
     let spec = parse(&caller, &body, now)?;
     may_grant(&caller, spec.roles.iter())?;
     may_set_priority(&caller, false, spec.is_high_priority)?;
-    let (key, token) = store_new(&spec, &state.store, now).await?;
+    let audit = (AuditAction::Created, Actor::key(&caller.key), origin(req));
+    let (key, token) = store_new(&spec, &state.store, now, audit).await?;
     record_prefix(&key.prefix);
     tracing::info!(
         prefix = %key.prefix,
@@ -195,14 +207,16 @@ fn parse(
 }
 
 /// Mints the first `admin` team key of a team (the bootstrap), for an operator with AWS
-/// credentials: no HTTP caller, written through the same store code. A user who already has a
-/// team key in the team gets a 409-class conflict.
+/// credentials: no HTTP caller, written through the same store code and audited as
+/// `bootstrapped` by `operator`. A user who already has a team key in the team gets a
+/// 409-class conflict.
 pub async fn bootstrap_admin<S: KeyWriter>(
     store: &S,
     clock: &dyn Clock,
     team: Ident,
     user: Ident,
     name: &str,
+    operator: &str,
 ) -> Result<(ApiKey, Token), ApiError> {
     let name =
         KeyName::parse(name).map_err(|m| ApiError::Validation(vec![FieldError::new("name", m)]))?;
@@ -222,7 +236,17 @@ pub async fn bootstrap_admin<S: KeyWriter>(
         expires_at: None,
         created_by: "bootstrap".into(),
     };
-    let (key, token) = store_new(&spec, store, clock.now()).await?;
+    let audit = (
+        AuditAction::Bootstrapped,
+        Actor::Operator {
+            name: operator.to_owned(),
+        },
+        Origin {
+            request_id: format!("operator-{}", crate::token::random_base62(12)),
+            ..Origin::default()
+        },
+    );
+    let (key, token) = store_new(&spec, store, clock.now(), audit).await?;
     tracing::info!(prefix = %key.prefix, team = %key.team_id, "bootstrap admin key created");
     Ok((key, token))
 }

@@ -7,10 +7,11 @@ use lambda_http::{Body, Request, Response};
 
 use super::caller::{Caller, Claim};
 use super::permissions::{authorize, visible, Action};
-use super::request::{if_match, prefix, IfMatch};
+use super::request::{if_match, origin, prefix, IfMatch};
 use super::response::no_content;
 use super::{record_prefix, AppState, Function, Handler, Route};
 use crate::error::ApiError;
+use crate::model::{Actor, AuditAction, AuditRecord, Changes};
 use crate::store::{Conflict, Store, StoreError};
 
 /// The function of `DELETE /keys/{prefix}`.
@@ -37,7 +38,18 @@ async fn delete<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response
     let key = visible(&caller, target).ok_or(ApiError::NotFound)?;
     authorize(&caller, Action::Delete, &key)?;
     precondition.check(key.version)?;
-    match state.store.delete(&key, key.version, now).await {
+    let mut dead = key.clone();
+    dead.status = crate::model::Status::Deleted;
+    let audit = AuditRecord::of(
+        AuditAction::Deleted,
+        Actor::key(&caller.key),
+        Some(&key),
+        &dead,
+        Changes::new(),
+        origin(req),
+        now,
+    );
+    match state.store.delete(&key, key.version, now, &audit).await {
         Ok(()) => {}
         Err(StoreError::Conflict(Conflict::VersionMismatch))
             if matches!(precondition, IfMatch::Versions(_)) =>

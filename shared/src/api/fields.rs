@@ -70,7 +70,7 @@ impl<'a> Fields<'a> {
             } else {
                 "is not a field of this request"
             };
-            self.errors.push(FieldError::new(name.as_str(), message));
+            self.errors.push(FieldError::new(shown_name(name), message));
         }
     }
 
@@ -164,6 +164,82 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// How an unknown field or parameter is named back to the client: as sent, unless it looks like
+/// a key (`sk-…`), which no answer but create's and replace's may carry — then `(redacted)`.
+pub fn shown_name(name: &str) -> String {
+    let token_shaped = name.contains("sk-project-")
+        || name.contains("sk-team-")
+        || crate::token::Token::parse(name.trim()).is_ok();
+    if token_shaped {
+        "(redacted)".to_owned()
+    } else {
+        name.chars().take(100).collect()
+    }
+}
+
+/// A query string as an object of single-valued parameters, for [`Fields`]: a parameter given
+/// more than once, or not one of the route's, is an error already.
+pub struct QueryParams {
+    map: Map<String, Value>,
+    errors: Vec<FieldError>,
+}
+
+impl QueryParams {
+    pub fn of(
+        query: &lambda_http::aws_lambda_events::query_map::QueryMap,
+        allowed: &[&str],
+    ) -> Self {
+        let mut map = Map::new();
+        let mut errors: Vec<FieldError> = Vec::new();
+        for (k, _) in query.iter() {
+            let values = query.all(k).unwrap_or_default();
+            let shown = shown_name(k);
+            if !allowed.contains(&k) {
+                if !errors.iter().any(|e| e.field == shown) {
+                    errors.push(FieldError::new(
+                        shown,
+                        "is not a query parameter of this route",
+                    ));
+                }
+                continue;
+            }
+            if values.len() > 1 && !errors.iter().any(|e| e.field == k) {
+                errors.push(FieldError::new(k, "must be given at most once"));
+            }
+            if let Some(v) = values.first() {
+                map.insert(k.to_owned(), Value::from(*v));
+            }
+        }
+        QueryParams { map, errors }
+    }
+
+    /// A reader of the parameters, holding the errors found so far.
+    pub fn fields(&self) -> Fields<'_> {
+        let mut f = Fields::new(&self.map);
+        f.errors = self.errors.clone();
+        f
+    }
+}
+
+/// `limit`: a whole number from 1 to `max`, as a query parameter.
+pub fn limit(v: &Value, max: usize) -> Result<usize, String> {
+    v.as_str()
+        .and_then(|s| s.parse::<usize>().ok())
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| format!("must be a whole number from 1 to {max}"))
+}
+
+/// `cursor`: a cursor a list returned (checked by the store; here only its size).
+pub fn cursor(v: &Value) -> Result<String, String> {
+    match v.as_str() {
+        Some(c) if !c.is_empty() && c.len() <= MAX_CURSOR => Ok(c.to_owned()),
+        _ => Err("is not a cursor this list returned".to_owned()),
+    }
+}
+
+/// The longest cursor a list accepts.
+pub const MAX_CURSOR: usize = 1024;
+
 pub fn text(v: &Value) -> Result<&str, String> {
     v.as_str().ok_or_else(|| "must be a string".to_owned())
 }
@@ -212,6 +288,21 @@ mod tests {
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["extra", "prefix", "name", "roles"]);
         assert_eq!(errors[1].message, "cannot be set by this request");
+    }
+
+    #[test]
+    fn token_shaped_names_are_never_echoed() {
+        let t = crate::token::Token::generate(crate::token::KeyKind::Project);
+        assert_eq!(shown_name(t.expose()), "(redacted)");
+        assert_eq!(shown_name(&format!("x{}", t.expose())), "(redacted)");
+        assert_eq!(shown_name("extra"), "extra");
+        let body = json!({ t.expose(): 1 });
+        let mut f = Fields::new(body.as_object().unwrap());
+        f.allow_only(&["name"]);
+        let Err(ApiError::Validation(errors)) = f.finish() else {
+            panic!("an unknown field is an error")
+        };
+        assert_eq!(errors[0].field, "(redacted)");
     }
 
     #[test]

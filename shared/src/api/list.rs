@@ -5,7 +5,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
 use super::caller::{Caller, Claim};
-use super::fields::Fields;
+use super::fields::{self, QueryParams};
 use super::permissions::{authorize, visible, Action};
 use super::request::{prefix, query};
 use super::response::{etag, json_response};
@@ -24,8 +24,7 @@ const PARAMS: &[&str] = &[
     "limit",
     "cursor",
 ];
-const DEFAULT_LIMIT: u64 = 20;
-const MAX_CURSOR: usize = 1024;
+const DEFAULT_LIMIT: usize = 20;
 
 /// The function of `GET /keys` and `GET /keys/{prefix}`.
 pub struct ListKeys;
@@ -97,28 +96,8 @@ struct Params {
 }
 
 fn params(req: &Request) -> Result<Params, ApiError> {
-    let q = query(req);
-    // Reuse the body field reader on a map of the single-valued parameters.
-    let mut map = serde_json::Map::new();
-    let mut errors = Vec::new();
-    for (k, _) in q.iter() {
-        let values = q.all(k).unwrap_or_default();
-        if values.len() > 1 && !errors.iter().any(|e: &FieldError| e.field == k) {
-            errors.push(FieldError::new(k, "must be given at most once"));
-        }
-        if let Some(v) = values.first() {
-            map.insert(k.to_owned(), json!(v));
-        }
-    }
-    let mut f = Fields::new(&map);
-    for e in errors {
-        f.error(&e.field, e.message);
-    }
-    for name in map.keys() {
-        if !PARAMS.contains(&name.as_str()) {
-            f.error(name, "is not a query parameter of this route");
-        }
-    }
+    let q = QueryParams::of(&query(req), PARAMS);
+    let mut f = q.fields();
     let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
     let project = f.optional("projectId", |v| Ident::parse(&text(v)));
     let kind = f.optional("keyType", |v| {
@@ -138,28 +117,15 @@ fn params(req: &Request) -> Result<Params, ApiError> {
             Ok(s)
         }
     });
-    let limit = f.optional("limit", |v| {
-        text(v)
-            .parse::<u64>()
-            .ok()
-            .filter(|n| (1..=MAX_PAGE as u64).contains(n))
-            .ok_or_else(|| format!("must be a whole number from 1 to {MAX_PAGE}"))
-    });
-    let cursor = f.optional("cursor", |v| {
-        let c = text(v);
-        if c.is_empty() || c.len() > MAX_CURSOR {
-            Err("is not a cursor this list returned".to_owned())
-        } else {
-            Ok(c)
-        }
-    });
+    let limit = f.optional("limit", |v| fields::limit(v, MAX_PAGE));
+    let cursor = f.optional("cursor", fields::cursor);
     f.finish()?;
     Ok(Params {
         project,
         kind,
         status,
         search: search.filter(|s| !s.is_empty()),
-        limit: limit.unwrap_or(DEFAULT_LIMIT) as usize,
+        limit: limit.unwrap_or(DEFAULT_LIMIT),
         cursor,
     })
 }

@@ -14,6 +14,7 @@ use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::store::Store;
 
+pub mod audit;
 pub mod caller;
 pub mod create;
 pub mod delete;
@@ -26,6 +27,7 @@ pub mod response;
 pub mod routes;
 pub mod update;
 
+pub use audit::ListAudit;
 pub use caller::Caller;
 pub use create::{bootstrap_admin, CreateKey};
 pub use delete::DeleteKey;
@@ -120,6 +122,9 @@ pub async fn dispatch<S: Store>(
         Function::ReplaceKey => serve::<S, ReplaceKey>(state, req).await,
         Function::UpdateKey => serve::<S, UpdateKey>(state, req).await,
         Function::DeleteKey => serve::<S, DeleteKey>(state, req).await,
+        Function::ListAudit => serve::<S, ListAudit>(state, req).await,
+        // The console's own function serves its pages; this API never does.
+        Function::Console => Ok(ApiError::NotFound.into_response(&request::request_id(&req))),
     }
 }
 

@@ -4,17 +4,18 @@
 use std::future::Future;
 
 use lambda_http::{Body, Request, Response};
+use serde_json::{json, Value};
 use time::Duration;
 
 use super::caller::{Caller, Claim};
 use super::create::with_token;
 use super::fields::{self, Fields};
 use super::permissions::{authorize, visible, Action};
-use super::request::{if_match, json_body, prefix};
+use super::request::{if_match, json_body, origin, prefix};
 use super::response::{etag, json_response};
 use super::{record_prefix, AppState, Function, Handler, Route};
 use crate::error::ApiError;
-use crate::model::PreviousSecret;
+use crate::model::{Actor, AuditAction, AuditRecord, Changes, PreviousSecret};
 use crate::store::Store;
 use crate::token::Token;
 
@@ -70,7 +71,26 @@ async fn replace<S: Store>(state: &AppState<S>, req: &Request) -> Result<Respons
     next.preview = token.preview();
     next.retrieved = true;
     next.updated_at = now;
-    let stored = super::update::write(state, &next, current.version, &precondition).await?;
+    let changes = Changes::from([
+        (
+            "secret".to_owned(),
+            (
+                json!(format!("generation {}", current.generation)),
+                json!(format!("generation {}", next.generation)),
+            ),
+        ),
+        ("gracePeriodSeconds".to_owned(), (Value::Null, json!(grace))),
+    ]);
+    let audit = AuditRecord::of(
+        AuditAction::Replaced,
+        Actor::key(&caller.key),
+        Some(&current),
+        &next,
+        changes,
+        origin(req),
+        now,
+    );
+    let stored = super::update::write(state, &next, current.version, &precondition, &audit).await?;
     tracing::info!(
         prefix = %stored.prefix,
         caller = %caller.prefix(),

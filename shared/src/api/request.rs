@@ -34,6 +34,29 @@ pub fn request_id(req: &Request) -> String {
     }
 }
 
+/// Where a request came from, for its audit record: the request id, and the client's address
+/// and user agent as API Gateway saw them.
+pub fn origin(req: &Request) -> crate::model::Origin {
+    let (source_ip, user_agent) = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(c)) => {
+            (c.http.source_ip.clone(), c.http.user_agent.clone())
+        }
+        Some(RequestContext::ApiGatewayV1(c)) => {
+            (c.identity.source_ip.clone(), c.identity.user_agent.clone())
+        }
+        _ => (None, None),
+    };
+    let bounded = |v: Option<String>| {
+        v.filter(|v| !v.is_empty())
+            .map(|v| v.chars().filter(|c| !c.is_control()).take(512).collect())
+    };
+    crate::model::Origin {
+        request_id: request_id(req),
+        source_ip: bounded(source_ip),
+        user_agent: bounded(user_agent),
+    }
+}
+
 /// The request path without the API Gateway stage, e.g. `/keys/abc`.
 pub fn path(req: &Request) -> String {
     let raw = req.raw_http_path();

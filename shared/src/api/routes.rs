@@ -10,15 +10,19 @@ pub enum Function {
     ReplaceKey,
     UpdateKey,
     DeleteKey,
+    ListAudit,
+    Console,
 }
 
 impl Function {
-    pub const ALL: [Function; 5] = [
+    pub const ALL: [Function; 7] = [
         Function::CreateKey,
         Function::ListKeys,
         Function::ReplaceKey,
         Function::UpdateKey,
         Function::DeleteKey,
+        Function::ListAudit,
+        Function::Console,
     ];
 
     /// The binary's name (unique in the workspace; `BuildProperties: Binary` in the template).
@@ -29,6 +33,8 @@ impl Function {
             Function::ReplaceKey => "replace-key",
             Function::UpdateKey => "update-key",
             Function::DeleteKey => "delete-key",
+            Function::ListAudit => "list-audit",
+            Function::Console => "console",
         }
     }
 }
@@ -44,6 +50,14 @@ pub enum Route {
     ReplaceKey,
     UpdateKey,
     DeleteKey,
+    /// One key's audit trail.
+    KeyAudit,
+    /// A team's or a project's audit trail.
+    TeamAudit,
+    /// The console's page (public: the API behind it needs a key).
+    ConsoleIndex,
+    /// The console's assets (public).
+    ConsoleAsset,
 }
 
 /// One row of the table.
@@ -113,6 +127,22 @@ pub const ROUTES: &[RouteDef] = &[
         Route::ReplaceKey,
         Function::ReplaceKey,
         true,
+    ),
+    row(
+        "GET",
+        "/keys/{prefix}/audit",
+        Route::KeyAudit,
+        Function::ListAudit,
+        true,
+    ),
+    row("GET", "/audit", Route::TeamAudit, Function::ListAudit, true),
+    row("GET", "/", Route::ConsoleIndex, Function::Console, false),
+    row(
+        "GET",
+        "/console/{proxy+}",
+        Route::ConsoleAsset,
+        Function::Console,
+        false,
     ),
 ];
 
@@ -207,6 +237,14 @@ mod tests {
         assert_eq!(found("DELETE", "/keys/abc").0, Route::DeleteKey);
         assert_eq!(found("POST", "/keys/abc/replace").0, Route::ReplaceKey);
         assert_eq!(found("GET", "/me").0, Route::Me);
+        assert_eq!(found("GET", "/keys/abc/audit").0, Route::KeyAudit);
+        assert_eq!(found("GET", "/audit").0, Route::TeamAudit);
+        assert_eq!(found("GET", "/").0, Route::ConsoleIndex);
+        let (r, p) = found("GET", "/console/v1/app.js");
+        assert_eq!(
+            (r, p),
+            (Route::ConsoleAsset, vec![("proxy", "v1/app.js".into())])
+        );
         assert_eq!(
             match_route("PUT", "/keys/abc"),
             RouteMatch::WrongMethod {

@@ -11,12 +11,13 @@ use super::permissions::{
     approves, authorize, may_approve, may_change_itself, may_grant, may_rearm, may_set_priority,
     visible, within_callers_expiry, Action,
 };
-use super::request::{if_match, json_body, prefix, IfMatch};
+use super::request::{if_match, json_body, origin, prefix, IfMatch};
 use super::response::{etag, json_response};
 use super::{record_prefix, AppState, Function, Handler, Route};
 use crate::error::ApiError;
 use crate::model::{
-    parse_expiry, ApiKey, Description, FieldError, KeyName, Labels, Roles, Status, WebhookUrl,
+    parse_expiry, Actor, ApiKey, AuditAction, AuditRecord, Description, FieldError, KeyName,
+    Labels, Roles, Status, WebhookUrl,
 };
 use crate::store::{Conflict, Store, StoreError};
 
@@ -45,8 +46,8 @@ impl<S: Store> Handler<S> for UpdateKey {
     }
 }
 
-/// The validated changes.
-struct Changes {
+/// The validated body.
+struct Patched {
     name: Option<KeyName>,
     description: Patch<Description>,
     status: Option<Status>,
@@ -68,7 +69,7 @@ fn apply<T>(patch: Patch<T>, field: &mut Option<T>) {
 fn parse(
     body: &serde_json::Map<String, serde_json::Value>,
     now: time::OffsetDateTime,
-) -> Result<Changes, ApiError> {
+) -> Result<Patched, ApiError> {
     let mut f = Fields::new(body);
     f.allow_only(FIELDS);
     if body.is_empty() {
@@ -77,7 +78,7 @@ fn parse(
             format!("must name at least one of: {}", FIELDS.join(", ")),
         );
     }
-    let changes = Changes {
+    let changes = Patched {
         name: f.non_null("name", |v| KeyName::parse(fields::text(v)?)),
         description: f.nullable("description", |v| Description::parse(fields::text(v)?)),
         status: f.non_null("status", |v| match Status::parse(fields::text(v)?) {
@@ -155,7 +156,16 @@ async fn update<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response
         within_callers_expiry(&caller, next.expires_at)?;
     }
     may_rearm(&caller, &current, &next)?;
-    let stored = write(state, &next, current.version, &precondition).await?;
+    let audit = AuditRecord::of(
+        AuditAction::of_update(&current, &next),
+        Actor::key(&caller.key),
+        Some(&current),
+        &next,
+        crate::model::Changes::new(),
+        origin(req),
+        now,
+    );
+    let stored = write(state, &next, current.version, &precondition, &audit).await?;
     tracing::info!(
         prefix = %stored.prefix,
         caller = %caller.prefix(),
@@ -167,15 +177,17 @@ async fn update<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response
         .finish())
 }
 
-/// The conditional write of update and replace. A change that slipped in between the read and
-/// the write is a 412 when the client named a version in `If-Match` (it is stale now), else 409.
+/// The conditional write of update and replace, with its audit record. A change that slipped in
+/// between the read and the write is a 412 when the client named a version in `If-Match` (it is
+/// stale now), else 409.
 pub(crate) async fn write<S: Store>(
     state: &AppState<S>,
     next: &ApiKey,
     expected_version: u64,
     precondition: &IfMatch,
+    audit: &AuditRecord,
 ) -> Result<ApiKey, ApiError> {
-    match state.store.update(next, expected_version).await {
+    match state.store.update(next, expected_version, audit).await {
         Ok(k) => Ok(k),
         Err(StoreError::Conflict(Conflict::VersionMismatch))
             if matches!(precondition, IfMatch::Versions(_)) =>

@@ -79,7 +79,10 @@ async fn event_files_parse_and_are_answered() {
         // with the fixture's key stored, the same event is allowed with the whole context
         let store = memory();
         let key = key_for(&token);
-        store.create(&key).await.unwrap();
+        store
+            .create(&key, &crate::testing::audit_of(&key))
+            .await
+            .unwrap();
         let answer = authorizer(store).handle(event.clone()).await.unwrap();
         let expected_ctx = Value::Object(AuthContext::of(&key).to_map());
         if name == "http-v2" {
@@ -136,7 +139,10 @@ async fn rest_missing_or_malformed_is_unauthorized_and_odd_events_are_errors() {
 async fn decide_covers_the_basic_outcomes() {
     let store = memory();
     let (key, token) = sample_key_with_token(crate::token::KeyKind::Team);
-    store.create(&key).await.unwrap();
+    store
+        .create(&key, &crate::testing::audit_of(&key))
+        .await
+        .unwrap();
     let auth = authorizer(store);
     assert_eq!(auth.decide(None).await.unwrap(), Decision::Missing);
     assert_eq!(auth.decide(Some("  ")).await.unwrap(), Decision::Missing);
@@ -178,7 +184,10 @@ impl UsageRecorder for PanickingUsage {
 async fn a_panicking_usage_write_does_not_stop_the_authorizer() {
     let store = memory();
     let (key, token) = sample_key_with_token(crate::token::KeyKind::Project);
-    store.create(&key).await.unwrap();
+    store
+        .create(&key, &crate::testing::audit_of(&key))
+        .await
+        .unwrap();
     let clock = FixedClock::new(datetime!(2026-01-01 0:00 UTC));
     let auth = Authorizer::new(
         PanickingUsage(store),

@@ -1,5 +1,6 @@
-//! The in-memory store: the same semantics as the DynamoDB one (conditional writes, the
-//! team-key sentinel, tombstone partitions, newest-first pages with the same cursors).
+//! The in-memory store: the same semantics as the DynamoDB one (conditional writes, each with
+//! its audit record or not at all, the team-key sentinel, tombstone partitions, newest-first
+//! pages with the same cursors).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -7,10 +8,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use time::OffsetDateTime;
 
 use super::{
-    order_key, Conflict, CursorCodec, KeyLister, KeyReader, KeyWriter, ListQuery, Page, StoreError,
-    UsageRecorder, MAX_PAGE,
+    order_key, AuditPage, AuditQuery, AuditReader, Conflict, CursorCodec, KeyLister, KeyReader,
+    KeyWriter, ListQuery, Page, StoreError, UsageRecorder, MAX_PAGE,
 };
-use crate::model::{ApiKey, Ident, Status};
+use crate::model::{ApiKey, AuditRecord, Ident, Status};
 use crate::token::{KeyKind, Prefix};
 
 #[derive(Default)]
@@ -18,6 +19,22 @@ struct State {
     keys: HashMap<Prefix, ApiKey>,
     /// (team, user) → the prefix of the user's live team key.
     sentinels: HashMap<(Ident, Ident), Prefix>,
+    /// The audit trail, by record id (ordered by time).
+    audit: BTreeMap<String, AuditRecord>,
+}
+
+impl State {
+    /// Checks that `audit` can be written (its id is new); every change checks it before it
+    /// changes anything, so that a change and its record happen together or not at all.
+    fn can_record(&self, audit: &AuditRecord) -> Result<(), StoreError> {
+        if self.audit.contains_key(&audit.id) {
+            return Err(StoreError::Conflict(Conflict::AuditRecordExists));
+        }
+        Ok(())
+    }
+    fn record(&mut self, audit: &AuditRecord) {
+        self.audit.insert(audit.id.clone(), audit.clone());
+    }
 }
 
 #[derive(Clone)]
@@ -44,6 +61,23 @@ impl MemoryStore {
     pub fn dump(&self) -> Vec<ApiKey> {
         self.lock().keys.values().cloned().collect()
     }
+
+    /// Every audit record, oldest first (for tests that scan the store).
+    pub fn dump_audit(&self) -> Vec<AuditRecord> {
+        self.lock().audit.values().cloned().collect()
+    }
+}
+
+/// The "exists, not deleted, at this version" condition of every change.
+fn live_at(stored: Option<&ApiKey>, expected_version: u64) -> Result<(), StoreError> {
+    match stored {
+        None => Err(StoreError::NotFound),
+        Some(k) if k.status == Status::Deleted => Err(StoreError::NotFound),
+        Some(k) if k.version != expected_version => {
+            Err(StoreError::Conflict(Conflict::VersionMismatch))
+        }
+        Some(_) => Ok(()),
+    }
 }
 
 fn sentinel_of(key: &ApiKey) -> Option<(Ident, Ident)> {
@@ -68,30 +102,38 @@ impl KeyReader for MemoryStore {
 }
 
 impl KeyWriter for MemoryStore {
-    async fn create(&self, key: &ApiKey) -> Result<(), StoreError> {
+    async fn create(&self, key: &ApiKey, audit: &AuditRecord) -> Result<(), StoreError> {
         let mut st = self.lock();
         if st.keys.contains_key(&key.prefix) {
             return Err(StoreError::Conflict(Conflict::DuplicatePrefix));
         }
-        if let Some(s) = sentinel_of(key) {
-            if st.sentinels.contains_key(&s) {
-                return Err(StoreError::Conflict(Conflict::TeamKeyExists));
-            }
+        let sentinel = sentinel_of(key);
+        if sentinel
+            .as_ref()
+            .is_some_and(|s| st.sentinels.contains_key(s))
+        {
+            return Err(StoreError::Conflict(Conflict::TeamKeyExists));
+        }
+        st.can_record(audit)?;
+        if let Some(s) = sentinel {
             st.sentinels.insert(s, key.prefix.clone());
         }
         st.keys.insert(key.prefix.clone(), key.clone());
+        st.record(audit);
         Ok(())
     }
 
-    async fn update(&self, key: &ApiKey, expected_version: u64) -> Result<ApiKey, StoreError> {
+    async fn update(
+        &self,
+        key: &ApiKey,
+        expected_version: u64,
+        audit: &AuditRecord,
+    ) -> Result<ApiKey, StoreError> {
         let mut st = self.lock();
+        live_at(st.keys.get(&key.prefix), expected_version)?;
+        st.can_record(audit)?;
+        st.record(audit);
         let stored = st.keys.get_mut(&key.prefix).ok_or(StoreError::NotFound)?;
-        if stored.status == Status::Deleted {
-            return Err(StoreError::NotFound);
-        }
-        if stored.version != expected_version {
-            return Err(StoreError::Conflict(Conflict::VersionMismatch));
-        }
         // The mutable fields only: identity and usage counters stay as stored.
         stored.name = key.name.clone();
         stored.description = key.description.clone();
@@ -109,7 +151,10 @@ impl KeyWriter for MemoryStore {
         stored.generation = key.generation;
         stored.approved_by = key.approved_by.clone();
         stored.version = expected_version + 1;
-        Ok(stored.clone())
+        Ok(ApiKey {
+            version: expected_version + 1,
+            ..key.clone()
+        })
     }
 
     async fn delete(
@@ -117,15 +162,13 @@ impl KeyWriter for MemoryStore {
         key: &ApiKey,
         expected_version: u64,
         at: OffsetDateTime,
+        audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         let mut st = self.lock();
+        live_at(st.keys.get(&key.prefix), expected_version)?;
+        st.can_record(audit)?;
+        st.record(audit);
         let stored = st.keys.get_mut(&key.prefix).ok_or(StoreError::NotFound)?;
-        if stored.status == Status::Deleted {
-            return Err(StoreError::NotFound);
-        }
-        if stored.version != expected_version {
-            return Err(StoreError::Conflict(Conflict::VersionMismatch));
-        }
         stored.status = Status::Deleted;
         stored.deleted_at = Some(at);
         stored.updated_at = at;
@@ -173,6 +216,36 @@ impl KeyLister for MemoryStore {
             None
         };
         Ok(Page { items, next_cursor })
+    }
+}
+
+impl AuditReader for MemoryStore {
+    async fn audit(&self, query: &AuditQuery) -> Result<AuditPage, StoreError> {
+        let fingerprint = query.fingerprint();
+        let after = query
+            .cursor
+            .as_deref()
+            .map(|c| self.cursors.decode(&fingerprint, c))
+            .transpose()?;
+        let limit = query.limit.clamp(1, MAX_PAGE);
+        let st = self.lock();
+        let mut items: Vec<AuditRecord> = st
+            .audit
+            .values()
+            .rev()
+            .filter(|r| after.as_ref().is_none_or(|a| &r.id < a) && query.matches(r))
+            .take(limit + 1)
+            .cloned()
+            .collect();
+        let next_cursor = if items.len() > limit {
+            items.truncate(limit);
+            items
+                .last()
+                .map(|r| self.cursors.encode(&fingerprint, &r.id))
+        } else {
+            None
+        };
+        Ok(AuditPage { items, next_cursor })
     }
 }
 

@@ -5,7 +5,7 @@ use std::future::Future;
 
 use time::OffsetDateTime;
 
-use crate::model::{sortable_time, ApiKey, Ident, Status};
+use crate::model::{sortable_time, ApiKey, AuditAction, AuditRecord, Ident, Status};
 use crate::token::{KeyKind, Prefix};
 
 pub mod cursor;
@@ -44,6 +44,8 @@ pub enum Conflict {
     TeamKeyExists,
     /// The key changed since it was read.
     VersionMismatch,
+    /// An audit record with this id exists already (the change is not made without its own).
+    AuditRecordExists,
 }
 
 impl std::fmt::Display for Conflict {
@@ -52,6 +54,7 @@ impl std::fmt::Display for Conflict {
             Conflict::DuplicatePrefix => "a key with this prefix exists",
             Conflict::TeamKeyExists => "the user already has a team key in this team",
             Conflict::VersionMismatch => "the key was changed concurrently",
+            Conflict::AuditRecordExists => "the change's audit record exists already",
         })
     }
 }
@@ -181,16 +184,23 @@ pub trait KeyReader: Send + Sync {
     ) -> impl Future<Output = Result<(Option<ApiKey>, Option<ApiKey>), StoreError>> + Send;
 }
 
-/// Conditional writes.
+/// Conditional writes. Each change is written together with its audit record, in one
+/// transaction: never a change without its record, nor a record without its change.
 pub trait KeyWriter: Send + Sync {
     /// Creates a key; fails on a duplicate prefix, and for a team key when the user has one.
-    fn create(&self, key: &ApiKey) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn create(
+        &self,
+        key: &ApiKey,
+        audit: &AuditRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Writes the mutable fields of `key` if the stored version is `expected_version` and the key
-    /// is not deleted. The stored version becomes `expected_version + 1`; returns the new state.
+    /// is not deleted. The stored version becomes `expected_version + 1`; returns `key` at that
+    /// version (the counters as `key` has them).
     fn update(
         &self,
         key: &ApiKey,
         expected_version: u64,
+        audit: &AuditRecord,
     ) -> impl Future<Output = Result<ApiKey, StoreError>> + Send;
     /// Turns the key into a tombstone (status `Deleted`, purged by TTL later) if the stored version
     /// is `expected_version`; frees the user's team-key slot.
@@ -199,6 +209,7 @@ pub trait KeyWriter: Send + Sync {
         key: &ApiKey,
         expected_version: u64,
         at: OffsetDateTime,
+        audit: &AuditRecord,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
@@ -217,9 +228,102 @@ pub trait UsageRecorder: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// Whose audit records a list covers.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AuditScope {
+    /// One key's history (deleted keys' included).
+    Key(Ident, Prefix),
+    /// Every record of the team.
+    Team(Ident),
+    /// The records of one project's keys.
+    Project(Ident, Ident),
+}
+
+/// A page of audit records, newest first: a scope, filters and a cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub scope: AuditScope,
+    /// A key's prefix, or `operator`.
+    pub actor: Option<String>,
+    pub action: Option<AuditAction>,
+    pub since: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
+    pub limit: usize,
+    pub cursor: Option<String>,
+}
+
+impl AuditQuery {
+    pub fn new(scope: AuditScope) -> Self {
+        AuditQuery {
+            scope,
+            actor: None,
+            action: None,
+            since: None,
+            until: None,
+            limit: 20,
+            cursor: None,
+        }
+    }
+    /// What a cursor is bound to: the same scope and filters.
+    pub fn fingerprint(&self) -> String {
+        let scope = match &self.scope {
+            AuditScope::Key(t, p) => format!("key:{t}:{p}"),
+            AuditScope::Team(t) => format!("team:{t}"),
+            AuditScope::Project(t, p) => format!("project:{t}:{p}"),
+        };
+        format!(
+            "audit|{scope}|{}|{}|{}|{}",
+            self.actor.as_deref().unwrap_or(""),
+            self.action.map(AuditAction::as_str).unwrap_or(""),
+            self.since.map(sortable_time).unwrap_or_default(),
+            self.until.map(sortable_time).unwrap_or_default(),
+        )
+    }
+    /// The lowest record id the query reaches (`since`, inclusive).
+    pub fn lowest(&self) -> Option<String> {
+        self.since.map(sortable_time)
+    }
+    /// The position every record id of the query is below (`until`, inclusive).
+    pub fn below(&self) -> Option<String> {
+        // '$' sorts after '#', the separator of `<time>#<random>`.
+        self.until.map(|t| format!("{}$", sortable_time(t)))
+    }
+    /// Whether a record passes the scope and filters.
+    pub fn matches(&self, r: &AuditRecord) -> bool {
+        let in_scope = match &self.scope {
+            AuditScope::Key(t, p) => &r.team == t && &r.key_prefix == p,
+            AuditScope::Team(t) => &r.team == t,
+            AuditScope::Project(t, p) => &r.team == t && r.project.as_ref() == Some(p),
+        };
+        in_scope
+            && self
+                .actor
+                .as_ref()
+                .is_none_or(|a| &r.actor.filter_value() == a)
+            && self.action.is_none_or(|a| r.action == a)
+            && self.lowest().is_none_or(|l| r.id >= l)
+            && self.below().is_none_or(|b| r.id < b)
+    }
+}
+
+/// One page of audit records, newest first.
+#[derive(Debug, Clone)]
+pub struct AuditPage {
+    pub items: Vec<AuditRecord>,
+    pub next_cursor: Option<String>,
+}
+
+/// Reads the audit trail: a Query on an index a page, newest first.
+pub trait AuditReader: Send + Sync {
+    fn audit(
+        &self,
+        query: &AuditQuery,
+    ) -> impl Future<Output = Result<AuditPage, StoreError>> + Send;
+}
+
 /// Everything together, for code that needs the whole store.
-pub trait Store: KeyReader + KeyWriter + KeyLister + UsageRecorder {}
-impl<T: KeyReader + KeyWriter + KeyLister + UsageRecorder> Store for T {}
+pub trait Store: KeyReader + KeyWriter + KeyLister + UsageRecorder + AuditReader {}
+impl<T: KeyReader + KeyWriter + KeyLister + UsageRecorder + AuditReader> Store for T {}
 
 /// Either store, chosen at start-up (the dev server and tests pick at run time).
 #[derive(Clone)]
@@ -251,19 +355,31 @@ impl KeyReader for AnyStore {
 }
 
 impl KeyWriter for AnyStore {
-    async fn create(&self, key: &ApiKey) -> Result<(), StoreError> {
-        delegate!(self, s => s.create(key))
+    async fn create(&self, key: &ApiKey, audit: &AuditRecord) -> Result<(), StoreError> {
+        delegate!(self, s => s.create(key, audit))
     }
-    async fn update(&self, key: &ApiKey, expected_version: u64) -> Result<ApiKey, StoreError> {
-        delegate!(self, s => s.update(key, expected_version))
+    async fn update(
+        &self,
+        key: &ApiKey,
+        expected_version: u64,
+        audit: &AuditRecord,
+    ) -> Result<ApiKey, StoreError> {
+        delegate!(self, s => s.update(key, expected_version, audit))
     }
     async fn delete(
         &self,
         key: &ApiKey,
         expected_version: u64,
         at: OffsetDateTime,
+        audit: &AuditRecord,
     ) -> Result<(), StoreError> {
-        delegate!(self, s => s.delete(key, expected_version, at))
+        delegate!(self, s => s.delete(key, expected_version, at, audit))
+    }
+}
+
+impl AuditReader for AnyStore {
+    async fn audit(&self, query: &AuditQuery) -> Result<AuditPage, StoreError> {
+        delegate!(self, s => s.audit(query))
     }
 }
 

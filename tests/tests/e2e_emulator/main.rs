@@ -101,7 +101,7 @@ impl Setup {
 
     fn seed(&self, key: &ApiKey) {
         self.rt
-            .block_on(self.store.create(key))
+            .block_on(self.store.create(key, &shared::testing::audit_of(key)))
             .expect("seeding a key");
     }
 
@@ -362,6 +362,20 @@ fn management_events() {
         s.emulator.log_tail(20)
     );
 
+    // GET /keys/{prefix}/audit: the deleted key's history, every change the events made
+    let history = s.call(&event("key-audit.json")).expect(200);
+    let actions: Vec<&str> = history.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|r| r["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions[..3],
+        ["deleted", "replaced", "updated"],
+        "{actions:?}"
+    );
+
     s.check_log(
         &[
             "create-key",
@@ -369,6 +383,7 @@ fn management_events() {
             "replace-key",
             "update-key",
             "delete-key",
+            "list-audit",
             "authorize",
         ],
         &[&token0, &token1, &token2],

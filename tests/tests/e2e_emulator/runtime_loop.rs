@@ -105,6 +105,8 @@ fn event_for(binary: &str, caller: &ApiKey, token: &Token, victim: &ApiKey) -> V
         "update-key" => call(Call::new("PATCH", &path).json(json!({"name": "renamed"}))),
         "replace-key" => call(Call::new("POST", format!("{path}/replace"))),
         "delete-key" => call(Call::new("DELETE", &path)),
+        "list-audit" => call(Call::new("GET", format!("{path}/audit"))),
+        "console" => call(Call::new("GET", "/")),
         other => panic!("no event for the function {other}: add one here"),
     }
 }
@@ -207,7 +209,8 @@ fn no_key_in_any_log_line_at_any_level() {
             check_lines(&format!("{f} at {level} (stdout)"), &out);
             check_lines(&format!("{f} at {level} (stderr)"), &err);
             lines += all.lines().count();
-            if level == "TRACE" || level == "DEBUG" {
+            // (the console reads no table: it logs nothing at DEBUG)
+            if (level == "TRACE" || level == "DEBUG") && f != "console" {
                 assert!(
                     all.lines().any(|l| l.contains("\"DEBUG\"")),
                     "{f} at {level} logged no DEBUG line: the capture is broken?\n{all}"

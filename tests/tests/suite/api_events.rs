@@ -14,7 +14,7 @@ use integration_tests::api::*;
 
 /// `(file, route key, handler's expected status)`, in an order where each leaves the key in a
 /// state the next one can use.
-const EVENTS: [(&str, &str, &str, u16); 6] = [
+const EVENTS: [(&str, &str, &str, u16); 8] = [
     (
         "get-key",
         include_str!("../../../events/get-key.json"),
@@ -46,10 +46,22 @@ const EVENTS: [(&str, &str, &str, u16); 6] = [
         201,
     ),
     (
+        "team-audit",
+        include_str!("../../../events/team-audit.json"),
+        "GET /audit",
+        200,
+    ),
+    (
         "delete-key",
         include_str!("../../../events/delete-key.json"),
         "DELETE /keys/{prefix}",
         204,
+    ),
+    (
+        "key-audit",
+        include_str!("../../../events/key-audit.json"),
+        "GET /keys/{prefix}/audit",
+        200,
     ),
 ];
 
@@ -102,6 +114,9 @@ async fn events_run_through_their_handlers<S: Store>(store: S) {
             }
             "PATCH /keys/{prefix}" => api::serve::<_, api::UpdateKey>(&api.state, req).await,
             "DELETE /keys/{prefix}" => api::serve::<_, api::DeleteKey>(&api.state, req).await,
+            "GET /keys/{prefix}/audit" | "GET /audit" => {
+                api::serve::<_, api::ListAudit>(&api.state, req).await
+            }
             other => panic!("no handler for {other}"),
         };
         let a = Answer::from(r.unwrap());
@@ -118,6 +133,22 @@ async fn events_run_through_their_handlers<S: Store>(store: S) {
             }
             "update-key" => assert_eq!(a.body["name"], "CI deploy (main)"),
             "replace-key" => assert!(a.body["key"].as_str().unwrap().contains("7Fq2LwP9xZk1")),
+            // the update event's change, found by the project's activity filtered to updates
+            "team-audit" => {
+                assert_eq!(a.body["items"][0]["action"], "updated");
+                assert_eq!(a.body["items"][0]["actor"]["prefix"], "AdminA1b2C3d");
+            }
+            // a deleted key's history stays readable: the event run's every change, newest first
+            "key-audit" => {
+                let actions: Vec<&str> = a.body["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["action"].as_str().unwrap())
+                    .collect();
+                // (the oldest: the test's own seeding of the key)
+                assert_eq!(actions, ["deleted", "replaced", "updated", "updated"]);
+            }
             _ => {}
         }
         // and the same event through the dev server's dispatcher answers the same

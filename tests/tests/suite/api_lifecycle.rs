@@ -416,6 +416,7 @@ async fn bootstrap_mints_the_first_admin<S: Store>(store: S) {
         id("fresh-team"),
         id("root"),
         "first admin",
+        "ops",
     )
     .await
     .unwrap();
@@ -441,10 +442,19 @@ async fn bootstrap_mints_the_first_admin<S: Store>(store: S) {
         id("fresh-team"),
         id("root"),
         "again",
+        "ops",
     )
     .await;
     assert_eq!(again.unwrap_err().status(), 409);
-    let bad = bootstrap_admin(api.store(), &api.clock, id("fresh-team"), id("other"), "").await;
+    let bad = bootstrap_admin(
+        api.store(),
+        &api.clock,
+        id("fresh-team"),
+        id("other"),
+        "",
+        "ops",
+    )
+    .await;
     assert_eq!(bad.unwrap_err().status(), 400);
 }
 

@@ -311,6 +311,18 @@ async fn answers_match_the_document<S: Store>(store: S) {
         Call::new("GET", "/me").by(admin),
         Call::new("GET", "/me").by(&team.pm_p1),
         Call::new("GET", "/me"),
+        // listKeyAudit, listAudit
+        Call::new("PATCH", &p).by(admin).json(json!({"name": "audited"})),
+        Call::new("GET", format!("{p}/audit")).by(admin),
+        Call::new("GET", format!("{p}/audit")).query("limit=0").by(admin),
+        Call::new("GET", format!("{p}/audit")),
+        Call::new("GET", format!("{p}/audit")).by(&team.pa_p2),
+        Call::new("GET", "/keys/AAAAAAAAAAAA/audit").by(admin),
+        Call::new("GET", "/audit").by(admin),
+        Call::new("GET", "/audit").query("projectId=p1&action=updated").by(&team.pa_p1),
+        Call::new("GET", "/audit").query("action=nope").by(admin),
+        Call::new("GET", "/audit"),
+        Call::new("GET", "/audit").by(&team.user1),
         Call::new("GET", "/keys").query("projectId=p1&limit=1").by(admin),
         Call::new("GET", "/keys").by(&team.user1),
         Call::new("GET", "/keys").query("limit=0").by(admin),
@@ -377,6 +389,8 @@ async fn answers_match_the_document<S: Store>(store: S) {
         let broken = Api::new(failing(how));
         for call in [
             Call::new("GET", "/me"),
+            Call::new("GET", format!("{p}/audit")),
+            Call::new("GET", "/audit"),
             Call::new("GET", "/keys").query("projectId=p1"),
             Call::new("POST", "/keys").json(json!({"name": "x", "projectId": "p1"})),
             Call::new("GET", &p),

@@ -78,7 +78,10 @@ impl Harness {
     }
 
     async fn put(&self, key: &ApiKey) {
-        self.store.create(key).await.expect("create");
+        self.store
+            .create(key, &shared::testing::audit_of(key))
+            .await
+            .expect("create");
     }
 
     async fn stored(&self, prefix: &Prefix) -> ApiKey {
@@ -355,7 +358,10 @@ async fn unknown_wrong_secret_inactive_and_expired_keys_are_refused_after_one_re
     // deleted (a tombstone through the store's own delete)
     let (k, t) = full_key();
     h.put(&k).await;
-    h.store.delete(&k, k.version, now).await.unwrap();
+    h.store
+        .delete(&k, k.version, now, &shared::testing::audit_of(&k))
+        .await
+        .unwrap();
     assert_eq!(h.stored(&k.prefix).await.status, Status::Deleted);
     cases.push(("deleted", t));
     // expired a second ago, and expiring exactly now
@@ -451,16 +457,33 @@ async fn disabling_or_deleting_a_key_takes_effect_on_the_very_next_call() {
     // disable through the store, as PATCH /keys/{prefix} does
     let mut disabled = h.stored(&key.prefix).await;
     disabled.status = Status::Disabled;
-    let disabled = h.store.update(&disabled, disabled.version).await.unwrap();
+    let disabled = h
+        .store
+        .update(
+            &disabled,
+            disabled.version,
+            &shared::testing::audit_of(&disabled),
+        )
+        .await
+        .unwrap();
     assert_eq!(h.decide(Some(t)).await, Decision::Deny);
 
     // enable again, then delete
     let mut active = disabled.clone();
     active.status = Status::Active;
-    let active = h.store.update(&active, active.version).await.unwrap();
+    let active = h
+        .store
+        .update(&active, active.version, &shared::testing::audit_of(&active))
+        .await
+        .unwrap();
     assert!(matches!(h.decide(Some(t)).await, Decision::Allow(_)));
     h.store
-        .delete(&active, active.version, h.now())
+        .delete(
+            &active,
+            active.version,
+            h.now(),
+            &shared::testing::audit_of(&active),
+        )
         .await
         .unwrap();
     assert_eq!(h.decide(Some(t)).await, Decision::Deny);
@@ -695,7 +718,14 @@ async fn with_a_cache_ttl_allows_are_reused_until_it_passes_and_refusals_never()
     // disabled in the store, but still allowed from the cache: the documented trade-off
     let mut disabled = h.stored(&key.prefix).await;
     disabled.status = Status::Disabled;
-    h.store.update(&disabled, disabled.version).await.unwrap();
+    h.store
+        .update(
+            &disabled,
+            disabled.version,
+            &shared::testing::audit_of(&disabled),
+        )
+        .await
+        .unwrap();
     h.clock.advance(Duration::seconds(29));
     assert!(matches!(h.decide(Some(t)).await, Decision::Allow(_)));
     assert_eq!(h.gets(), 1);
@@ -762,7 +792,9 @@ async fn the_warm_up_opens_the_connection_the_first_call_uses() {
     let relayed = store_at(&relay).await;
     let store = DynamoStore::new(relayed.client().clone(), real.table(), codec());
     let (key, token) = full_key();
-    real.create(&key).await.unwrap();
+    real.create(&key, &shared::testing::audit_of(&key))
+        .await
+        .unwrap();
 
     let took = store.warm_up().await.unwrap();
     assert_eq!(
@@ -785,7 +817,7 @@ async fn the_warm_up_opens_the_connection_the_first_call_uses() {
         "the calls after it reuse its connection"
     );
 
-    // it wrote nothing: the table holds the key's item and nothing else
+    // it wrote nothing: the table holds the key's item (and its audit record) and nothing else
     let scan = real
         .client()
         .scan()
@@ -793,10 +825,18 @@ async fn the_warm_up_opens_the_connection_the_first_call_uses() {
         .send()
         .await
         .unwrap();
-    assert_eq!(scan.count(), 1, "{:?}", scan.items());
-    assert!(scan.items()[0]["pk"]
-        .as_s()
-        .is_ok_and(|pk| pk != shared::store::dynamo::layout::WARM_UP_PK));
+    let pks: Vec<&str> = scan
+        .items()
+        .iter()
+        .filter_map(|i| i["pk"].as_s().ok())
+        .map(String::as_str)
+        .collect();
+    assert_eq!(pks.len(), 2, "{pks:?}");
+    assert!(
+        pks.iter()
+            .all(|pk| pk.starts_with("KEY#") || pk.starts_with("AUDIT#")),
+        "{pks:?}"
+    );
 
     // an error answer (here: no such table) still opened the connection: Ok
     let missing = DynamoStore::new(real.client().clone(), "no-such-table", codec());

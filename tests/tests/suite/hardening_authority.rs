@@ -609,7 +609,8 @@ integration_tests::on_both_stores!(
 );
 
 /// What each management request costs in DynamoDB requests, counted on the wire: the caller is
-/// re-read in the same round trip as the key it acts on; every read is strongly consistent.
+/// re-read in the same round trip as the key it acts on; every read is strongly consistent; a
+/// change and its audit record are one transaction.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn management_round_trips() {
     use integration_tests::requests::{counting_client, CallCounter};
@@ -646,7 +647,7 @@ async fn management_round_trips() {
                 .json(json!({"name": "rt", "projectId": "p1"})),
         )
         .await;
-    check("create", a, 201, "GetItem 1, PutItem 1");
+    check("create", a, 201, "GetItem 1, TransactWriteItems 1");
     let a = api.send(Call::new("GET", path(&k)).by(admin)).await;
     check("get", a, 200, "BatchGetItem 1");
     let a = api.send(Call::new("GET", path(admin)).by(admin)).await;
@@ -664,13 +665,13 @@ async fn management_round_trips() {
                 .json(json!({"name": "rt2"})),
         )
         .await;
-    check("update", a, 200, "BatchGetItem 1, UpdateItem 1");
+    check("update", a, 200, "BatchGetItem 1, TransactWriteItems 1");
     let a = api
         .send(Call::new("POST", replace_path(&k)).by(admin))
         .await;
-    check("replace", a, 200, "BatchGetItem 1, UpdateItem 1");
+    check("replace", a, 200, "BatchGetItem 1, TransactWriteItems 1");
     let a = api.send(Call::new("DELETE", path(&k)).by(admin)).await;
-    check("delete", a, 204, "BatchGetItem 1, UpdateItem 1");
+    check("delete", a, 204, "BatchGetItem 1, TransactWriteItems 1");
     let a = api
         .send(Call::new("DELETE", path(&team.user2)).by(admin))
         .await;

@@ -355,6 +355,7 @@ fn partial_state(
     let mut problems = Vec::new();
     let mut keys: HashMap<String, ApiKey> = HashMap::new();
     let mut sentinels: HashMap<String, String> = HashMap::new();
+    let mut records: HashMap<String, u64> = HashMap::new();
     for item in items {
         let pk = attr(item, "pk").unwrap_or("").to_owned();
         if pk.starts_with("KEY#") {
@@ -378,6 +379,11 @@ fn partial_state(
             }
         } else if pk.starts_with("TEAMKEY#") {
             sentinels.insert(pk.clone(), attr(item, "keyPrefix").unwrap_or("").to_owned());
+        } else if pk.starts_with("AUDIT#") {
+            match shared::store::dynamo::audit::from_item(item) {
+                Ok(r) => *records.entry(r.key_prefix.to_string()).or_default() += 1,
+                Err(e) => problems.push(format!("{pk}: unreadable: {e}")),
+            }
         } else {
             problems.push(format!("an item of no known kind: {pk}"));
         }
@@ -399,7 +405,24 @@ fn partial_state(
             }
         }
     }
+    // Every change wrote its audit record with it, and no record stands without its change: a
+    // key at version v was created and changed v - 1 times, one record each.
+    for (prefix, n) in &records {
+        match keys.get(prefix) {
+            None => problems.push(format!(
+                "{n} audit record(s) of {prefix}, which does not exist"
+            )),
+            Some(k) if k.version != *n => problems.push(format!(
+                "{prefix} is at version {} with {n} audit record(s)",
+                k.version
+            )),
+            Some(_) => {}
+        }
+    }
     for k in keys.values() {
+        if !records.contains_key(k.prefix.as_str()) {
+            problems.push(format!("{} has no audit record", k.prefix));
+        }
         if k.kind == KeyKind::Team && k.status != shared::Status::Deleted {
             let slot =
                 shared::store::dynamo::layout::sentinel_pk(&k.team_id, k.user_id.as_ref().unwrap());

@@ -43,7 +43,12 @@ async fn cast<S: Store>(api: &Api<S>, team: &'static str) -> Cast {
         integration_tests::seed(api.store(), k).await;
     }
     api.store()
-        .delete(&gone, gone.version, START)
+        .delete(
+            &gone,
+            gone.version,
+            START,
+            &shared::testing::audit_of(&gone),
+        )
         .await
         .expect("deleting a seeded key");
     let gone = api.stored(&gone).await;

@@ -6,6 +6,7 @@ mod api_logs;
 mod api_openapi;
 mod api_permissions;
 mod api_validation;
+mod audit;
 mod authorizer;
 mod hardening_authority;
 mod hardening_escalation;

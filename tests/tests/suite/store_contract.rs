@@ -40,12 +40,18 @@ async fn create_get_round_trip(store: impl Store) {
         valid_until: key.created_at + Duration::hours(1),
     });
     // when it is created and read back
-    store.create(&key).await.unwrap();
+    store
+        .create(&key, &shared::testing::audit_of(&key))
+        .await
+        .unwrap();
     let got = store.get(&key.prefix).await.unwrap().unwrap();
     // then every field survives
     assert_eq!(got, key);
     let team = team_key("u-round");
-    store.create(&team).await.unwrap();
+    store
+        .create(&team, &shared::testing::audit_of(&team))
+        .await
+        .unwrap();
     assert_eq!(store.get(&team.prefix).await.unwrap().unwrap(), team);
     // and an unknown prefix is None
     let other = sample_key(KeyKind::Project);
@@ -54,10 +60,16 @@ async fn create_get_round_trip(store: impl Store) {
 
 async fn duplicate_prefix_conflicts(store: impl Store) {
     let key = project_key("p1", "a");
-    store.create(&key).await.unwrap();
+    store
+        .create(&key, &shared::testing::audit_of(&key))
+        .await
+        .unwrap();
     let mut again = project_key("p1", "b");
     again.prefix = key.prefix.clone();
-    let err = store.create(&again).await.unwrap_err();
+    let err = store
+        .create(&again, &shared::testing::audit_of(&again))
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, StoreError::Conflict(Conflict::DuplicatePrefix)),
         "{err:?}"
@@ -69,17 +81,38 @@ async fn duplicate_prefix_conflicts(store: impl Store) {
 }
 
 async fn one_team_key_per_user(store: impl Store) {
-    store.create(&team_key("alice")).await.unwrap();
-    let err = store.create(&team_key("alice")).await.unwrap_err();
+    store
+        .create(
+            &team_key("alice"),
+            &shared::testing::audit_of(&team_key("alice")),
+        )
+        .await
+        .unwrap();
+    let err = store
+        .create(
+            &team_key("alice"),
+            &shared::testing::audit_of(&team_key("alice")),
+        )
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, StoreError::Conflict(Conflict::TeamKeyExists)),
         "{err:?}"
     );
     // another user, or the same user id in another team, is fine
-    store.create(&team_key("bob")).await.unwrap();
+    store
+        .create(
+            &team_key("bob"),
+            &shared::testing::audit_of(&team_key("bob")),
+        )
+        .await
+        .unwrap();
     let mut other_team = team_key("alice");
     other_team.team_id = Ident::parse("team-2").unwrap();
-    store.create(&other_team).await.unwrap();
+    store
+        .create(&other_team, &shared::testing::audit_of(&other_team))
+        .await
+        .unwrap();
 }
 
 async fn concurrent_team_keys_one_winner(store: impl Store + Clone + 'static) {
@@ -87,9 +120,13 @@ async fn concurrent_team_keys_one_winner(store: impl Store + Clone + 'static) {
     let mut tasks = Vec::new();
     for _ in 0..20 {
         let s = store.clone();
-        tasks.push(tokio::spawn(
-            async move { s.create(&team_key("racer")).await },
-        ));
+        tasks.push(tokio::spawn(async move {
+            s.create(
+                &team_key("racer"),
+                &shared::testing::audit_of(&team_key("racer")),
+            )
+            .await
+        }));
     }
     let mut ok = 0;
     for t in tasks {
@@ -112,7 +149,10 @@ async fn concurrent_team_keys_one_winner(store: impl Store + Clone + 'static) {
 
 async fn update_by_version(store: impl Store) {
     let key = project_key("p1", "before");
-    store.create(&key).await.unwrap();
+    store
+        .create(&key, &shared::testing::audit_of(&key))
+        .await
+        .unwrap();
     store
         .record_usage(&key.prefix, 5, OffsetDateTime::now_utc())
         .await
@@ -122,17 +162,32 @@ async fn update_by_version(store: impl Store) {
     change.name = KeyName::parse("after").unwrap();
     change.status = Status::Disabled;
     change.description = None;
-    let updated = store.update(&change, key.version).await.unwrap();
-    // then the version moves on and the usage counters are kept
+    let updated = store
+        .update(&change, key.version, &shared::testing::audit_of(&change))
+        .await
+        .unwrap();
+    // then the version moves on, the change is stored, and the usage counters are kept (the
+    // answer is the key as written: a transaction returns no item)
     assert_eq!(updated.version, key.version + 1);
     assert_eq!(updated.name.as_str(), "after");
     assert_eq!(updated.status, Status::Disabled);
-    assert_eq!(updated.submitted_jobs, 5);
-    assert_eq!(store.get(&key.prefix).await.unwrap().unwrap(), updated);
+    let stored = store.get(&key.prefix).await.unwrap().unwrap();
+    assert_eq!(stored.submitted_jobs, 5);
+    assert_eq!(
+        stored,
+        ApiKey {
+            submitted_jobs: 5,
+            last_active: stored.last_active,
+            ..updated.clone()
+        }
+    );
     // and a stale version is a conflict that changes nothing
     let mut stale = updated.clone();
     stale.name = KeyName::parse("lost").unwrap();
-    let err = store.update(&stale, key.version).await.unwrap_err();
+    let err = store
+        .update(&stale, key.version, &shared::testing::audit_of(&stale))
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, StoreError::Conflict(Conflict::VersionMismatch)),
         "{err:?}"
@@ -144,44 +199,75 @@ async fn update_by_version(store: impl Store) {
     // and an unknown key is not found
     let ghost = sample_key(KeyKind::Project);
     assert!(matches!(
-        store.update(&ghost, 1).await,
+        store
+            .update(&ghost, 1, &shared::testing::audit_of(&ghost))
+            .await,
         Err(StoreError::NotFound)
     ));
 }
 
 async fn delete_leaves_a_tombstone(store: impl Store) {
     let key = team_key("carol");
-    store.create(&key).await.unwrap();
+    store
+        .create(&key, &shared::testing::audit_of(&key))
+        .await
+        .unwrap();
     let at = OffsetDateTime::now_utc();
     // a stale delete is refused
     assert!(matches!(
-        store.delete(&key, key.version + 7, at).await,
+        store
+            .delete(&key, key.version + 7, at, &shared::testing::audit_of(&key))
+            .await,
         Err(StoreError::Conflict(Conflict::VersionMismatch))
     ));
-    store.delete(&key, key.version, at).await.unwrap();
+    store
+        .delete(&key, key.version, at, &shared::testing::audit_of(&key))
+        .await
+        .unwrap();
     let dead = store.get(&key.prefix).await.unwrap().unwrap();
     assert_eq!(dead.status, Status::Deleted);
     assert_eq!(dead.version, key.version + 1);
     // then update and delete of the deleted key are not found
     assert!(matches!(
-        store.update(&key, dead.version).await,
+        store
+            .update(&key, dead.version, &shared::testing::audit_of(&key))
+            .await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store.delete(&dead, dead.version, at).await,
+        store
+            .delete(&dead, dead.version, at, &shared::testing::audit_of(&dead))
+            .await,
         Err(StoreError::NotFound)
     ));
     // and the user's team-key slot is free again
-    store.create(&team_key("carol")).await.unwrap();
+    store
+        .create(
+            &team_key("carol"),
+            &shared::testing::audit_of(&team_key("carol")),
+        )
+        .await
+        .unwrap();
 }
 
 async fn tombstones_hidden_unless_asked(store: impl Store) {
     let live = project_key("p-t", "live");
     let dead = project_key("p-t", "dead");
-    store.create(&live).await.unwrap();
-    store.create(&dead).await.unwrap();
     store
-        .delete(&dead, dead.version, OffsetDateTime::now_utc())
+        .create(&live, &shared::testing::audit_of(&live))
+        .await
+        .unwrap();
+    store
+        .create(&dead, &shared::testing::audit_of(&dead))
+        .await
+        .unwrap();
+    store
+        .delete(
+            &dead,
+            dead.version,
+            OffsetDateTime::now_utc(),
+            &shared::testing::audit_of(&dead),
+        )
         .await
         .unwrap();
     let owner = ListScope::Project(team(), Ident::parse("p-t").unwrap());
@@ -214,12 +300,18 @@ async fn pages_cover_everything_newest_first(store: impl Store) {
     for i in 0..250 {
         let mut k = project_key("big", &format!("key {i}"));
         k.created_at = base + Duration::milliseconds(i);
-        store.create(&k).await.unwrap();
+        store
+            .create(&k, &shared::testing::audit_of(&k))
+            .await
+            .unwrap();
         created.push(k.prefix.to_string());
     }
     // and a key of another project that must not show up
     store
-        .create(&project_key("other", "stranger"))
+        .create(
+            &project_key("other", "stranger"),
+            &shared::testing::audit_of(&project_key("other", "stranger")),
+        )
         .await
         .unwrap();
     // when listed in pages of 7
@@ -277,7 +369,10 @@ async fn search_and_status_filters(store: impl Store) {
         if i % 2 == 1 {
             k.status = Status::Disabled;
         }
-        store.create(&k).await.unwrap();
+        store
+            .create(&k, &shared::testing::audit_of(&k))
+            .await
+            .unwrap();
         keys.push(k);
     }
     let owner = ListScope::Project(team(), Ident::parse("pf").unwrap());
@@ -327,7 +422,10 @@ async fn search_and_status_filters(store: impl Store) {
 async fn tampered_cursor_is_a_clear_error(store: impl Store) {
     for i in 0..3 {
         store
-            .create(&project_key("pc", &format!("k{i}")))
+            .create(
+                &project_key("pc", &format!("k{i}")),
+                &shared::testing::audit_of(&project_key("pc", &format!("k{i}"))),
+            )
             .await
             .unwrap();
     }
@@ -370,7 +468,10 @@ async fn tampered_cursor_is_a_clear_error(store: impl Store) {
 
 async fn concurrent_usage_loses_nothing(store: impl Store + Clone + 'static) {
     let key = project_key("pu", "busy");
-    store.create(&key).await.unwrap();
+    store
+        .create(&key, &shared::testing::audit_of(&key))
+        .await
+        .unwrap();
     let store = Arc::new(store);
     let mut tasks = Vec::new();
     for i in 0..10u64 {
@@ -403,7 +504,10 @@ async fn team_lists_are_scoped(store: impl Store) {
     b.team_id = Ident::parse("team-2").unwrap();
     let t = team_key("dave");
     for k in [&a, &b, &t] {
-        store.create(k).await.unwrap();
+        store
+            .create(k, &shared::testing::audit_of(k))
+            .await
+            .unwrap();
     }
     let all = store
         .list(&ListQuery::new(ListScope::WholeTeam(team())))

@@ -14,7 +14,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 use shared::api::{match_route, RouteMatch, ROUTES};
 use shared::store::dynamo::create_table;
-use shared::store::dynamo::layout::{CREATED_SK, INDEXES, PK, TTL_ATTRIBUTE};
+use shared::store::dynamo::layout::{
+    AUDIT_PK_PREFIX, CREATED_SK, INDEXES, PK, TTL_ATTRIBUTE, WARM_UP_PK,
+};
 
 /// `(method, path)` of every route the template's HTTP API sends to a function, with the binary
 /// of that function and whether the API's default authorizer guards it.
@@ -371,7 +373,7 @@ fn every_function_builds_a_workspace_binary_with_the_table_name() {
     let template_bins: BTreeSet<&str> = functions.iter().map(|f| f.binary).collect();
     assert_eq!(template_bins.len(), functions.len(), "a binary built twice");
     assert_eq!(template_bins, function_bins, "template.yaml vs functions/*");
-    assert_eq!(function_bins.len(), 6);
+    assert_eq!(function_bins.len(), 8);
 
     for f in &functions {
         let id = f.logical_id;
@@ -409,23 +411,163 @@ fn every_function_builds_a_workspace_binary_with_the_table_name() {
             Some(&cfn::reference("KeysTable")),
             "{id}"
         );
+    }
+}
 
-        // DynamoDB actions only, on the table and its indexes only
-        for policy in r["Properties"]["Policies"].as_array().expect("Policies") {
-            for st in policy["Statement"].as_array().expect("inline statements") {
-                for action in st["Action"].as_array().unwrap() {
-                    assert!(action.as_str().unwrap().starts_with("dynamodb:"), "{id}");
+/// The DynamoDB actions each function's code sends (the store's operations it runs), and none
+/// more: `(binary, actions)`. A transaction's items need their own actions (PutItem,
+/// UpdateItem, DeleteItem) beside TransactWriteItems.
+const PERMISSIONS: &[(&str, &[&str])] = &[
+    ("create-key", &["GetItem", "TransactWriteItems", "PutItem"]),
+    ("list-keys", &["GetItem", "BatchGetItem", "Query"]),
+    (
+        "replace-key",
+        &[
+            "GetItem",
+            "BatchGetItem",
+            "TransactWriteItems",
+            "UpdateItem",
+            "PutItem",
+        ],
+    ),
+    (
+        "update-key",
+        &[
+            "GetItem",
+            "BatchGetItem",
+            "TransactWriteItems",
+            "UpdateItem",
+            "PutItem",
+        ],
+    ),
+    (
+        "delete-key",
+        &[
+            "GetItem",
+            "BatchGetItem",
+            "TransactWriteItems",
+            "UpdateItem",
+            "DeleteItem",
+            "PutItem",
+        ],
+    ),
+    ("list-audit", &["GetItem", "BatchGetItem", "Query"]),
+    ("authorize", &["GetItem", "UpdateItem"]),
+    ("console", &[]),
+];
+
+#[test]
+fn every_function_has_exactly_the_permissions_it_uses() {
+    let t = cfn::template();
+    let table = json!({ "Fn::GetAtt": ["KeysTable", "Arn"] });
+    let indexes = json!({ "Fn::Sub": "${KeysTable.Arn}/index/*" });
+    for f in cfn::functions(&t) {
+        let id = f.logical_id;
+        let expected: BTreeSet<String> = PERMISSIONS
+            .iter()
+            .find(|(b, _)| *b == f.binary)
+            .unwrap_or_else(|| panic!("{id}: no expected permissions for {}", f.binary))
+            .1
+            .iter()
+            .map(|a| format!("dynamodb:{a}"))
+            .collect();
+        let policies = f.resource["Properties"]["Policies"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        // every function that touches the table carries the audit records' denial
+        if !expected.is_empty() {
+            assert!(
+                policies.contains(&cfn::reference("AuditRecordsImmutable")),
+                "{id} lacks the audit records' denial"
+            );
+        }
+        let mut granted = BTreeSet::new();
+        for policy in policies.iter().filter(|p| p.get("Statement").is_some()) {
+            for st in policy["Statement"].as_array().expect("statements") {
+                assert_eq!(st["Effect"], "Allow", "{id}");
+                let actions = match &st["Action"] {
+                    Value::String(a) => vec![a.clone()],
+                    v => v
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|a| a.as_str().unwrap().to_owned())
+                        .collect(),
+                };
+                let resources = match &st["Resource"] {
+                    Value::Array(r) => r.clone(),
+                    r => vec![r.clone()],
+                };
+                for r in &resources {
+                    assert!(*r == table || *r == indexes, "{id}: {r}");
                 }
-                for resource in st["Resource"].as_array().unwrap() {
-                    assert!(
-                        resource == &json!({ "Fn::GetAtt": ["KeysTable", "Arn"] })
-                            || resource == &json!({ "Fn::Sub": "${KeysTable.Arn}/index/*" }),
-                        "{id}: {resource}"
-                    );
-                }
+                granted.extend(actions);
             }
         }
+        assert_eq!(granted, expected, "{id}'s actions");
     }
+
+    // the authorizer: reads keys only, writes only their usage counters, gets nothing back
+    let auth = cfn::function_by_binary(&t, "authorize");
+    let statements: Vec<&Value> = auth.resource["Properties"]["Policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p.get("Statement"))
+        .flat_map(|s| s.as_array().unwrap())
+        .collect();
+    let of = |action: &str| {
+        statements
+            .iter()
+            .find(|s| s["Action"] == action)
+            .unwrap_or_else(|| panic!("no statement for {action}"))
+    };
+    assert_eq!(
+        of("dynamodb:GetItem")["Condition"],
+        json!({ "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["KEY#*", WARM_UP_PK] } })
+    );
+    assert_eq!(
+        of("dynamodb:UpdateItem")["Condition"],
+        json!({
+            "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["KEY#*"] },
+            "ForAllValues:StringEquals": {
+                "dynamodb:Attributes": [PK, "submittedJobs", "lastActiveDateTime"]
+            },
+            "StringEqualsIfExists": { "dynamodb:ReturnValues": "NONE" },
+        })
+    );
+
+    // nobody changes or removes an audit record
+    let deny = &t["Resources"]["AuditRecordsImmutable"];
+    assert_eq!(deny["Type"], "AWS::IAM::ManagedPolicy");
+    let st = &deny["Properties"]["PolicyDocument"]["Statement"][0];
+    assert_eq!(st["Effect"], "Deny");
+    let actions: BTreeSet<&str> = st["Action"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    for a in [
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:PartiQLUpdate",
+        "dynamodb:PartiQLDelete",
+    ] {
+        assert!(actions.contains(a), "the denial misses {a}");
+    }
+    assert_eq!(
+        st["Condition"],
+        json!({ "ForAnyValue:StringLike": { "dynamodb:LeadingKeys": [format!("{AUDIT_PK_PREFIX}*")] } })
+    );
+    // and audit records are kept as long as the template says, by the functions' environment
+    assert_eq!(
+        t["Globals"]["Function"]["Environment"]["Variables"]["AUDIT_RETENTION_DAYS"],
+        cfn::reference("AuditRetentionDays")
+    );
+    assert_eq!(t["Parameters"]["AuditRetentionDays"]["Default"], 400);
 }
 
 #[test]

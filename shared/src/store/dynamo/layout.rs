@@ -6,11 +6,14 @@
 //! | a key | `KEY#<prefix>` | `PROJECT#<team>#<project>` or `TEAMKEYS#<team>` | `TEAM#<team>` |
 //! | a tombstone | `KEY#<prefix>` | `DELETED#` + the above | `DELETED#TEAM#<team>` |
 //! | a team-key sentinel | `TEAMKEY#<team>#<user>` | — | — |
+//! | an audit record | `AUDIT#<id>` | `AUDITKEY#<team>#<prefix>` | `AUDITTEAM#<team>` |
 //!
-//! Both indexes sort by `createdSk` (the key's [`order_key`]), newest first when read backwards.
+//! Audit records of project keys are also in index `byProject`, under
+//! `projectPk` = `AUDITPROJECT#<team>#<project>`. Every index sorts by `createdSk` (a key's
+//! [`order_key`], a record's id), newest first when read backwards.
 
 use crate::model::{ApiKey, Ident, Status};
-use crate::store::{order_key, ListScope};
+use crate::store::{order_key, AuditScope, ListScope};
 use crate::token::{KeyKind, Prefix};
 
 /// The table's partition key.
@@ -21,16 +24,24 @@ pub const OWNER_PK: &str = "ownerPk";
 /// Index of all of a team's keys, newest first.
 pub const BY_TEAM: &str = "byTeam";
 pub const TEAM_PK: &str = "teamPk";
-/// The sort key of both indexes.
+/// Index of one project's audit records, newest first.
+pub const BY_PROJECT: &str = "byProject";
+pub const PROJECT_PK: &str = "projectPk";
+/// The sort key of every index.
 pub const CREATED_SK: &str = "createdSk";
 /// TTL attribute (epoch seconds) of tombstones.
 pub const TTL_ATTRIBUTE: &str = "purgeAt";
 
 /// (index name, hash key, range key), every index projecting all attributes.
-pub const INDEXES: [(&str, &str, &str); 2] = [
+pub const INDEXES: [(&str, &str, &str); 3] = [
     (BY_OWNER, OWNER_PK, CREATED_SK),
     (BY_TEAM, TEAM_PK, CREATED_SK),
+    (BY_PROJECT, PROJECT_PK, CREATED_SK),
 ];
+
+/// How every audit record's `pk` begins: the leading key the stack's IAM policies deny every
+/// function to update or delete (`template.yaml`).
+pub const AUDIT_PK_PREFIX: &str = "AUDIT#";
 
 /// The partition key [`super::DynamoStore::warm_up`] reads: not `KEY#…`, `TEAMKEY#…` or an index
 /// partition, so no item ever has it.
@@ -89,6 +100,32 @@ pub fn team_partition(key: &ApiKey) -> String {
 /// The `createdSk` of a key.
 pub fn sort_key(key: &ApiKey) -> String {
     order_key(key)
+}
+
+pub fn audit_pk(id: &str) -> String {
+    format!("{AUDIT_PK_PREFIX}{id}")
+}
+
+/// The partitions an audit record is listed in: (`ownerPk`, `teamPk`, `projectPk`).
+pub fn audit_partitions(
+    team: &Ident,
+    prefix: &Prefix,
+    project: Option<&Ident>,
+) -> (String, String, Option<String>) {
+    (
+        format!("AUDITKEY#{team}#{prefix}"),
+        format!("AUDITTEAM#{team}"),
+        project.map(|p| format!("AUDITPROJECT#{team}#{p}")),
+    )
+}
+
+/// Which index, hash attribute and partition a page of audit records of `scope` reads.
+pub fn audit_partition(scope: &AuditScope) -> (&'static str, &'static str, String) {
+    match scope {
+        AuditScope::Key(t, p) => (BY_OWNER, OWNER_PK, audit_partitions(t, p, None).0),
+        AuditScope::Team(t) => (BY_TEAM, TEAM_PK, format!("AUDITTEAM#{t}")),
+        AuditScope::Project(t, p) => (BY_PROJECT, PROJECT_PK, format!("AUDITPROJECT#{t}#{p}")),
+    }
 }
 
 /// Which index, hash attribute and partition a list of `scope` reads.

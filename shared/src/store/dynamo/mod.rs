@@ -5,6 +5,7 @@
 //! - [`expr`]: update expressions and the "live at this version" guard;
 //! - [`transact`]: transactions, with the one retry loop;
 //! - [`query`]: a page of an index partition, newest first;
+//! - [`audit`]: audit records as items, and their pages;
 //! - [`table`]: the table's definition, and `create_table`.
 
 use std::collections::HashMap;
@@ -12,9 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue,
+    AttributeValue, CancellationReason, Delete, KeysAndAttributes, Put,
     ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
@@ -32,9 +32,10 @@ use super::{
     Conflict, CursorCodec, KeyLister, KeyReader, KeyWriter, ListQuery, Page, StoreError,
     UsageRecorder, MAX_PAGE,
 };
-use crate::model::{sortable_time, ApiKey, Status};
+use crate::model::{sortable_time, ApiKey, AuditRecord, Status};
 use crate::token::{KeyKind, Prefix};
 
+pub mod audit;
 pub mod expr;
 pub mod item;
 pub mod layout;
@@ -44,11 +45,15 @@ pub mod transact;
 
 pub use table::create_table;
 
+/// How long audit records are kept, unless the store is told otherwise.
+pub const DEFAULT_AUDIT_RETENTION: time::Duration = time::Duration::days(400);
+
 #[derive(Clone)]
 pub struct DynamoStore {
     client: Client,
     table: Arc<str>,
     cursors: CursorCodec,
+    audit_retention: time::Duration,
 }
 
 impl DynamoStore {
@@ -57,7 +62,13 @@ impl DynamoStore {
             client,
             table: table.into(),
             cursors,
+            audit_retention: DEFAULT_AUDIT_RETENTION,
         }
+    }
+    /// Audit records written from now on are kept `retention` (DynamoDB's TTL removes them).
+    pub fn with_audit_retention(mut self, retention: time::Duration) -> Self {
+        self.audit_retention = retention;
+        self
     }
     pub fn client(&self) -> &Client {
         &self.client
@@ -96,38 +107,6 @@ impl DynamoStore {
         HashMap::from([(PK.to_owned(), text(key_pk(prefix)))])
     }
 
-    /// One UpdateItem under the "live at this version" guard; a failed guard is told from the
-    /// old item DynamoDB returns with it (not found, deleted, or another version).
-    async fn guarded_update(
-        &self,
-        prefix: &Prefix,
-        expr: UpdateExpr,
-        returns: ReturnValue,
-    ) -> Result<Option<Item>, StoreError> {
-        let res = self
-            .client
-            .update_item()
-            .table_name(&*self.table)
-            .set_key(Some(self.key_of(prefix)))
-            .update_expression(expr.expression())
-            .condition_expression(LIVE_AT_VERSION)
-            .set_expression_attribute_names(Some(expr.names))
-            .set_expression_attribute_values(Some(expr.values))
-            .return_values(returns)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match res {
-            Ok(out) => Ok(out.attributes),
-            Err(e) => match e.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
-                    Err(failed_guard(c.item()))
-                }
-                _ => Err(unavailable(e)),
-            },
-        }
-    }
-
     fn put_new(&self, item: Item) -> TransactWriteItem {
         TransactWriteItem::builder()
             .put(
@@ -141,32 +120,55 @@ impl DynamoStore {
             .build()
     }
 
-    /// A team key and its user's sentinel, together or not at all.
-    async fn create_team_key(&self, key: &ApiKey, item: Item) -> Result<(), StoreError> {
-        let user = key
-            .user_id
-            .as_ref()
-            .ok_or_else(|| StoreError::Corrupt("a team key needs a user".into()))?;
-        let sentinel: Item = HashMap::from([
-            (PK.to_owned(), text(sentinel_pk(&key.team_id, user))),
-            ("keyPrefix".to_owned(), text(key.prefix.as_str())),
-            ("teamId".to_owned(), text(key.team_id.as_str())),
-            ("userId".to_owned(), text(user.as_str())),
-        ]);
-        match self
-            .transact(vec![self.put_new(item), self.put_new(sentinel)])
-            .await
-        {
+    fn put_audit(&self, audit: &AuditRecord) -> TransactWriteItem {
+        self.put_new(audit::to_item(audit, self.audit_retention))
+    }
+
+    /// `items` and then the audit record, in one transaction. A failed condition is told by
+    /// `on_condition` from the cancellation reasons of `items` (in their order); a record whose
+    /// id exists already fails the whole change.
+    async fn change(
+        &self,
+        mut items: Vec<TransactWriteItem>,
+        audit: &AuditRecord,
+        on_condition: impl FnOnce(&[CancellationReason]) -> StoreError,
+    ) -> Result<(), StoreError> {
+        let n = items.len();
+        items.push(self.put_audit(audit));
+        match self.transact(items).await {
             Ok(()) => Ok(()),
             Err(TransactFailure::Cancelled(reasons)) => {
-                if reasons.first().is_some_and(condition_failed) {
-                    Err(StoreError::Conflict(Conflict::DuplicatePrefix))
+                if reasons.get(n).is_some_and(condition_failed) {
+                    Err(StoreError::Conflict(Conflict::AuditRecordExists))
                 } else {
-                    Err(StoreError::Conflict(Conflict::TeamKeyExists))
+                    Err(on_condition(&reasons[..n.min(reasons.len())]))
                 }
             }
             Err(TransactFailure::Store(e)) => Err(e),
         }
+    }
+
+    /// The Update of a key under the "live at this version" guard, as a transaction item.
+    fn guarded(&self, prefix: &Prefix, expr: UpdateExpr) -> TransactWriteItem {
+        let update = Update::builder()
+            .table_name(&*self.table)
+            .set_key(Some(self.key_of(prefix)))
+            .update_expression(expr.expression())
+            .condition_expression(LIVE_AT_VERSION)
+            .set_expression_attribute_names(Some(expr.names))
+            .set_expression_attribute_values(Some(expr.values))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .expect("update is complete");
+        TransactWriteItem::builder().update(update).build()
+    }
+}
+
+/// A failed guard of the first item (the key's): not found, deleted or another version.
+fn key_guard_failed(reasons: &[CancellationReason]) -> StoreError {
+    match reasons.first() {
+        Some(r) if condition_failed(r) => failed_guard(r.item()),
+        _ => StoreError::Corrupt("a transaction failed on an item other than the key".into()),
     }
 }
 
@@ -257,52 +259,68 @@ fn pair_backoff(attempt: u32) -> Duration {
 }
 
 impl KeyWriter for DynamoStore {
+    /// The key (and for a team key its user's sentinel) and the audit record: one transaction.
     #[tracing::instrument(skip_all, fields(prefix = %key.prefix))]
-    async fn create(&self, key: &ApiKey) -> Result<(), StoreError> {
-        let item = to_item(key);
+    async fn create(&self, key: &ApiKey, audit: &AuditRecord) -> Result<(), StoreError> {
+        let mut items = vec![self.put_new(to_item(key))];
         if key.kind == KeyKind::Team {
-            return self.create_team_key(key, item).await;
+            let user = key
+                .user_id
+                .as_ref()
+                .ok_or_else(|| StoreError::Corrupt("a team key needs a user".into()))?;
+            items.push(self.put_new(HashMap::from([
+                (PK.to_owned(), text(sentinel_pk(&key.team_id, user))),
+                ("keyPrefix".to_owned(), text(key.prefix.as_str())),
+                ("teamId".to_owned(), text(key.team_id.as_str())),
+                ("userId".to_owned(), text(user.as_str())),
+            ])));
         }
-        match self
-            .client
-            .put_item()
-            .table_name(&*self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::Conflict(Conflict::DuplicatePrefix))
+        self.change(items, audit, |reasons| {
+            if reasons.first().is_some_and(condition_failed) {
+                StoreError::Conflict(Conflict::DuplicatePrefix)
+            } else {
+                StoreError::Conflict(Conflict::TeamKeyExists)
             }
-            Err(e) => Err(unavailable(e)),
-        }
+        })
+        .await
     }
 
+    /// The guarded Update of the key's mutable fields and the audit record: one transaction
+    /// (which returns no item: the answer is `key` at its new version).
     #[tracing::instrument(skip_all, fields(prefix = %key.prefix, expected_version))]
-    async fn update(&self, key: &ApiKey, expected_version: u64) -> Result<ApiKey, StoreError> {
+    async fn update(
+        &self,
+        key: &ApiKey,
+        expected_version: u64,
+        audit: &AuditRecord,
+    ) -> Result<ApiKey, StoreError> {
         let mut expr = UpdateExpr::new();
         for (name, value) in mutable_attributes(key) {
             expr.field(name, value);
         }
         expr.field("version", Some(number(expected_version + 1)));
         expr.only_if_live_at(expected_version);
-        let new = self
-            .guarded_update(&key.prefix, expr, ReturnValue::AllNew)
-            .await?;
-        from_item(&new.unwrap_or_default())
+        self.change(
+            vec![self.guarded(&key.prefix, expr)],
+            audit,
+            key_guard_failed,
+        )
+        .await?;
+        Ok(ApiKey {
+            version: expected_version + 1,
+            ..key.clone()
+        })
     }
 
+    /// The tombstone, the freed team-key slot of a team key, and the audit record: one
+    /// transaction.
     #[tracing::instrument(skip_all, fields(prefix = %key.prefix, expected_version))]
     async fn delete(
         &self,
         key: &ApiKey,
         expected_version: u64,
         at: OffsetDateTime,
+        audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         let mut dead = key.clone();
         dead.status = Status::Deleted;
@@ -315,47 +333,22 @@ impl KeyWriter for DynamoStore {
         expr.field(OWNER_PK, Some(text(owner_partition(&dead))));
         expr.field(TEAM_PK, Some(text(team_partition(&dead))));
         expr.only_if_live_at(expected_version);
-        let sentinel = match (key.kind, &key.user_id) {
-            (KeyKind::Team, Some(u)) => sentinel_pk(&key.team_id, u),
-            _ => {
-                self.guarded_update(&key.prefix, expr, ReturnValue::None)
-                    .await?;
-                return Ok(());
-            }
-        };
-        let tombstone = Update::builder()
-            .table_name(&*self.table)
-            .set_key(Some(self.key_of(&key.prefix)))
-            .update_expression(expr.expression())
-            .condition_expression(LIVE_AT_VERSION)
-            .set_expression_attribute_names(Some(expr.names))
-            .set_expression_attribute_values(Some(expr.values))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .expect("update is complete");
-        // The user's team-key slot is freed, unless (impossibly) another key holds it.
-        let free_slot = Delete::builder()
-            .table_name(&*self.table)
-            .set_key(Some(HashMap::from([(PK.to_owned(), text(sentinel))])))
-            .condition_expression("attribute_not_exists(pk) OR keyPrefix = :p")
-            .expression_attribute_values(":p", text(key.prefix.as_str()))
-            .build()
-            .expect("delete is complete");
-        let items = vec![
-            TransactWriteItem::builder().update(tombstone).build(),
-            TransactWriteItem::builder().delete(free_slot).build(),
-        ];
-        match self.transact(items).await {
-            Ok(()) => Ok(()),
-            Err(TransactFailure::Cancelled(reasons)) => match reasons.first() {
-                Some(r) if condition_failed(r) => Err(failed_guard(r.item())),
-                _ => Err(StoreError::Corrupt(format!(
-                    "the team-key slot of {} belongs to another key",
-                    key.prefix
-                ))),
-            },
-            Err(TransactFailure::Store(e)) => Err(e),
+        let mut items = vec![self.guarded(&key.prefix, expr)];
+        if let (KeyKind::Team, Some(u)) = (key.kind, &key.user_id) {
+            // The user's team-key slot is freed, unless (impossibly) another key holds it.
+            let free_slot = Delete::builder()
+                .table_name(&*self.table)
+                .set_key(Some(HashMap::from([(
+                    PK.to_owned(),
+                    text(sentinel_pk(&key.team_id, u)),
+                )])))
+                .condition_expression("attribute_not_exists(pk) OR keyPrefix = :p")
+                .expression_attribute_values(":p", text(key.prefix.as_str()))
+                .build()
+                .expect("delete is complete");
+            items.push(TransactWriteItem::builder().delete(free_slot).build());
         }
+        self.change(items, audit, key_guard_failed).await
     }
 }
 

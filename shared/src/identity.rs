@@ -23,6 +23,8 @@ pub mod keys {
     pub const WEBHOOK_URL: &str = "webhookUrl";
     pub const ORIGIN: &str = "origin";
     pub const SECRET_GENERATION: &str = "secretGeneration";
+    pub const RATE_LIMIT_REMAINING: &str = "rateLimitRemaining";
+    pub const QUOTA_REMAINING: &str = "quotaRemaining";
 }
 
 /// What an allowed key tells the API behind the authorizer. Every value is a string, number
@@ -42,6 +44,10 @@ pub struct AuthContext {
     /// Which of the key's secrets the call presented ([`ApiKey::generation`]): management
     /// accepts only the current one, or the previous one while its grace lasts.
     pub secret_generation: u64,
+    /// For a key with a rate limit: about how many calls its window has left.
+    pub rate_limit_remaining: Option<u64>,
+    /// For a key with a quota: about how many calls it has left.
+    pub quota_remaining: Option<u64>,
 }
 
 impl AuthContext {
@@ -64,6 +70,8 @@ impl AuthContext {
             is_high_priority: key.is_high_priority,
             webhook_url: key.webhook_url.as_ref().map(|w| w.as_str().to_owned()),
             secret_generation: generation,
+            rate_limit_remaining: None,
+            quota_remaining: None,
         }
     }
 
@@ -89,6 +97,12 @@ impl AuthContext {
             keys::SECRET_GENERATION.into(),
             self.secret_generation.into(),
         );
+        if let Some(n) = self.rate_limit_remaining {
+            m.insert(keys::RATE_LIMIT_REMAINING.into(), n.into());
+        }
+        if let Some(n) = self.quota_remaining {
+            m.insert(keys::QUOTA_REMAINING.into(), n.into());
+        }
         m
     }
 
@@ -115,11 +129,12 @@ impl AuthContext {
                 .map(str::to_owned)
                 .collect()
         };
-        let secret_generation = match m.get(keys::SECRET_GENERATION)? {
-            Value::Number(n) => n.as_u64()?,
-            Value::String(s) => s.parse().ok()?,
-            _ => return None,
+        let number = |v: &Value| match v {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.parse().ok(),
+            _ => None,
         };
+        let secret_generation = number(m.get(keys::SECRET_GENERATION)?)?;
         let is_high_priority = match m.get(keys::IS_HIGH_PRIORITY) {
             Some(Value::Bool(b)) => *b,
             Some(Value::String(s)) => s == "true",
@@ -139,6 +154,8 @@ impl AuthContext {
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned),
             secret_generation,
+            rate_limit_remaining: m.get(keys::RATE_LIMIT_REMAINING).and_then(number),
+            quota_remaining: m.get(keys::QUOTA_REMAINING).and_then(number),
         })
     }
 }

@@ -28,6 +28,8 @@ pub fn sample_key_with_token(kind: KeyKind) -> (ApiKey, Token) {
         is_high_priority: false,
         webhook_url: None,
         expires_at: None,
+        rate_limit: None,
+        quota: None,
         created_by: "user-1".into(),
     }
     .mint(OffsetDateTime::now_utc())

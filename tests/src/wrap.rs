@@ -7,12 +7,12 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use shared::model::AuditRecord;
+use shared::model::{AuditRecord, RateWindow};
 use shared::store::{
-    AuditPage, AuditQuery, AuditReader, KeyLister, KeyReader, KeyWriter, ListQuery, Page, Store,
-    StoreError, UsageRecorder,
+    AuditPage, AuditQuery, AuditReader, Charged, KeyLister, KeyReader, KeyWriter, Lease, Limiter,
+    ListQuery, Page, QuotaWrite, Store, StoreError, UsageRecorder,
 };
-use shared::token::Prefix;
+use shared::token::{Prefix, SecretHash};
 use shared::ApiKey;
 use time::OffsetDateTime;
 
@@ -27,6 +27,8 @@ pub enum OpKind {
     List,
     RecordUsage,
     Audit,
+    /// A lease, refill, give-back or one-call charge of a key with limits.
+    Charge,
 }
 
 /// A store call about to happen (or just done): its kind and the key it is about, if one.
@@ -112,16 +114,17 @@ impl<S: Store, H: Hooks<S>> KeyWriter for Wrapped<S, H> {
         )
         .await
     }
-    async fn update(
+    async fn update_with(
         &self,
         key: &ApiKey,
         expected_version: u64,
         audit: &AuditRecord,
+        quota: QuotaWrite,
     ) -> Result<ApiKey, StoreError> {
         self.around(
             OpKind::Update,
             Some(&key.prefix),
-            self.inner.update(key, expected_version, audit),
+            self.inner.update_with(key, expected_version, audit, quota),
         )
         .await
     }
@@ -136,6 +139,59 @@ impl<S: Store, H: Hooks<S>> KeyWriter for Wrapped<S, H> {
             OpKind::Delete,
             Some(&key.prefix),
             self.inner.delete(key, expected_version, at, audit),
+        )
+        .await
+    }
+}
+
+impl<S: Store, H: Hooks<S>> Limiter for Wrapped<S, H> {
+    async fn lease_rate(
+        &self,
+        prefix: &Prefix,
+        window: i64,
+        want: u64,
+        limit: u64,
+        seen: RateWindow,
+    ) -> Result<Option<Lease>, StoreError> {
+        let call = self.inner.lease_rate(prefix, window, want, limit, seen);
+        self.around(OpKind::Charge, Some(prefix), call).await
+    }
+    async fn lease_quota(&self, prefix: &Prefix, want: u64) -> Result<Option<Lease>, StoreError> {
+        self.around(
+            OpKind::Charge,
+            Some(prefix),
+            self.inner.lease_quota(prefix, want),
+        )
+        .await
+    }
+    async fn return_quota(&self, prefix: &Prefix, calls: u64) -> Result<(), StoreError> {
+        self.around(
+            OpKind::Charge,
+            Some(prefix),
+            self.inner.return_quota(prefix, calls),
+        )
+        .await
+    }
+    async fn refill_quota(
+        &self,
+        prefix: &Prefix,
+        amount: u64,
+        last: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let call = self.inner.refill_quota(prefix, amount, last, now);
+        self.around(OpKind::Charge, Some(prefix), call).await
+    }
+    async fn charge_one(
+        &self,
+        prefix: &Prefix,
+        hash: &SecretHash,
+        now: OffsetDateTime,
+    ) -> Result<Charged, StoreError> {
+        self.around(
+            OpKind::Charge,
+            Some(prefix),
+            self.inner.charge_one(prefix, hash, now),
         )
         .await
     }

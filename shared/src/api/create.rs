@@ -9,7 +9,9 @@ use time::OffsetDateTime;
 
 use super::caller::{Caller, Claim, ADMIN};
 use super::fields::{self, Fields, Patch};
-use super::permissions::{create_status, may_grant, may_set_priority, within_callers_expiry};
+use super::permissions::{
+    create_status, may_grant, may_set_limits, may_set_priority, within_callers_expiry,
+};
 use super::request::{json_body, origin};
 use super::response::{etag, json_response};
 use super::{record_prefix, AppState, Function, Handler, Route};
@@ -17,7 +19,7 @@ use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::model::{
     parse_expiry, Actor, ApiKey, AuditAction, AuditRecord, Changes, Description, FieldError, Ident,
-    KeyName, Labels, NewKey, Origin, Roles, Status, WebhookUrl,
+    KeyName, Labels, NewKey, Origin, Quota, RateLimit, Roles, Status, WebhookUrl,
 };
 use crate::store::{Conflict, KeyWriter, Store, StoreError};
 use crate::token::{KeyKind, Token};
@@ -33,6 +35,8 @@ const FIELDS: &[&str] = &[
     "isHighPriority",
     "webhookUrl",
     "expiresAt",
+    "rateLimit",
+    "quota",
 ];
 
 /// Writes a new key with its audit record (`action` by `actor`); a prefix collision (62^12
@@ -132,6 +136,8 @@ fn parse(
     let labels = f.optional("labels", |v| Labels::parse(&fields::texts(v)?));
     let is_high_priority = f.optional("isHighPriority", fields::boolean);
     let webhook_url = f.optional("webhookUrl", |v| WebhookUrl::parse(fields::text(v)?));
+    let rate_limit = f.optional("rateLimit", RateLimit::parse);
+    let quota = f.optional("quota", |v| Quota::parse(v, now));
     // Omitted, it is the caller's own expiry (none for a key that never expires); `null` asks
     // for none, which a caller that expires may not give.
     let expires_at = match f.nullable("expiresAt", |v| parse_expiry(fields::text(v)?, now)) {
@@ -189,6 +195,9 @@ fn parse(
     };
     done?;
     let status = create_status(caller, kind, project_id.as_ref())?;
+    if rate_limit.is_some() || quota.is_some() {
+        may_set_limits(caller, project_id.as_ref())?;
+    }
     Ok(NewKey {
         kind,
         team_id: caller.team().clone(),
@@ -202,6 +211,8 @@ fn parse(
         is_high_priority: is_high_priority.unwrap_or(false),
         webhook_url,
         expires_at,
+        rate_limit,
+        quota,
         created_by: caller.actor(),
     })
 }
@@ -234,6 +245,8 @@ pub async fn bootstrap_admin<S: KeyWriter>(
         is_high_priority: false,
         webhook_url: None,
         expires_at: None,
+        rate_limit: None,
+        quota: None,
         created_by: "bootstrap".into(),
     };
     let audit = (

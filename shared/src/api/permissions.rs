@@ -185,6 +185,8 @@ pub fn may_change_itself(caller: &Caller, current: &ApiKey, next: &ApiKey) -> Re
         ("expiresAt", current.expires_at != next.expires_at),
         ("status", current.status != next.status),
         ("roles", current.roles != next.roles),
+        ("rateLimit", current.rate_limit != next.rate_limit),
+        ("quota", current.quota != next.quota),
     ]
     .into_iter()
     .filter_map(|(field, changed)| changed.then_some(field))
@@ -193,7 +195,7 @@ pub fn may_change_itself(caller: &Caller, current: &ApiKey, next: &ApiKey) -> Re
         Ok(())
     } else {
         Err(ApiError::Forbidden(format!(
-            "A key cannot change its own expiry, status or roles ({}).",
+            "A key cannot change its own expiry, status, roles or limits ({}).",
             changed.join(", ")
         )))
     }
@@ -233,6 +235,18 @@ pub fn may_set_priority(caller: &Caller, current: bool, next: bool) -> Result<()
     } else {
         Err(ApiError::Forbidden(
             "Only an admin may change isHighPriority.".into(),
+        ))
+    }
+}
+
+/// 403 unless the caller may set a key's limits: an admin, or the project's admin for a project
+/// key (a member's requested key, or a team key, gets its limits from an admin).
+pub fn may_set_limits(caller: &Caller, project: Option<&Ident>) -> Result<(), ApiError> {
+    if caller.is_admin() || project.is_some_and(|p| caller.administers(p)) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "Only an admin, or the project's admin, may set a key's rate limit or quota.".into(),
         ))
     }
 }

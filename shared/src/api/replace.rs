@@ -90,7 +90,15 @@ async fn replace<S: Store>(state: &AppState<S>, req: &Request) -> Result<Respons
         origin(req),
         now,
     );
-    let stored = super::update::write(state, &next, current.version, &precondition, &audit).await?;
+    let stored = super::update::write(
+        state,
+        &next,
+        current.version,
+        &precondition,
+        &audit,
+        crate::store::QuotaWrite::Keep,
+    )
+    .await?;
     tracing::info!(
         prefix = %stored.prefix,
         caller = %caller.prefix(),

@@ -8,8 +8,8 @@ use lambda_http::{Body, Request, Response};
 use super::caller::{Caller, Claim};
 use super::fields::{self, Fields, Patch};
 use super::permissions::{
-    approves, authorize, may_approve, may_change_itself, may_grant, may_rearm, may_set_priority,
-    visible, within_callers_expiry, Action,
+    approves, authorize, may_approve, may_change_itself, may_grant, may_rearm, may_set_limits,
+    may_set_priority, visible, within_callers_expiry, Action,
 };
 use super::request::{if_match, json_body, origin, prefix, IfMatch};
 use super::response::{etag, json_response};
@@ -17,9 +17,9 @@ use super::{record_prefix, AppState, Function, Handler, Route};
 use crate::error::ApiError;
 use crate::model::{
     parse_expiry, Actor, ApiKey, AuditAction, AuditRecord, Description, FieldError, KeyName,
-    Labels, Roles, Status, WebhookUrl,
+    Labels, Quota, RateLimit, Roles, Status, WebhookUrl, QUOTA_MAX,
 };
-use crate::store::{Conflict, Store, StoreError};
+use crate::store::{Conflict, QuotaWrite, Store, StoreError};
 
 pub const FIELDS: &[&str] = &[
     "name",
@@ -30,6 +30,9 @@ pub const FIELDS: &[&str] = &[
     "isHighPriority",
     "webhookUrl",
     "expiresAt",
+    "rateLimit",
+    "quota",
+    "quotaTopUp",
 ];
 
 /// The function of `PATCH /keys/{prefix}`.
@@ -56,6 +59,9 @@ struct Patched {
     is_high_priority: Option<bool>,
     webhook_url: Patch<WebhookUrl>,
     expires_at: Patch<time::OffsetDateTime>,
+    rate_limit: Patch<RateLimit>,
+    quota: Patch<Quota>,
+    quota_top_up: Option<u64>,
 }
 
 fn apply<T>(patch: Patch<T>, field: &mut Option<T>) {
@@ -91,7 +97,13 @@ fn parse(
         is_high_priority: f.non_null("isHighPriority", fields::boolean),
         webhook_url: f.nullable("webhookUrl", |v| WebhookUrl::parse(fields::text(v)?)),
         expires_at: f.nullable("expiresAt", |v| parse_expiry(fields::text(v)?, now)),
+        rate_limit: f.nullable("rateLimit", RateLimit::parse),
+        quota: f.nullable("quota", |v| Quota::parse(v, now)),
+        quota_top_up: f.non_null("quotaTopUp", |v| fields::integer(v, 1, QUOTA_MAX)),
     };
+    if changes.quota_top_up.is_some() && !matches!(changes.quota, Patch::Keep) {
+        f.error("quotaTopUp", "cannot go with quota in one request");
+    }
     f.finish()?;
     Ok(changes)
 }
@@ -142,6 +154,36 @@ async fn update<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response
         next.is_high_priority = high;
     }
     apply(changes.webhook_url, &mut next.webhook_url);
+    let limits_named = !matches!(changes.rate_limit, Patch::Keep)
+        || !matches!(changes.quota, Patch::Keep)
+        || changes.quota_top_up.is_some();
+    apply(changes.rate_limit, &mut next.rate_limit);
+    let quota_write = match (changes.quota, changes.quota_top_up) {
+        (Patch::Set(q), _) => {
+            next.quota = Some(q);
+            QuotaWrite::Set(q)
+        }
+        (Patch::Clear, _) => {
+            next.quota = None;
+            QuotaWrite::Remove
+        }
+        (Patch::Keep, Some(n)) => match &mut next.quota {
+            Some(q) => {
+                q.remaining += n;
+                QuotaWrite::TopUp(n)
+            }
+            None => {
+                return Err(ApiError::Validation(vec![FieldError::new(
+                    "quotaTopUp",
+                    "needs a quota to top up: set quota first",
+                )]))
+            }
+        },
+        (Patch::Keep, None) => QuotaWrite::Keep,
+    };
+    if limits_named {
+        may_set_limits(&caller, current.project_id.as_ref())?;
+    }
     let expiry_named = !matches!(changes.expires_at, Patch::Keep);
     apply(changes.expires_at, &mut next.expires_at);
     next.updated_at = now;
@@ -165,7 +207,15 @@ async fn update<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response
         origin(req),
         now,
     );
-    let stored = write(state, &next, current.version, &precondition, &audit).await?;
+    let stored = write(
+        state,
+        &next,
+        current.version,
+        &precondition,
+        &audit,
+        quota_write,
+    )
+    .await?;
     tracing::info!(
         prefix = %stored.prefix,
         caller = %caller.prefix(),
@@ -186,8 +236,13 @@ pub(crate) async fn write<S: Store>(
     expected_version: u64,
     precondition: &IfMatch,
     audit: &AuditRecord,
+    quota: QuotaWrite,
 ) -> Result<ApiKey, ApiError> {
-    match state.store.update(next, expected_version, audit).await {
+    match state
+        .store
+        .update_with(next, expected_version, audit, quota)
+        .await
+    {
         Ok(k) => Ok(k),
         Err(StoreError::Conflict(Conflict::VersionMismatch))
             if matches!(precondition, IfMatch::Versions(_)) =>

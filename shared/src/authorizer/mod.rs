@@ -27,12 +27,13 @@ use crate::clock::Clock;
 use crate::error::chain;
 use crate::identity::AuthContext;
 use crate::model::{ApiKey, SecretMatch, Status};
-use crate::store::{KeyReader, StoreError, UsageRecorder};
+use crate::store::{Charged, KeyReader, Limiter, StoreError, UsageRecorder};
 use crate::token::{Prefix, Token};
 
 mod cache;
 mod event;
 mod headers;
+pub mod limits;
 mod usage;
 
 pub use event::stage_resource;
@@ -132,11 +133,12 @@ pub struct Authorizer<S> {
     clock: Arc<dyn Clock>,
     cache: Option<cache::AllowCache>,
     usage: Arc<usage::UsageTracker>,
+    limits: limits::Limits,
 }
 
 impl<S> Authorizer<S>
 where
-    S: KeyReader + UsageRecorder + 'static,
+    S: KeyReader + UsageRecorder + Limiter + 'static,
 {
     /// `cache_ttl` zero (the default configuration) turns positive caching off.
     pub fn new(store: S, clock: Arc<dyn Clock>, cache_ttl: Duration) -> Self {
@@ -145,6 +147,7 @@ where
             clock,
             cache: cache::AllowCache::new(cache_ttl),
             usage: Arc::default(),
+            limits: limits::Limits::default(),
         }
     }
 
@@ -196,11 +199,23 @@ where
             .await;
     }
 
-    /// [`Self::flush`], waiting at most `bound`; true when every write finished in time.
+    /// [`Self::flush`], waiting at most `bound`; true when every write finished in time. Calls
+    /// of quota leases not spent are given back too.
     pub async fn flush_within(&self, bound: Duration) -> bool {
         let writes = self.usage.take_all(self.clock.now());
         self.usage.spawn_writes(&self.store, writes);
-        self.usage.idle(bound).await
+        let give_back = async {
+            for (prefix, calls) in self.limits.unspent() {
+                if let Err(e) = self.store.return_quota(&prefix, calls).await {
+                    tracing::warn!(%prefix, calls, error = %chain(&e), "unspent quota calls not given back");
+                }
+            }
+        };
+        let (_, idle) = tokio::join!(
+            tokio::time::timeout(bound, give_back),
+            self.usage.idle(bound)
+        );
+        idle
     }
 
     async fn evaluate(&self, presented: Presented<'_>) -> Result<Outcome, AuthorizerError> {
@@ -233,34 +248,23 @@ where
                 return Ok(Outcome::Allow(ctx));
             }
         }
-        let key = match tokio::time::timeout(STORE_TIMEOUT, self.store.get(prefix)).await {
-            Ok(Ok(key)) => key,
-            Ok(Err(e)) => {
-                tracing::error!(%prefix, error = %chain(&e), "key store failed; failing closed");
-                return Err(AuthorizerError::Store(e));
+        // A key with a small quota: one conditional write charges the call and reads the key.
+        let read = if self.limits.exact(prefix) {
+            let now = self.clock.now();
+            let charged =
+                bounded(prefix, self.store.charge_one(prefix, &token.hash(), now)).await?;
+            match charged {
+                Charged::Yes(key) => {
+                    return Ok(self.allow_charged(&key, &token, now));
+                }
+                Charged::No(key) => key,
             }
-            Err(_) => {
-                tracing::error!(%prefix, timeout = ?STORE_TIMEOUT, "key store timed out; failing closed");
-                return Err(AuthorizerError::Timeout(STORE_TIMEOUT));
-            }
+        } else {
+            bounded(prefix, self.store.get(prefix)).await?
         };
         let now = self.clock.now();
-        match check(key.as_ref(), &token, now) {
-            Ok((key, matched)) => {
-                let generation = key.generation_of(matched).unwrap_or(key.generation);
-                let ctx = AuthContext::opened_with(key, generation);
-                tracing::debug!(%prefix, previous_secret = matched == SecretMatch::Previous, "key allowed");
-                if let (Some(cache), Some(hash)) = (&self.cache, &hash) {
-                    let grace = match matched {
-                        SecretMatch::Previous => key.previous.as_ref().map(|p| p.valid_until),
-                        _ => None,
-                    };
-                    let limit = [key.expires_at, grace].into_iter().flatten().min();
-                    cache.put(hash, &ctx, now, limit);
-                }
-                self.count(prefix, now);
-                Ok(Outcome::Allow(ctx))
-            }
+        let (key, matched) = match check(read.as_ref(), &token, now) {
+            Ok(found) => found,
             Err(reason) => {
                 match reason {
                     Refusal::Status(status) => {
@@ -268,7 +272,54 @@ where
                     }
                     _ => tracing::info!(%prefix, reason = reason.as_str(), "key refused"),
                 }
-                Ok(Outcome::Refused(prefix.clone()))
+                return Ok(Outcome::Refused(prefix.clone()));
+            }
+        };
+        let generation = key.generation_of(matched).unwrap_or(key.generation);
+        let mut ctx = AuthContext::opened_with(key, generation);
+        if key.is_limited() {
+            // Never cached: every call is charged.
+            match bounded(prefix, self.limits.charge(&*self.store, key, now)).await? {
+                Ok(remaining) => {
+                    ctx.rate_limit_remaining = remaining.rate;
+                    ctx.quota_remaining = remaining.quota;
+                }
+                Err(limited) => {
+                    tracing::info!(%prefix, reason = limited.as_str(), "key refused");
+                    return Ok(Outcome::Refused(prefix.clone()));
+                }
+            }
+        } else {
+            self.limits.not_exact(prefix);
+            if let (Some(cache), Some(hash)) = (&self.cache, &hash) {
+                let grace = match matched {
+                    SecretMatch::Previous => key.previous.as_ref().map(|p| p.valid_until),
+                    _ => None,
+                };
+                let limit = [key.expires_at, grace].into_iter().flatten().min();
+                cache.put(hash, &ctx, now, limit);
+            }
+        }
+        tracing::debug!(%prefix, previous_secret = matched == SecretMatch::Previous, "key allowed");
+        self.count(prefix, now);
+        Ok(Outcome::Allow(ctx))
+    }
+
+    /// A call charged in place of the read: the key as the charge left it (its own check again,
+    /// which the write's condition already made).
+    fn allow_charged(&self, key: &ApiKey, token: &Token, now: OffsetDateTime) -> Outcome {
+        match check(Some(key), token, now) {
+            Ok((key, matched)) => {
+                let generation = key.generation_of(matched).unwrap_or(key.generation);
+                let mut ctx = AuthContext::opened_with(key, generation);
+                ctx.quota_remaining = self.limits.charged_one(key, now).quota;
+                tracing::debug!(prefix = %key.prefix, charged = true, "key allowed");
+                self.count(&key.prefix, now);
+                Outcome::Allow(ctx)
+            }
+            Err(reason) => {
+                tracing::info!(prefix = %key.prefix, reason = reason.as_str(), "key refused");
+                Outcome::Refused(key.prefix.clone())
             }
         }
     }
@@ -277,6 +328,24 @@ where
         let due = self.usage.note(prefix, now);
         if !due.is_empty() {
             self.usage.spawn_writes(&self.store, due);
+        }
+    }
+}
+
+/// A store call bounded by [`STORE_TIMEOUT`]; an error or a timeout fails closed.
+async fn bounded<T>(
+    prefix: &Prefix,
+    call: impl std::future::Future<Output = Result<T, StoreError>>,
+) -> Result<T, AuthorizerError> {
+    match tokio::time::timeout(STORE_TIMEOUT, call).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => {
+            tracing::error!(%prefix, error = %chain(&e), "key store failed; failing closed");
+            Err(AuthorizerError::Store(e))
+        }
+        Err(_) => {
+            tracing::error!(%prefix, timeout = ?STORE_TIMEOUT, "key store timed out; failing closed");
+            Err(AuthorizerError::Timeout(STORE_TIMEOUT))
         }
     }
 }

@@ -174,6 +174,46 @@ impl KeyReader for PanickingUsage {
     }
 }
 
+impl crate::store::Limiter for PanickingUsage {
+    async fn lease_rate(
+        &self,
+        p: &Prefix,
+        w: i64,
+        want: u64,
+        limit: u64,
+        seen: crate::model::RateWindow,
+    ) -> Result<Option<crate::store::Lease>, StoreError> {
+        self.0.lease_rate(p, w, want, limit, seen).await
+    }
+    async fn lease_quota(
+        &self,
+        p: &Prefix,
+        want: u64,
+    ) -> Result<Option<crate::store::Lease>, StoreError> {
+        self.0.lease_quota(p, want).await
+    }
+    async fn return_quota(&self, p: &Prefix, calls: u64) -> Result<(), StoreError> {
+        self.0.return_quota(p, calls).await
+    }
+    async fn refill_quota(
+        &self,
+        p: &Prefix,
+        amount: u64,
+        last: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.0.refill_quota(p, amount, last, now).await
+    }
+    async fn charge_one(
+        &self,
+        p: &Prefix,
+        hash: &crate::token::SecretHash,
+        now: OffsetDateTime,
+    ) -> Result<crate::store::Charged, StoreError> {
+        self.0.charge_one(p, hash, now).await
+    }
+}
+
 impl UsageRecorder for PanickingUsage {
     async fn record_usage(&self, _: &Prefix, _: u64, _: OffsetDateTime) -> Result<(), StoreError> {
         panic!("usage write exploded")

@@ -3,6 +3,7 @@
 use time::OffsetDateTime;
 
 use super::attributes::{Description, Ident, KeyName, Labels, Roles, WebhookUrl};
+use super::limits::{Quota, RateLimit, RateWindow};
 use super::status::Status;
 use super::timestamp::format_time;
 use crate::token::{KeyKind, Prefix, SecretHash, Token};
@@ -33,6 +34,10 @@ pub struct ApiKey {
     pub is_high_priority: bool,
     pub webhook_url: Option<WebhookUrl>,
     pub expires_at: Option<OffsetDateTime>,
+    pub rate_limit: Option<RateLimit>,
+    /// The rate window as stored: what the authorizers leased of it so far.
+    pub rate_window: RateWindow,
+    pub quota: Option<Quota>,
     pub created_at: OffsetDateTime,
     pub created_by: String,
     pub updated_at: OffsetDateTime,
@@ -102,6 +107,11 @@ impl ApiKey {
                 && self.previous.as_ref().is_some_and(|p| now < p.valid_until))
     }
 
+    /// Whether the authorizer charges the key's calls (a rate limit or a quota).
+    pub fn is_limited(&self) -> bool {
+        self.rate_limit.is_some() || self.quota.is_some()
+    }
+
     pub fn is_expired(&self, now: OffsetDateTime) -> bool {
         self.expires_at.is_some_and(|t| t <= now)
     }
@@ -122,6 +132,8 @@ impl ApiKey {
             "labels": self.labels.as_slice(),
             "webhookUrl": self.webhook_url.as_ref().map(WebhookUrl::as_str),
             "expiresAt": self.expires_at.map(format_time),
+            "rateLimit": self.rate_limit.map(|r| r.to_json()),
+            "quota": self.quota.map(|q| q.to_json()),
             "createdAt": format_time(self.created_at),
             "createdBy": self.created_by,
             "updatedAt": format_time(self.updated_at),
@@ -152,6 +164,8 @@ pub struct NewKey {
     pub is_high_priority: bool,
     pub webhook_url: Option<WebhookUrl>,
     pub expires_at: Option<OffsetDateTime>,
+    pub rate_limit: Option<RateLimit>,
+    pub quota: Option<Quota>,
     pub created_by: String,
 }
 
@@ -173,6 +187,9 @@ impl NewKey {
             is_high_priority: self.is_high_priority,
             webhook_url: self.webhook_url.clone(),
             expires_at: self.expires_at,
+            rate_limit: self.rate_limit,
+            rate_window: RateWindow::default(),
+            quota: self.quota,
             created_at: now,
             created_by: self.created_by.clone(),
             updated_at: now,

@@ -4,11 +4,13 @@
 pub mod attributes;
 pub mod audit;
 pub mod key;
+pub mod limits;
 pub mod status;
 pub mod timestamp;
 
 pub use attributes::*;
 pub use audit::*;
 pub use key::*;
+pub use limits::*;
 pub use status::*;
 pub use timestamp::*;

@@ -8,11 +8,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use time::OffsetDateTime;
 
 use super::{
-    order_key, AuditPage, AuditQuery, AuditReader, Conflict, CursorCodec, KeyLister, KeyReader,
-    KeyWriter, ListQuery, Page, StoreError, UsageRecorder, MAX_PAGE,
+    order_key, AuditPage, AuditQuery, AuditReader, Charged, Conflict, CursorCodec, KeyLister,
+    KeyReader, KeyWriter, Lease, Limiter, ListQuery, Page, QuotaWrite, StoreError, UsageRecorder,
+    MAX_PAGE,
 };
-use crate::model::{ApiKey, AuditRecord, Ident, Status};
-use crate::token::{KeyKind, Prefix};
+use crate::model::{ApiKey, AuditRecord, Ident, Quota, RateWindow, Status};
+use crate::token::{KeyKind, Prefix, SecretHash};
 
 #[derive(Default)]
 struct State {
@@ -123,11 +124,12 @@ impl KeyWriter for MemoryStore {
         Ok(())
     }
 
-    async fn update(
+    async fn update_with(
         &self,
         key: &ApiKey,
         expected_version: u64,
         audit: &AuditRecord,
+        quota: QuotaWrite,
     ) -> Result<ApiKey, StoreError> {
         let mut st = self.lock();
         live_at(st.keys.get(&key.prefix), expected_version)?;
@@ -150,6 +152,21 @@ impl KeyWriter for MemoryStore {
         stored.previous = key.previous.clone();
         stored.generation = key.generation;
         stored.approved_by = key.approved_by.clone();
+        stored.rate_limit = key.rate_limit;
+        stored.quota = match (quota, key.quota, stored.quota) {
+            (QuotaWrite::Remove, ..) | (_, None, _) => None,
+            (QuotaWrite::Set(q), ..) => Some(q),
+            (QuotaWrite::Keep, Some(k), Some(s)) => Some(Quota {
+                refill: k.refill,
+                ..s
+            }),
+            (QuotaWrite::TopUp(n), Some(k), Some(s)) => Some(Quota {
+                refill: k.refill,
+                remaining: s.remaining + n,
+                ..s
+            }),
+            (_, Some(k), None) => Some(k),
+        };
         stored.version = expected_version + 1;
         Ok(ApiKey {
             version: expected_version + 1,
@@ -246,6 +263,110 @@ impl AuditReader for MemoryStore {
             None
         };
         Ok(AuditPage { items, next_cursor })
+    }
+}
+
+impl Limiter for MemoryStore {
+    async fn lease_rate(
+        &self,
+        prefix: &Prefix,
+        window: i64,
+        want: u64,
+        limit: u64,
+        _seen: RateWindow,
+    ) -> Result<Option<Lease>, StoreError> {
+        let mut st = self.lock();
+        let k = st.keys.get_mut(prefix).ok_or(StoreError::NotFound)?;
+        let w = &mut k.rate_window;
+        if w.start > window {
+            return Ok(None);
+        }
+        if w.start < window {
+            *w = RateWindow {
+                start: window,
+                used: 0,
+            };
+        }
+        let granted = want.min(limit.saturating_sub(w.used));
+        if granted == 0 {
+            return Ok(None);
+        }
+        w.used += granted;
+        Ok(Some(Lease {
+            granted,
+            after: w.used,
+        }))
+    }
+
+    async fn lease_quota(&self, prefix: &Prefix, want: u64) -> Result<Option<Lease>, StoreError> {
+        let mut st = self.lock();
+        let k = st.keys.get_mut(prefix).ok_or(StoreError::NotFound)?;
+        let Some(q) = k.quota.as_mut() else {
+            return Ok(None);
+        };
+        let granted = want.min(q.remaining);
+        if granted == 0 {
+            return Ok(None);
+        }
+        q.remaining -= granted;
+        Ok(Some(Lease {
+            granted,
+            after: q.remaining,
+        }))
+    }
+
+    async fn return_quota(&self, prefix: &Prefix, calls: u64) -> Result<(), StoreError> {
+        let mut st = self.lock();
+        if let Some(q) = st.keys.get_mut(prefix).and_then(|k| k.quota.as_mut()) {
+            q.remaining += calls;
+        }
+        Ok(())
+    }
+
+    async fn refill_quota(
+        &self,
+        prefix: &Prefix,
+        amount: u64,
+        last: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut st = self.lock();
+        match st.keys.get_mut(prefix).and_then(|k| k.quota.as_mut()) {
+            Some(q) if q.refilled_at == last => {
+                q.remaining = amount;
+                q.refilled_at = Some(now);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn charge_one(
+        &self,
+        prefix: &Prefix,
+        hash: &SecretHash,
+        now: OffsetDateTime,
+    ) -> Result<Charged, StoreError> {
+        let mut st = self.lock();
+        let Some(k) = st.keys.get_mut(prefix) else {
+            return Ok(Charged::No(None));
+        };
+        let opens = k.secret_hash.ct_eq(hash)
+            || k.previous
+                .as_ref()
+                .is_some_and(|p| p.hash.ct_eq(hash) && now < p.valid_until);
+        let charge = opens
+            && k.status == Status::Active
+            && !k.is_expired(now)
+            && k.rate_limit.is_none()
+            && k.quota.is_some_and(|q| q.remaining >= 1);
+        if !charge {
+            return Ok(Charged::No(Some(k.clone())));
+        }
+        if let Some(q) = k.quota.as_mut() {
+            q.remaining -= 1;
+        }
+        Ok(Charged::Yes(k.clone()))
     }
 }
 

@@ -5,8 +5,8 @@ use std::future::Future;
 
 use time::OffsetDateTime;
 
-use crate::model::{sortable_time, ApiKey, AuditAction, AuditRecord, Ident, Status};
-use crate::token::{KeyKind, Prefix};
+use crate::model::{sortable_time, ApiKey, AuditAction, AuditRecord, Ident, Quota, Status};
+use crate::token::{KeyKind, Prefix, SecretHash};
 
 pub mod cursor;
 pub mod dynamo;
@@ -195,12 +195,22 @@ pub trait KeyWriter: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Writes the mutable fields of `key` if the stored version is `expected_version` and the key
     /// is not deleted. The stored version becomes `expected_version + 1`; returns `key` at that
-    /// version (the counters as `key` has them).
+    /// version (the counters as `key` has them). A quota's count of calls left is kept.
     fn update(
         &self,
         key: &ApiKey,
         expected_version: u64,
         audit: &AuditRecord,
+    ) -> impl Future<Output = Result<ApiKey, StoreError>> + Send {
+        self.update_with(key, expected_version, audit, QuotaWrite::Keep)
+    }
+    /// [`Self::update`], doing `quota` to the quota's count of calls left.
+    fn update_with(
+        &self,
+        key: &ApiKey,
+        expected_version: u64,
+        audit: &AuditRecord,
+        quota: QuotaWrite,
     ) -> impl Future<Output = Result<ApiKey, StoreError>> + Send;
     /// Turns the key into a tombstone (status `Deleted`, purged by TTL later) if the stored version
     /// is `expected_version`; frees the user's team-key slot.
@@ -211,6 +221,19 @@ pub trait KeyWriter: Send + Sync {
         at: OffsetDateTime,
         audit: &AuditRecord,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// What a change does to a quota's count of calls left, which the authorizers' leases change too
+/// (so a change that does not mean to set it leaves it alone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaWrite {
+    Keep,
+    /// A new quota: its count and refill time replace the stored ones.
+    Set(Quota),
+    /// An atomic top-up of the count.
+    TopUp(u64),
+    /// No quota any more.
+    Remove,
 }
 
 /// Lists keys with a Query on an index, newest first.
@@ -321,9 +344,79 @@ pub trait AuditReader: Send + Sync {
     ) -> impl Future<Output = Result<AuditPage, StoreError>> + Send;
 }
 
+/// A lease of calls an authorizer instance took, and where the key stands after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lease {
+    /// Calls granted (at least one).
+    pub granted: u64,
+    /// Rate: calls of the window leased by everyone so far; quota: calls left after it.
+    pub after: u64,
+}
+
+/// What a one-call charge that stands in for the read found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Charged {
+    /// One call charged; the key as it is now.
+    Yes(ApiKey),
+    /// Nothing charged (the key did not allow it, or has no small quota any more); the key as
+    /// it is (`None`: no such key).
+    No(Option<ApiKey>),
+}
+
+/// The authorizer's charges for keys with limits: leases of calls taken with one conditional
+/// write each (never a write per call), refills when due, and the one-call charge of a small
+/// quota. None of them changes the key's version.
+pub trait Limiter: Send + Sync {
+    /// Up to `want` calls of the rate window starting at `window` (epoch seconds), never more than
+    /// `limit` leased in the window by all instances; `seen` is the window as the key was read.
+    /// `None`: the window is used up.
+    fn lease_rate(
+        &self,
+        prefix: &Prefix,
+        window: i64,
+        want: u64,
+        limit: u64,
+        seen: crate::model::RateWindow,
+    ) -> impl Future<Output = Result<Option<Lease>, StoreError>> + Send;
+
+    /// Up to `want` calls of the quota (fewer if fewer are left); `None`: none left.
+    fn lease_quota(
+        &self,
+        prefix: &Prefix,
+        want: u64,
+    ) -> impl Future<Output = Result<Option<Lease>, StoreError>> + Send;
+
+    /// Gives calls of a lease back to the quota.
+    fn return_quota(
+        &self,
+        prefix: &Prefix,
+        calls: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Refills the quota to `amount` at `now`, unless someone refilled it since `last`; true
+    /// when this call did.
+    fn refill_quota(
+        &self,
+        prefix: &Prefix,
+        amount: u64,
+        last: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// One call of a key with a quota and no rate limit, charged only if `hash` opens the key
+    /// (its current secret, or the previous one in its grace period), it is Active and unexpired
+    /// at `now`, and a call is left — the one conditional write standing in for the read.
+    fn charge_one(
+        &self,
+        prefix: &Prefix,
+        hash: &SecretHash,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Charged, StoreError>> + Send;
+}
+
 /// Everything together, for code that needs the whole store.
-pub trait Store: KeyReader + KeyWriter + KeyLister + UsageRecorder + AuditReader {}
-impl<T: KeyReader + KeyWriter + KeyLister + UsageRecorder + AuditReader> Store for T {}
+pub trait Store: KeyReader + KeyWriter + KeyLister + UsageRecorder + AuditReader + Limiter {}
+impl<T: KeyReader + KeyWriter + KeyLister + UsageRecorder + AuditReader + Limiter> Store for T {}
 
 /// Either store, chosen at start-up (the dev server and tests pick at run time).
 #[derive(Clone)]
@@ -358,13 +451,14 @@ impl KeyWriter for AnyStore {
     async fn create(&self, key: &ApiKey, audit: &AuditRecord) -> Result<(), StoreError> {
         delegate!(self, s => s.create(key, audit))
     }
-    async fn update(
+    async fn update_with(
         &self,
         key: &ApiKey,
         expected_version: u64,
         audit: &AuditRecord,
+        quota: QuotaWrite,
     ) -> Result<ApiKey, StoreError> {
-        delegate!(self, s => s.update(key, expected_version, audit))
+        delegate!(self, s => s.update_with(key, expected_version, audit, quota))
     }
     async fn delete(
         &self,
@@ -374,6 +468,42 @@ impl KeyWriter for AnyStore {
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         delegate!(self, s => s.delete(key, expected_version, at, audit))
+    }
+}
+
+impl Limiter for AnyStore {
+    async fn lease_rate(
+        &self,
+        prefix: &Prefix,
+        window: i64,
+        want: u64,
+        limit: u64,
+        seen: crate::model::RateWindow,
+    ) -> Result<Option<Lease>, StoreError> {
+        delegate!(self, s => s.lease_rate(prefix, window, want, limit, seen))
+    }
+    async fn lease_quota(&self, prefix: &Prefix, want: u64) -> Result<Option<Lease>, StoreError> {
+        delegate!(self, s => s.lease_quota(prefix, want))
+    }
+    async fn return_quota(&self, prefix: &Prefix, calls: u64) -> Result<(), StoreError> {
+        delegate!(self, s => s.return_quota(prefix, calls))
+    }
+    async fn refill_quota(
+        &self,
+        prefix: &Prefix,
+        amount: u64,
+        last: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        delegate!(self, s => s.refill_quota(prefix, amount, last, now))
+    }
+    async fn charge_one(
+        &self,
+        prefix: &Prefix,
+        hash: &SecretHash,
+        now: OffsetDateTime,
+    ) -> Result<Charged, StoreError> {
+        delegate!(self, s => s.charge_one(prefix, hash, now))
     }
 }
 

@@ -15,5 +15,6 @@ mod hardening_input;
 mod hardening_races;
 mod hardening_secrets;
 mod hardening_tenancy;
+mod limits;
 mod store_contract;
 mod template;

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 use shared::api::{match_route, RouteMatch, ROUTES};
 use shared::store::dynamo::create_table;
+use shared::store::dynamo::item::{QUOTA_REFILLED_AT, QUOTA_REMAINING, RL_USED, RL_WINDOW};
 use shared::store::dynamo::layout::{
     AUDIT_PK_PREFIX, CREATED_SK, INDEXES, PK, TTL_ATTRIBUTE, WARM_UP_PK,
 };
@@ -532,9 +533,15 @@ fn every_function_has_exactly_the_permissions_it_uses() {
         json!({
             "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["KEY#*"] },
             "ForAllValues:StringEquals": {
-                "dynamodb:Attributes": [PK, "submittedJobs", "lastActiveDateTime"]
+                "dynamodb:Attributes": [
+                    PK, "submittedJobs", "lastActiveDateTime", RL_WINDOW, RL_USED, "rlLimit",
+                    QUOTA_REMAINING, QUOTA_REFILLED_AT, "secretHash", "previousHash",
+                    "previousHashUntil", "status", "expiresAt"
+                ]
             },
-            "StringEqualsIfExists": { "dynamodb:ReturnValues": "NONE" },
+            "StringEqualsIfExists": {
+                "dynamodb:ReturnValues": ["NONE", "UPDATED_NEW", "ALL_NEW"]
+            },
         })
     );
 

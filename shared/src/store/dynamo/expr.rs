@@ -29,6 +29,7 @@ pub fn failed_guard(old: Option<&Item>) -> StoreError {
 pub struct UpdateExpr {
     sets: Vec<String>,
     removes: Vec<String>,
+    adds: Vec<String>,
     pub names: HashMap<String, String>,
     pub values: HashMap<String, AttributeValue>,
 }
@@ -53,6 +54,16 @@ impl UpdateExpr {
         }
     }
 
+    /// Adds `value` to the number `name` (atomically, whatever others add meanwhile).
+    pub fn add(&mut self, name: &str, value: AttributeValue) {
+        let i = self.names.len();
+        let placeholder = format!("#f{i}");
+        self.names.insert(placeholder.clone(), name.to_owned());
+        let p = format!(":f{i}");
+        self.adds.push(format!("{placeholder} {p}"));
+        self.values.insert(p, value);
+    }
+
     /// Adds the placeholders of [`LIVE_AT_VERSION`] for `expected_version`.
     pub fn only_if_live_at(&mut self, expected_version: u64) {
         self.names.insert("#version".into(), "version".into());
@@ -68,6 +79,10 @@ impl UpdateExpr {
         if !self.removes.is_empty() {
             e.push_str(" REMOVE ");
             e.push_str(&self.removes.join(", "));
+        }
+        if !self.adds.is_empty() {
+            e.push_str(" ADD ");
+            e.push_str(&self.adds.join(", "));
         }
         e
     }

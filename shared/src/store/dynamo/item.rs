@@ -10,8 +10,8 @@ use super::layout::{
     TTL_ATTRIBUTE,
 };
 use crate::model::{
-    parse_time, sortable_time, ApiKey, Description, Ident, KeyName, Labels, PreviousSecret, Roles,
-    Status, WebhookUrl,
+    parse_time, sortable_time, ApiKey, Description, Ident, KeyName, Labels, PreviousSecret, Quota,
+    RateLimit, RateWindow, Refill, RefillInterval, Roles, Status, WebhookUrl,
 };
 use crate::store::StoreError;
 use crate::token::{KeyKind, Prefix, SecretHash};
@@ -38,6 +38,8 @@ pub trait ItemExt {
     fn text(&self, name: &str) -> Result<&str, StoreError>;
     fn opt_text(&self, name: &str) -> Result<Option<&str>, StoreError>;
     fn number(&self, name: &str) -> Result<u64, StoreError>;
+    fn opt_number(&self, name: &str) -> Result<Option<u64>, StoreError>;
+    fn opt_number_i(&self, name: &str) -> Result<Option<i64>, StoreError>;
     fn flag(&self, name: &str) -> Result<bool, StoreError>;
     fn texts(&self, name: &str) -> Result<Vec<String>, StoreError>;
     fn time(&self, name: &str) -> Result<Option<OffsetDateTime>, StoreError>;
@@ -60,6 +62,22 @@ impl ItemExt for Item {
             None => Ok(0),
             Some(AttributeValue::N(v)) => v
                 .parse()
+                .map_err(|_| StoreError::Corrupt(format!("{name} is not a whole number"))),
+            Some(_) => Err(StoreError::Corrupt(format!("{name} is not a number"))),
+        }
+    }
+    fn opt_number(&self, name: &str) -> Result<Option<u64>, StoreError> {
+        match self.get(name) {
+            None | Some(AttributeValue::Null(_)) => Ok(None),
+            Some(_) => self.number(name).map(Some),
+        }
+    }
+    fn opt_number_i(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        match self.get(name) {
+            None | Some(AttributeValue::Null(_)) => Ok(None),
+            Some(AttributeValue::N(v)) => v
+                .parse()
+                .map(Some)
                 .map_err(|_| StoreError::Corrupt(format!("{name} is not a whole number"))),
             Some(_) => Err(StoreError::Corrupt(format!("{name} is not a number"))),
         }
@@ -93,6 +111,27 @@ impl ItemExt for Item {
     }
 }
 
+/// The rate window's attributes (written by the authorizer's leases only).
+pub const RL_WINDOW: &str = "rlWindow";
+pub const RL_USED: &str = "rlUsed";
+/// The quota's live attributes (written by leases, refills, and management setting the quota).
+pub const QUOTA_REMAINING: &str = "quotaRemaining";
+pub const QUOTA_REFILLED_AT: &str = "quotaRefilledAt";
+
+/// A signed number attribute value.
+pub fn number_i(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+/// What setting a quota writes beside its configuration: the calls left, and since when.
+pub fn quota_counters(q: &Quota) -> Vec<(&'static str, AttributeValue)> {
+    let mut out = vec![(QUOTA_REMAINING, number(q.remaining))];
+    if let Some(t) = q.refilled_at {
+        out.push((QUOTA_REFILLED_AT, text(sortable_time(t))));
+    }
+    out
+}
+
 /// Attributes every write of a key sets (all but the identity and the counters).
 pub fn mutable_attributes(key: &ApiKey) -> Vec<(&'static str, Option<AttributeValue>)> {
     vec![
@@ -123,6 +162,18 @@ pub fn mutable_attributes(key: &ApiKey) -> Vec<(&'static str, Option<AttributeVa
             key.webhook_url.as_ref().map(|w| text(w.as_str())),
         ),
         ("expiresAt", key.expires_at.map(|t| text(sortable_time(t)))),
+        ("rlLimit", key.rate_limit.map(|r| number(r.limit))),
+        ("rlPeriod", key.rate_limit.map(|r| number(r.period_seconds))),
+        (
+            "quotaRefillAmount",
+            key.quota.and_then(|q| q.refill).map(|r| number(r.amount)),
+        ),
+        (
+            "quotaRefillInterval",
+            key.quota
+                .and_then(|q| q.refill)
+                .map(|r| text(r.interval.as_str())),
+        ),
         ("updatedAt", Some(text(sortable_time(key.updated_at)))),
         ("retrieved", Some(AttributeValue::Bool(key.retrieved))),
         ("preview", Some(text(&key.preview))),
@@ -164,6 +215,15 @@ pub fn to_item(key: &ApiKey) -> Item {
         item.insert("lastActiveDateTime".into(), text(sortable_time(t)));
     }
     item.insert("submittedJobs".into(), number(key.submitted_jobs));
+    if let Some(q) = key.quota {
+        for (name, value) in quota_counters(&q) {
+            item.insert(name.into(), value);
+        }
+    }
+    if key.rate_window != RateWindow::default() {
+        item.insert(RL_WINDOW.into(), number_i(key.rate_window.start));
+        item.insert(RL_USED.into(), number(key.rate_window.used));
+    }
     item.insert("version".into(), number(key.version));
     if let Some(t) = key.deleted_at {
         item.insert("deletedAt".into(), text(sortable_time(t)));
@@ -229,6 +289,36 @@ pub fn from_item(item: &Item) -> Result<ApiKey, StoreError> {
             .map(|w| WebhookUrl::parse(w).map_err(corrupt("webhookUrl")))
             .transpose()?,
         expires_at: item.time("expiresAt")?,
+        rate_limit: match (item.opt_number("rlLimit")?, item.opt_number("rlPeriod")?) {
+            (Some(limit), Some(period_seconds)) => Some(RateLimit {
+                limit,
+                period_seconds,
+            }),
+            _ => None,
+        },
+        rate_window: RateWindow {
+            start: item.opt_number_i(RL_WINDOW)?.unwrap_or(0),
+            used: item.number(RL_USED)?,
+        },
+        quota: match item.opt_number_i(QUOTA_REMAINING)? {
+            None => None,
+            Some(remaining) => Some(Quota {
+                // a lease never takes more than there is; a negative value is read as none left
+                remaining: remaining.max(0) as u64,
+                refill: match (
+                    item.opt_number("quotaRefillAmount")?,
+                    item.opt_text("quotaRefillInterval")?,
+                ) {
+                    (Some(amount), Some(i)) => Some(Refill {
+                        amount,
+                        interval: RefillInterval::parse(i)
+                            .ok_or_else(|| StoreError::Corrupt("quotaRefillInterval".into()))?,
+                    }),
+                    _ => None,
+                },
+                refilled_at: item.time(QUOTA_REFILLED_AT)?,
+            }),
+        },
         created_at: item
             .time("createdAt")?
             .ok_or_else(|| StoreError::Corrupt("missing createdAt".into()))?,
@@ -264,6 +354,22 @@ mod tests {
         key.last_active = Some(key.created_at + time::Duration::seconds(7));
         key.submitted_jobs = 42;
         key.generation = 3;
+        key.rate_limit = Some(RateLimit {
+            limit: 100,
+            period_seconds: 60,
+        });
+        key.rate_window = RateWindow {
+            start: 1_767_225_600,
+            used: 7,
+        };
+        key.quota = Some(Quota {
+            remaining: 42,
+            refill: Some(Refill {
+                amount: 1000,
+                interval: RefillInterval::Day,
+            }),
+            refilled_at: Some(key.created_at),
+        });
         key.approved_by = Some("ada".into());
         key.previous = Some(PreviousSecret {
             hash: SecretHash::of("old"),

@@ -29,8 +29,8 @@ use self::layout::{
 use self::query::{Filter, PageQuery};
 use self::transact::{condition_failed, TransactFailure};
 use super::{
-    Conflict, CursorCodec, KeyLister, KeyReader, KeyWriter, ListQuery, Page, StoreError,
-    UsageRecorder, MAX_PAGE,
+    Conflict, CursorCodec, KeyLister, KeyReader, KeyWriter, ListQuery, Page, QuotaWrite,
+    StoreError, UsageRecorder, MAX_PAGE,
 };
 use crate::model::{sortable_time, ApiKey, AuditRecord, Status};
 use crate::token::{KeyKind, Prefix};
@@ -39,6 +39,7 @@ pub mod audit;
 pub mod expr;
 pub mod item;
 pub mod layout;
+pub mod limits;
 pub mod query;
 pub mod table;
 pub mod transact;
@@ -288,15 +289,29 @@ impl KeyWriter for DynamoStore {
     /// The guarded Update of the key's mutable fields and the audit record: one transaction
     /// (which returns no item: the answer is `key` at its new version).
     #[tracing::instrument(skip_all, fields(prefix = %key.prefix, expected_version))]
-    async fn update(
+    async fn update_with(
         &self,
         key: &ApiKey,
         expected_version: u64,
         audit: &AuditRecord,
+        quota: QuotaWrite,
     ) -> Result<ApiKey, StoreError> {
         let mut expr = UpdateExpr::new();
         for (name, value) in mutable_attributes(key) {
             expr.field(name, value);
+        }
+        match quota {
+            QuotaWrite::Keep => {}
+            QuotaWrite::Set(q) => {
+                for (name, value) in item::quota_counters(&q) {
+                    expr.field(name, Some(value));
+                }
+            }
+            QuotaWrite::TopUp(n) => expr.add(item::QUOTA_REMAINING, number(n)),
+            QuotaWrite::Remove => {
+                expr.field(item::QUOTA_REMAINING, None);
+                expr.field(item::QUOTA_REFILLED_AT, None);
+            }
         }
         expr.field("version", Some(number(expected_version + 1)));
         expr.only_if_live_at(expected_version);

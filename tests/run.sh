@@ -24,6 +24,10 @@
 #      SAM_CLI_TELEMETRY=0, then runs the tests (or the --exec command); among them the end-to-end
 #      tests (tests/tests/e2e_emulator/), which run the function binaries under
 #      `cargo lambda watch` against DynamoDB Local;
+#   5b. after `cargo test` (a full run: no cargo test arguments), runs the web console's browser
+#      tests (`pytest tests/console`, Playwright driving Debian's Chromium at /usr/lib/chromium/chromium,
+#      installed with apt-get when missing and run as root) against the debug keys-dev on both stores,
+#      DynamoDB Local included (CONSOLE_TESTS_REQUIRE_DYNAMODB=1); their counts join the summary line;
 #   6. stops DynamoDB Local on every exit path and exits with the tests' (or command's) status.
 #
 # Environment knobs:
@@ -33,6 +37,9 @@
 #   DYNAMODB_LOCAL_PORT=N             use this port instead of a free one
 #   DYNAMODB_LOCAL_START_TIMEOUT=S    seconds to wait for DynamoDB Local to answer (default 90)
 #   DYNAMODB_LOCAL_JAVA_OPTS="..."    extra JVM options (e.g. -Xmx512m)
+#   SKIP_CONSOLE_TESTS=1              skip the console's browser tests
+#   CONSOLE_TESTS=1                   run them even when cargo test arguments are given
+#   CONSOLE_TESTS_REQUIRED=1          a missing Chromium fails the run (as it always does with CI=true)
 #
 # -sharedDb: without it DynamoDB Local keeps a separate database per access key id *and* region, so a
 # process with other (dummy) credentials or another region — a Lambda emulator, sam, a curl — would
@@ -41,6 +48,7 @@
 # in about half the time). Note: DynamoDB Local has no bind-address option; it listens on 0.0.0.0.
 #
 # Logs: .cache/logs/dynamodb-local-<port>.log (DynamoDB Local), .cache/logs/cargo-test.log (tests),
+# .cache/logs/console-tests.log (browser tests; screenshots in target/console-screenshots/),
 # target/tmp/e2e-emulator-<port>.log (cargo lambda watch and the functions, per e2e test).
 #
 # The arm64 release build SAM deploys is not part of this run (minutes): tests/sam-build.sh.
@@ -265,6 +273,10 @@ setup_venv() {
     say "  zig $v"
     v="$("$VENV/bin/schemathesis" --version 2>&1)" || die "schemathesis --version failed: $v"
     say "  $v"
+    v="$("$VENV/bin/python" -c 'import importlib.metadata as m, pytest, playwright.sync_api
+print("playwright", m.version("playwright"), "pytest", pytest.__version__)' 2>&1)" ||
+        die "playwright/pytest do not import from the venv: $v"
+    say "  $v"
     tools_stamp "$VENV/bin/python" >"$TOOLS_STAMP"
     say "tool venv ready in $(elapsed "$t0")"
 }
@@ -468,6 +480,112 @@ YAML
     STAGE_TIMES+=("sam validate $(elapsed "$t0")")
 }
 
+# ---------------------------------------------------------------------------------------------------
+# 5b. The web console's browser tests (tests/console/): Playwright for Python (the venv's) driving
+# Debian's Chromium, never a browser Playwright downloads. Needs DynamoDB Local running.
+readonly CHROMIUM="/usr/lib/chromium/chromium"
+CONSOLE_COUNTS="" # "passed failed skipped" of the last console run
+
+console_tests_required() { [[ "${CI:-}" == true || "${CONSOLE_TESTS_REQUIRED:-}" == 1 ]]; }
+
+# ensure_chromium: 0 when Chromium is there (installing it as root if needed), 1 to skip the stage,
+# 2 when it is missing and required (a failure).
+ensure_chromium() {
+    [[ -x "$CHROMIUM" ]] && return 0
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+        say "installing Chromium (apt-get install -y chromium; log: ${LOG_DIR#"$ROOT"/}/apt-chromium.log)"
+        {
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium ||
+                { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+        } </dev/null >"$LOG_DIR/apt-chromium.log" 2>&1 || true
+        [[ -x "$CHROMIUM" ]] && return 0
+        tail -n 20 "$LOG_DIR/apt-chromium.log" >&2 || true
+    fi
+    local why="Chromium is missing at $CHROMIUM (Debian: apt-get install chromium, as root)"
+    if console_tests_required; then
+        printf '==> ERROR: %s: the console'"'"'s browser tests cannot run\n' "$why" >&2
+        return 2
+    fi
+    warn "$why: skipping the console's browser tests (CI=true or CONSOLE_TESTS_REQUIRED=1 make this a failure)"
+    return 1
+}
+
+# The pinned Playwright must be able to drive the installed Chromium: a Chromium security update
+# can move past what Playwright's protocol client knows.
+check_chromium_and_playwright() {
+    local out
+    out="$("$VENV/bin/python" - "$CHROMIUM" 2>&1 <<'PY'
+import sys
+from playwright.sync_api import sync_playwright
+with sync_playwright() as pw:
+    b = pw.chromium.launch(executable_path=sys.argv[1], timeout=60_000, args=[
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"])
+    page = b.new_page()
+    page.set_content("<p>ok</p>")
+    assert page.text_content("p") == "ok"
+    print(b.version)
+    b.close()
+PY
+    )" || {
+        fail_stage "the pinned Playwright ($(grep -o '^playwright==[^ ]*' "$TOOLS_REQ")) cannot drive $($CHROMIUM --version 2>/dev/null || echo Chromium) at $CHROMIUM — most likely a Chromium update that this Playwright does not know yet: bump playwright in ${TOOLS_REQ#"$ROOT"/}. Its error: $(printf '%s' "$out" | tail -n 5)"
+        return 1
+    }
+    say "Chromium $out and $(grep -o '^playwright==[^ ]*' "$TOOLS_REQ") talk to each other"
+}
+
+# fail_stage MESSAGE: the console stage fails before running a test (counted as one failure, so
+# the summary line still closes the output).
+fail_stage() {
+    printf '==> ERROR: %s\n' "$*" >&2
+    CONSOLE_COUNTS="0 1 0"
+    return 1
+}
+
+run_console_tests() {
+    if [[ "${SKIP_CONSOLE_TESTS:-}" == 1 ]]; then
+        say "console tests: skipped (SKIP_CONSOLE_TESTS=1)"
+        return 0
+    fi
+    local t0 log="$LOG_DIR/console-tests.log" status=0 target
+    t0="$(now_ns)"
+    local have=0
+    ensure_chromium || have=$?
+    if ((have == 1)); then return 0; fi
+    if ((have == 2)); then
+        CONSOLE_COUNTS="0 1 0"
+        return 1
+    fi
+    check_chromium_and_playwright || return 1
+    target="${CARGO_TARGET_DIR:-$ROOT/target}"
+    [[ "$target" == /* ]] || target="$ROOT/$target"
+    say "cargo build -p local --bin keys-dev (for the console tests)"
+    cargo build -q -p local --bin keys-dev || { fail_stage "keys-dev does not build: the console tests cannot run"; return 1; }
+    say "pytest tests/console -q (both stores; log: ${log#"$ROOT"/})"
+    exec 4> >(tee "$log")
+    local tee_pid=$!
+    run_child env KEYS_DEV_BIN="$target/debug/keys-dev" CONSOLE_TESTS_REQUIRE_DYNAMODB=1 PYTHONDONTWRITEBYTECODE=1 \
+        "$VENV/bin/python" -m pytest tests/console -q >&4 2>&1 || status=$?
+    exec 4>&-
+    wait "$tee_pid" 2>/dev/null || true
+    # pytest's closing line: "3 failed, 40 passed, 2 skipped, 1 error in 80.1s"
+    local last p f s e
+    last="$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^=*[ ]*[0-9]+ (passed|failed|skipped|error)' | tail -n 1)"
+    p="$(grep -oE '[0-9]+ passed' <<<"$last" | grep -oE '[0-9]+' || echo 0)"
+    f="$(grep -oE '[0-9]+ failed' <<<"$last" | grep -oE '[0-9]+' || echo 0)"
+    s="$(grep -oE '[0-9]+ skipped' <<<"$last" | grep -oE '[0-9]+' || echo 0)"
+    e="$(grep -oE '[0-9]+ errors?' <<<"$last" | grep -oE '[0-9]+' || echo 0)"
+    if ((status != 0 && p + f + e == 0)); then f=1; fi # pytest failed before running a test
+    CONSOLE_COUNTS="$p $((f + e)) $s"
+    STAGE_TIMES+=("console tests $(elapsed "$t0")")
+    if ((status == 0)); then
+        say "console tests passed ($p passed, $s skipped) in $(elapsed "$t0")"
+    else
+        say "console tests FAILED ($p passed, $((f + e)) failed, $s skipped) in $(elapsed "$t0") (log: ${log#"$ROOT"/})"
+    fi
+    return "$status"
+}
+
 # Sum the "test result:" lines of cargo test's output into one plain closing line.
 summarize_tests() {
     local log="$1" status="$2" passed=0 failed=0 ignored=0 suites=0 p f i
@@ -490,7 +608,14 @@ summarize_tests() {
     else
         say "cargo test FAILED with exit status $status after $(elapsed "$RUN_STARTED_NS") (log: ${log#"$ROOT"/})"
     fi
-    if ((suites > 0)); then
+    if [[ -n "$CONSOLE_COUNTS" ]]; then
+        read -r p f i <<<"$CONSOLE_COUNTS"
+        say "console browser tests: $p passed, $f failed, $i skipped"
+        passed=$((passed + p))
+        failed=$((failed + f))
+        ignored=$((ignored + i))
+    fi
+    if ((suites > 0)) || [[ -n "$CONSOLE_COUNTS" ]]; then
         printf 'summary: %d passed, %d failed, %d skipped\n' "$passed" "$failed" "$ignored"
     fi
 }
@@ -582,8 +707,15 @@ main() {
         run_child cargo test "${args[@]}" >&3 2>&1 || status=$?
         exec 3>&-
         wait "$tee_pid" 2>/dev/null || true # all of cargo's output is printed before the summary
+        local console_status=0
+        if (($# == 0)) || [[ "${CONSOLE_TESTS:-}" == 1 ]]; then
+            run_console_tests || console_status=$?
+        else
+            say "console tests: not run (cargo test arguments given; CONSOLE_TESTS=1 runs them too)"
+        fi
         stop_dynamodb_local
         summarize_tests "$log" "$status" # its last line closes the output
+        if ((status == 0 && console_status != 0)); then status="$console_status"; fi
         ;;
     esac
     return "$status"

@@ -11,6 +11,7 @@ requested, in localStorage, in a cookie, in a console message, or in keys-dev's 
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import queue
@@ -157,6 +158,7 @@ def _start(store: str, tmp: Path) -> Server:
     proc = subprocess.Popen(
         args, stdout=subprocess.PIPE, stderr=stderr.open("w"), stdin=subprocess.DEVNULL, env=env, text=True
     )
+    atexit.register(lambda: proc.poll() is None and proc.kill())  # even if pytest is interrupted
     lines: queue.Queue[str | None] = queue.Queue()
 
     def pump():

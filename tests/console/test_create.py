@@ -14,7 +14,8 @@ def key_dialog(page):
 def test_admin_creates_a_project_key_and_sees_it_once(page, server, api):
     project = uniq("billing")
     sign_in(page, server.admin_key, heading="Keys")
-    page.get_by_label("Project", exact=True).fill(project)
+    with page.expect_response(lambda r: f"projectId={project}" in r.url):
+        page.get_by_label("Project", exact=True).fill(project)
     expect(page.get_by_text("No API key has been created on this project.")).to_be_visible()
     page.get_by_role("button", name="Create an API key", exact=True).click()
     form = page.get_by_role("dialog", name="New API Key")
@@ -99,7 +100,7 @@ def test_a_member_creates_a_pending_key_with_only_roles_it_holds(page, server, a
     sign_in(page, member["key"], heading="API keys")
     page.get_by_role("button", name="Create API Key").click()
     form = page.get_by_role("dialog", name="New API Key")
-    expect(form.get_by_text("Pending")).to_be_visible()
+    expect(form.locator("#c-pending-note")).to_contain_text("Pending")
     roles = form.get_by_role("group", name="Roles")
     expect(roles.get_by_role("checkbox")).to_have_count(2)
     roles.get_by_label("reader").check()

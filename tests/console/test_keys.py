@@ -1,6 +1,5 @@
 """The Keys page: columns, search, filters, paging, copy, Block/Unblock (the red dot), Delete."""
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 from playwright.sync_api import expect
@@ -10,7 +9,8 @@ from conftest import row, shot, sign_in, top_message, uniq
 
 def admin_on_project(page, server, project, heading="API keys"):
     sign_in(page, server.admin_key, heading="Keys")
-    page.get_by_label("Project", exact=True).fill(project)
+    with page.expect_response(lambda r: f"projectId={project}" in r.url):
+        page.get_by_label("Project", exact=True).fill(project)
     expect(page.get_by_role("heading", level=1, name=heading, exact=True)).to_be_visible()
 
 
@@ -28,10 +28,10 @@ def test_the_list_shows_its_columns_and_search_finds_by_name(page, server, api):
     expect(r).to_contain_text("Active")
     expect(r).to_contain_text("admin")  # created by the bootstrap admin's user
     expect(r.get_by_role("link", name="Detail")).to_be_visible()
-    page.get_by_label("Search").fill("checkout")
+    page.get_by_role("searchbox", name="Search").fill("checkout")
     expect(page.locator("#keys-rows tr")).to_have_count(2)
     expect(row(page, "search indexer")).to_have_count(0)
-    page.get_by_label("Search").fill("nothing like it")
+    page.get_by_role("searchbox", name="Search").fill("nothing like it")
     expect(page.get_by_text("No API key matches these filters.")).to_be_visible()
 
 
@@ -156,38 +156,25 @@ def test_a_plain_team_key_sees_only_itself(page, server, api):
     expect(page.get_by_role("button", name="Create API Key")).to_have_count(0)
 
 
-def test_load_more_and_a_thousand_keys_render_fast(page, server, api):
+def test_load_more_pages_through_a_thousand_keys(page, server, api):
     project = uniq("bulk")
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda i: api.project_key(project, name=f"bulk key {i:04d}"), range(1000)))
     admin_on_project(page, server, project)
     rows = page.locator("#keys-rows tr")
     expect(rows).to_have_count(100)
+    # each page of rows goes in at once: one insertion, not one per row
+    page.evaluate("""() => { window.__inserts = [];
+        new MutationObserver(rs => rs.forEach(r => r.addedNodes.length && window.__inserts.push(
+          Array.from(r.addedNodes).filter(n => n.nodeName === 'TR').length)))
+        .observe(document.querySelector('#keys-rows'), { childList: true }); }""")
     for n in range(200, 1001, 100):
         page.get_by_role("button", name="Load more").click()
         expect(rows).to_have_count(n, timeout=20_000)
+    assert page.evaluate("window.__inserts") == [100] * 9
     expect(page.get_by_role("button", name="Load more")).to_be_hidden()
     prefixes = page.eval_on_selector_all("#keys-rows tr", "rs => rs.map(r => r.dataset.prefix)")
     assert len(set(prefixes)) == 1000
-    # each page's rows were inserted at once
-    renders = page.evaluate("performance.getEntriesByName('keys-render').map(e => e.duration)")
-    assert renders and max(renders) < 250, renders
-    # and all 1,000 at once, with layout
-    ms = page.evaluate(
-        """async () => {
-            const base = document.querySelector('link[rel=stylesheet]').href.replace(/[^/]*$/, '');
-            const { rowsHtml } = await import(base + 'views/keys.js');
-            const { state } = await import(base + 'state.js');
-            const tbody = document.querySelector('#keys-rows');
-            const t0 = performance.now();
-            tbody.innerHTML = rowsHtml(state.keys.items, state.me);
-            document.body.getBoundingClientRect();
-            return performance.now() - t0;
-        }"""
-    )
-    print(f"1,000 rows: {ms:.1f} ms; pages: {[round(r, 1) for r in renders]}")
-    assert ms < 1000, ms
-    t0 = time.monotonic()
-    page.get_by_label("Search").fill("bulk key 0999")
+    # (how fast they render is measured by bench/console.py, not asserted here)
+    page.get_by_role("searchbox", name="Search").fill("bulk key 0999")
     expect(rows).to_have_count(1)
-    assert time.monotonic() - t0 < 10

@@ -1,5 +1,8 @@
 """Signing in and out: who you are, what you may do, where the key is (and is not) kept."""
 
+import time
+from datetime import datetime, timedelta, timezone
+
 from playwright.sync_api import expect
 
 from conftest import sign_in, shot, top_message, uniq
@@ -47,7 +50,11 @@ def test_a_refused_key_stays_on_sign_in_saying_so(page, server, api):
     api.patch(k["prefix"], status="Disabled")
     r = api.project_key(uniq("proj"))
     api.ok("POST", f"/keys/{r['prefix']}/replace", {})
-    for bad in ("not-a-key", "sk-team-AAAAAAAAAAAA_" + "a" * 38, k["key"], r["key"]):
+    soon = (datetime.now(timezone.utc) + timedelta(seconds=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    e = api.project_key(uniq("proj"), expiresAt=soon)
+    time.sleep(max(0.0, (datetime.strptime(soon, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+                         - datetime.now(timezone.utc)).total_seconds() + 1.0))
+    for bad in ("not-a-key", "sk-team-AAAAAAAAAAAA_" + "a" * 38, k["key"], r["key"], e["key"]):
         page.get_by_label("API key").fill(bad)
         page.get_by_role("button", name="Sign in").click()
         expect(top_message(page)).to_contain_text(REFUSED)
@@ -81,7 +88,7 @@ def test_an_expired_session_returns_to_sign_in(page, server, api):
     pa = api.project_key(project, roles=[f"project-admin:{project}"])
     sign_in(page, pa["key"], heading="API keys")
     api.patch(pa["prefix"], status="Disabled")  # an admin blocks it meanwhile
-    page.get_by_label("Search").fill("anything")
+    page.get_by_role("searchbox", name="Search").fill("anything")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     expect(top_message(page)).to_contain_text("session has ended")
     expect(top_message(page)).to_contain_text(REFUSED)

@@ -104,6 +104,7 @@ async fn run() -> Result<(), String> {
             .map_err(|e| format!("--key-file {path}: {e}"))?;
         println!("(also written to {path})");
     }
+    println!("console: http://{addr}/");
     println!("try: curl -s http://{addr}/protected/hello -H \"Authorization: Bearer $KEY\"");
     serve(listener, app, local::shutdown_signal()).await;
     Ok(())

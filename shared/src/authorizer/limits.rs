@@ -78,6 +78,12 @@ struct Local {
     exact: bool,
 }
 
+/// Whether a quota's calls are charged one at a time, each charge standing in for the read. An
+/// exhausted quota is not: its refusals cost a read each, never a (failed, yet billed) write.
+fn is_small(remaining: u64) -> bool {
+    (1..SMALL_QUOTA).contains(&remaining)
+}
+
 impl Local {
     fn note_call(&mut self, now: OffsetDateTime) {
         let s = now.unix_timestamp();
@@ -129,7 +135,7 @@ impl Limits {
         l.note_call(now);
         let left = key.quota.map_or(0, |q| q.remaining);
         l.quota_left = left;
-        l.exact = key.rate_limit.is_none() && left < SMALL_QUOTA;
+        l.exact = key.rate_limit.is_none() && is_small(left);
         Remaining {
             rate: None,
             quota: Some(left),
@@ -171,8 +177,7 @@ impl Limits {
                 },
                 None => 0,
             };
-            l.exact =
-                key.rate_limit.is_none() && key.quota.is_some_and(|q| q.remaining < SMALL_QUOTA);
+            l.exact = key.rate_limit.is_none() && key.quota.is_some_and(|q| is_small(q.remaining));
             (rate_want, quota_want, expired)
         };
         if expired > 0 {

@@ -394,3 +394,45 @@ async fn a_small_quota_costs_one_request_per_call() {
     let counts = counter.take();
     assert_eq!(counts.describe(), "UpdateItem 10", "{counts:?}");
 }
+
+/// An exhausted quota leaves the one-call mode: once an instance has seen it at 0, each refused
+/// call is one read, never a conditional write that fails (and is billed) every time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exhausted_quota_refuses_with_reads_not_failed_writes() {
+    use integration_tests::requests::{counting_client, CallCounter};
+    let Some(plain) = integration_tests::dynamo_store("spent-quota").await else {
+        return;
+    };
+    let counter = CallCounter::default();
+    let store = shared::store::DynamoStore::new(
+        counting_client(plain.client(), &counter),
+        plain.table(),
+        integration_tests::codec(),
+    );
+    let api = Api::new(store);
+    let (k, t) = limited_key(&api, None, quota(3)).await;
+    let a = Authorizer::new(
+        api.store().clone(),
+        Arc::new(api.clock.clone()),
+        StdDuration::ZERO,
+    );
+    let mut allowed = 0;
+    for _ in 0..5 {
+        allowed += matches!(
+            a.decide(Some(t.expose())).await.unwrap(),
+            Decision::Allow(_)
+        ) as u32;
+    }
+    assert_eq!(allowed, 3, "exactly the quota");
+    a.flush().await;
+    counter.reset();
+    for _ in 0..10 {
+        assert!(matches!(
+            a.decide(Some(t.expose())).await.unwrap(),
+            Decision::Deny
+        ));
+    }
+    let counts = counter.take();
+    assert_eq!(counts.describe(), "GetItem 10", "{counts:?}");
+    assert_eq!(api.stored(&k).await.quota.unwrap().remaining, 0);
+}

@@ -1,10 +1,13 @@
-//! The local dev server and the operator's bootstrap CLI.
+//! The local dev server and the operator's CLI.
 //!
-//! `keys-dev` serves the management API of DESIGN §5 on 127.0.0.1 through the same handlers the
+//! `keys-dev` serves the management API on 127.0.0.1 through the same handlers the
 //! Lambda functions run, with the real authorizer in front of every route (as API Gateway would
 //! put it), plus `ANY /protected/{proxy+}`, a stand-in for "another API" that answers with the
-//! authorizer context it received. `keys-admin bootstrap` mints the first admin key in a table.
+//! authorizer context it received. `keys-admin` ([`admin`]) is the operator's break-glass tool:
+//! it mints a team's first admin key and lists, reads, disables, enables, replaces and deletes
+//! keys straight in a table, each change audited as the operator's.
 
+pub mod admin;
 pub mod cli;
 pub mod gateway;
 pub mod server;

@@ -4,8 +4,6 @@
 use std::future::Future;
 
 use lambda_http::{Body, Request, Response};
-use serde_json::{json, Value};
-use time::Duration;
 
 use super::caller::{Caller, Claim};
 use super::create::with_token;
@@ -15,9 +13,8 @@ use super::request::{if_match, json_body, origin, prefix};
 use super::response::{etag, json_response};
 use super::{record_prefix, AppState, Function, Handler, Route};
 use crate::error::ApiError;
-use crate::model::{Actor, AuditAction, AuditRecord, Changes, PreviousSecret};
+use crate::model::{Actor, AuditAction, AuditRecord};
 use crate::store::Store;
-use crate::token::Token;
 
 /// The longest grace period: one day.
 pub const MAX_GRACE_SECONDS: u64 = 86_400;
@@ -59,28 +56,8 @@ async fn replace<S: Store>(state: &AppState<S>, req: &Request) -> Result<Respons
     authorize(&caller, Action::Replace, &current)?;
     precondition.check(current.version)?;
 
-    let token = Token::generate_for(current.kind, current.prefix.clone());
-    let mut next = current.clone();
-    // One previous secret at most: a second replace ends the first one's grace period.
-    next.previous = (grace > 0).then(|| PreviousSecret {
-        hash: current.secret_hash.clone(),
-        valid_until: now + Duration::seconds(grace as i64),
-    });
-    next.secret_hash = token.hash();
-    next.generation = current.generation + 1;
-    next.preview = token.preview();
-    next.retrieved = true;
-    next.updated_at = now;
-    let changes = Changes::from([
-        (
-            "secret".to_owned(),
-            (
-                json!(format!("generation {}", current.generation)),
-                json!(format!("generation {}", next.generation)),
-            ),
-        ),
-        ("gracePeriodSeconds".to_owned(), (Value::Null, json!(grace))),
-    ]);
+    let (next, token) = current.replaced(now, grace);
+    let changes = current.replace_changes(&next, grace);
     let audit = AuditRecord::of(
         AuditAction::Replaced,
         Actor::key(&caller.key),

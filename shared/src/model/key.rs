@@ -1,8 +1,10 @@
 //! The stored key record and its JSON (the key object): the hashes never leave the server.
 
-use time::OffsetDateTime;
+use serde_json::{json, Value};
+use time::{Duration, OffsetDateTime};
 
 use super::attributes::{Description, Ident, KeyName, Labels, Roles, WebhookUrl};
+use super::audit::Changes;
 use super::limits::{Quota, RateLimit, RateWindow};
 use super::status::Status;
 use super::timestamp::format_time;
@@ -67,7 +69,7 @@ pub enum SecretMatch {
 }
 
 impl ApiKey {
-    /// `isDefault` of the seeds: true for team (user) keys.
+    /// `isDefault` of the original product: true for team (user) keys.
     pub fn is_default(&self) -> bool {
         self.kind == KeyKind::Team
     }
@@ -116,9 +118,45 @@ impl ApiKey {
         self.expires_at.is_some_and(|t| t <= now)
     }
 
-    /// The key object of DESIGN §4, camelCase, without any hash.
+    /// The key after a replace at `now`: a new token for the same prefix, the generation one
+    /// more, its preview, and the current secret kept as the previous one for `grace_seconds`
+    /// (none when 0). One previous secret at most: a second replace ends the first one's grace
+    /// period. The API's replace and `keys-admin replace` both make their change with this.
+    pub fn replaced(&self, now: OffsetDateTime, grace_seconds: u64) -> (ApiKey, Token) {
+        let token = Token::generate_for(self.kind, self.prefix.clone());
+        let mut next = self.clone();
+        next.previous = (grace_seconds > 0).then(|| PreviousSecret {
+            hash: self.secret_hash.clone(),
+            valid_until: now + Duration::seconds(grace_seconds.min(i64::MAX as u64) as i64),
+        });
+        next.secret_hash = token.hash();
+        next.generation = self.generation + 1;
+        next.preview = token.preview();
+        next.retrieved = true;
+        next.updated_at = now;
+        (next, token)
+    }
+
+    /// What the audit record of a replace from `self` to `next` ([`Self::replaced`]) records
+    /// besides the key's fields: the secret's generation before and after, and the grace period.
+    pub fn replace_changes(&self, next: &ApiKey, grace_seconds: u64) -> Changes {
+        Changes::from([
+            (
+                "secret".to_owned(),
+                (
+                    json!(format!("generation {}", self.generation)),
+                    json!(format!("generation {}", next.generation)),
+                ),
+            ),
+            (
+                "gracePeriodSeconds".to_owned(),
+                (Value::Null, json!(grace_seconds)),
+            ),
+        ])
+    }
+
+    /// The key object of docs/API.md, camelCase, without any hash.
     pub fn to_json(&self) -> serde_json::Value {
-        use serde_json::json;
         json!({
             "prefix": self.prefix.as_str(),
             "preview": self.preview,
@@ -205,5 +243,41 @@ impl NewKey {
             deleted_at: None,
         };
         (key, token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::sample_key_with_token;
+
+    #[test]
+    fn a_replace_keeps_the_prefix_and_the_old_secret_for_its_grace_period() {
+        let (key, old) = sample_key_with_token(KeyKind::Project);
+        let now = key.created_at + Duration::minutes(5);
+
+        let (next, token) = key.replaced(now, 60);
+        assert_eq!(token.prefix(), &key.prefix);
+        assert_eq!(next.prefix, key.prefix);
+        assert_eq!(next.generation, key.generation + 1);
+        assert_eq!(next.preview, token.preview());
+        assert_eq!(next.updated_at, now);
+        assert_eq!(next.version, key.version, "the store bumps the version");
+        assert_eq!(next.match_secret(&token, now), SecretMatch::Current);
+        assert_eq!(next.match_secret(&old, now), SecretMatch::Previous);
+        let later = now + Duration::seconds(60);
+        assert_eq!(next.match_secret(&old, later), SecretMatch::None);
+        let changes = key.replace_changes(&next, 60);
+        assert_eq!(
+            changes["secret"],
+            (json!("generation 1"), json!("generation 2"))
+        );
+        assert_eq!(changes["gracePeriodSeconds"], (Value::Null, json!(60)));
+
+        // no grace: the old secret stops now; a second replace ends the first one's grace
+        let (again, _) = next.replaced(now, 0);
+        assert!(again.previous.is_none());
+        assert_eq!(again.match_secret(&token, now), SecretMatch::None);
+        assert_eq!(again.match_secret(&old, now), SecretMatch::None);
     }
 }

@@ -18,3 +18,4 @@ mod hardening_tenancy;
 mod limits;
 mod store_contract;
 mod template;
+mod template_ops;

@@ -239,23 +239,18 @@ pub fn checksum(data: &[u8]) -> String {
     out.iter().map(|&b| char::from(b)).collect()
 }
 
-/// `len` uniformly random base62 characters from the OS CSPRNG (rejection sampling, no bias).
+/// `len` uniformly random base62 characters from the OS CSPRNG: `rand`'s `OsRng` (the operating
+/// system's generator, no user-space state to leak or fork) and its uniform `Alphanumeric`
+/// distribution (rejection sampling: no character is likelier than another).
 pub fn random_base62(len: usize) -> String {
-    let mut out = String::with_capacity(len);
-    let mut buf = [0u8; 64];
-    while out.len() < len {
-        getrandom::fill(&mut buf).expect("the OS random number generator is unavailable");
-        for &b in &buf {
-            // 248 = 62 * 4: bytes at or above it would bias the first characters.
-            if b < 248 {
-                out.push(char::from(BASE62[(b % 62) as usize]));
-                if out.len() == len {
-                    break;
-                }
-            }
-        }
-    }
-    out
+    use rand::distr::{Alphanumeric, Distribution};
+    use rand::TryRngCore;
+    let mut os = rand::rngs::OsRng.unwrap_err();
+    Alphanumeric
+        .sample_iter(&mut os)
+        .take(len)
+        .map(char::from)
+        .collect()
 }
 
 #[cfg(test)]
@@ -310,12 +305,64 @@ mod tests {
             Token::parse(std::str::from_utf8(&alpha).unwrap()),
             Err(TokenError::Alphabet)
         );
-        // multi-byte characters never panic on slicing
+        // multi-byte characters never panic on slicing, and are refused by class: 50 bytes
         let uni = format!("sk-project-{}", "é".repeat(25));
-        assert!(Token::parse(&uni).is_err());
+        assert_eq!(Token::parse(&uni), Err(TokenError::Length));
+        // 51 bytes, the separator's byte inside a two-byte character
+        let uni = format!("sk-project-{}a", "é".repeat(25));
+        assert_eq!(Token::parse(&uni), Err(TokenError::Separator));
+        // 51 bytes with the separator in place, a two-byte character in the secret
+        let mut wide = s.clone();
+        wide.replace_range(11 + 20..11 + 22, "é");
+        assert_eq!(wide.len(), s.len());
+        assert_eq!(Token::parse(&wide), Err(TokenError::Alphabet));
         // the same body with the other kind tag has a different checksum
         let swapped = s.replacen("sk-project-", "sk-team-", 1);
         assert_eq!(Token::parse(&swapped), Err(TokenError::Checksum));
+    }
+
+    /// Fixed tokens whose checksum and SHA-256 were computed outside this code (Python's
+    /// `zlib.crc32` in base62, and `printf %s TOKEN | sha256sum`).
+    const KNOWN: [(&str, KeyKind, &str, &str); 2] = [
+        (
+            "sk-project-AbCdEfGhIjKl_0123456789ABCDEFGHIJKLMNOPQRSTUV2iVI0R",
+            KeyKind::Project,
+            "AbCdEfGhIjKl",
+            "53ab3257ecef3399e395e25a67cd6717aa8af3cbf38fd15185d50649f7eab3d8",
+        ),
+        (
+            "sk-team-Zz9Yy8Xx7Ww6_abcdefghijklmnopqrstuvwxyz0123453YBaQR",
+            KeyKind::Team,
+            "Zz9Yy8Xx7Ww6",
+            "33836b2f16e0a8e40129b56f6b5585c7b896e2733271fac8313353c521eeafca",
+        ),
+    ];
+
+    #[test]
+    fn known_tokens_parse_and_hash_to_their_known_sha256() {
+        for (text, kind, prefix, sha256) in KNOWN {
+            let t = Token::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(t.kind(), kind);
+            assert_eq!(t.prefix().as_str(), prefix);
+            assert_eq!(t.expose(), text);
+            // the stored form: SHA-256 of the whole token, lowercase hex
+            assert_eq!(t.hash().as_str(), sha256);
+            assert_eq!(SecretHash::of(text).as_str(), sha256);
+            assert_eq!(SecretHash::from_stored(sha256), Some(t.hash()));
+            assert!(SecretHash::from_stored(sha256).unwrap().verify(&t));
+            assert_eq!(
+                checksum(&text.as_bytes()[..text.len() - 6]),
+                text[text.len() - 6..]
+            );
+            assert_eq!(
+                t.preview(),
+                format!("{}...{}", kind.tag(), &text[text.len() - 4..])
+            );
+        }
+        // the checksum's last digit off by one: refused for its checksum alone
+        let (text, ..) = KNOWN[0];
+        let off = format!("{}S", &text[..text.len() - 1]);
+        assert_eq!(Token::parse(&off), Err(TokenError::Checksum));
     }
 
     #[test]
@@ -349,8 +396,15 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(256))]
+        // Failures are reported with their minimal input; no regression files in the tree.
+        #![proptest_config(ProptestConfig {
+            failure_persistence: None,
+            ..ProptestConfig::with_cases(256)
+        })]
 
+        /// One printable ASCII character changed anywhere: refused, for the reason the place
+        /// and the character give — the kind tag, the separator, the alphabet, or else (a
+        /// base62 character for another) the checksum, as CRC32 sees every one-byte change.
         #[test]
         fn any_single_character_change_fails(pos in 0usize..MAX_TOKEN_LEN, c in proptest::char::range('!', '~')) {
             let t = Token::generate(KeyKind::Project);
@@ -358,12 +412,32 @@ mod tests {
             prop_assume!(bytes[pos] != c as u8);
             bytes[pos] = c as u8;
             let changed = String::from_utf8(bytes).unwrap();
-            prop_assert!(Token::parse(&changed).is_err());
+            let tag = KeyKind::Project.tag().len();
+            let want = if pos < tag {
+                TokenError::Kind
+            } else if pos == tag + PREFIX_LEN {
+                TokenError::Separator
+            } else if !c.is_ascii_alphanumeric() {
+                TokenError::Alphabet
+            } else {
+                TokenError::Checksum
+            };
+            prop_assert_eq!(Token::parse(&changed), Err(want));
         }
 
+        /// Any string that does not start with a kind tag is refused for its tag.
         #[test]
-        fn parser_never_panics(s in ".{0,80}") {
-            let _ = Token::parse(&s);
+        fn no_tag_is_a_kind_error(s in ".{0,80}") {
+            prop_assume!(!s.starts_with("sk-project-") && !s.starts_with("sk-team-"));
+            prop_assert_eq!(Token::parse(&s), Err(TokenError::Kind));
+        }
+
+        /// A kind tag and anything of another byte length: refused for its length.
+        #[test]
+        fn a_wrong_length_is_a_length_error(team in any::<bool>(), rest in ".{0,80}") {
+            prop_assume!(rest.len() != PREFIX_LEN + 1 + SECRET_LEN + CHECKSUM_LEN);
+            let tag = if team { KeyKind::Team.tag() } else { KeyKind::Project.tag() };
+            prop_assert_eq!(Token::parse(&format!("{tag}{rest}")), Err(TokenError::Length));
         }
 
         #[test]

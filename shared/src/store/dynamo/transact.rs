@@ -69,11 +69,9 @@ impl DynamoStore {
 
 /// A short, jittered backoff for transaction conflicts.
 fn backoff(attempt: u32) -> Duration {
-    let mut b = [0u8; 1];
-    let jitter = if getrandom::fill(&mut b).is_ok() {
-        b[0] as u64 % 20
-    } else {
-        10
-    };
+    use rand::TryRngCore;
+    let jitter = rand::rngs::OsRng
+        .try_next_u32()
+        .map_or(10, |r| u64::from(r % 20));
     Duration::from_millis(10 * attempt as u64 + jitter)
 }

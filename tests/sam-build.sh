@@ -16,7 +16,7 @@
 #      it is not the test build's target/, so a build here never waits on a `cargo test`'s lock;
 #   4. runs `sam build --beta-features ARGS` (samconfig.toml adds parallel, not cached);
 #   5. checks that every function of template.yaml has .aws-sam/build/<Function>/bootstrap, a
-#      64-bit little-endian AArch64 ELF executable, and prints its size (DESIGN §10 aims at
+#      64-bit little-endian AArch64 ELF executable, and prints its size (bench/targets.md aims at
 #      5 MB; sizes above 5 MiB are flagged, not failed).
 #
 # Time on the 2-core development machine: a cold build (empty cargo target dir) takes 8 minutes
@@ -96,7 +96,7 @@ for f in "${functions[@]}"; do
     size=$(stat -c %s "$b")
     printf '    ok  %-44s %6d KiB  aarch64 ELF\n' "$b" $((size / 1024))
     if ((size > 5 * 1024 * 1024)); then
-        printf "        (over the 5 MiB size target of DESIGN §10)\n"
+        printf "        (over the 5 MiB size target in bench/targets.md)\n"
     fi
 done
 ((bad == 0)) || die "sam build did not produce an arm64 bootstrap for every function"

@@ -2,7 +2,7 @@
 //! stored key, re-read for the request) and the key, so the matrix test and the handlers agree by
 //! construction.
 //!
-//! The rules, where DESIGN leaves room:
+//! The rules, where the product description leaves room:
 //! - Team confinement comes first: a key of another team, or a tombstone, is "not found" (404),
 //!   decided by [`visible`] before any rule below; a key of the caller's team that the caller may
 //!   not touch is 403.

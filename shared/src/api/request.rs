@@ -10,7 +10,7 @@ use crate::error::ApiError;
 use crate::model::FieldError;
 use crate::token::Prefix;
 
-/// The largest body a route accepts (DESIGN §5): 16 KiB.
+/// The largest body a route accepts (docs/API.md): 16 KiB.
 pub const MAX_BODY: usize = 16 * 1024;
 pub const JSON: &str = "application/json";
 

@@ -1,4 +1,4 @@
-//! The permission matrix of DESIGN §6: every route × every kind of caller, through the handlers,
+//! The permission matrix of docs/API.md: every route × every kind of caller, through the handlers,
 //! with the status each one must get; then the escalation attempts and the approval flow.
 
 use serde_json::json;
@@ -49,7 +49,7 @@ const ROUTES: [Route; 6] = [
     Route::Delete,
 ];
 
-/// The status DESIGN §6 implies. Keys of another team are 404 (never 403: that would confirm
+/// The status the permission rules (docs/API.md) imply. Keys of another team are 404 (never 403: that would confirm
 /// they exist); keys of the caller's own team it may not touch are 403.
 fn expected(route: Route, who: Who) -> u16 {
     use Route::*;
@@ -131,7 +131,7 @@ async fn permission_matrix<S: Store>(store: S) {
             }
             // when the caller calls the route
             let answer = api.send(call).await;
-            // then the status is the one §6 implies
+            // then the status is the one the permission rules imply
             let want = expected(route, who);
             assert_eq!(
                 answer.status, want,

@@ -1,4 +1,4 @@
-//! Issue 8, escalation: every way a caller could come to hold a role, a project or a team it
+//! Escalation: every way a caller could come to hold a role, a project or a team it
 //! does not hold — creating a key with more, adding roles, approving itself, taking another
 //! project's or user's key, re-arming a key an admin disarmed, replacing a stronger key to get
 //! its secret, naming server-owned fields — is refused (403, or 400 for fields no request may

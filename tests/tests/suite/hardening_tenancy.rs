@@ -1,4 +1,4 @@
-//! Issue 8, tenant isolation: two teams with the same project and user ids, every caller kind
+//! Tenant isolation: two teams with the same project and user ids, every caller kind
 //! of one team on every route against every kind of key of the other (live, pending, disabled,
 //! deleted, team and project keys), with every query that could widen a list, another team's
 //! cursor, and bodies naming the other team. Checked twice: by status codes and answers (no

@@ -28,6 +28,9 @@
 #      tests (`pytest tests/console`, Playwright driving Debian's Chromium at /usr/lib/chromium/chromium,
 #      installed with apt-get when missing and run as root) against the debug keys-dev on both stores,
 #      DynamoDB Local included (CONSOLE_TESTS_REQUIRE_DYNAMODB=1); their counts join the summary line;
+#   5c. counts the tests that skipped themselves (a missing service or tool; each appends a line to
+#      target/tmp/skipped-tests.txt, which is removed before cargo test), lists them and puts them
+#      into the summary's "skipped"; with CI=true a skip fails the run;
 #   6. stops DynamoDB Local on every exit path and exits with the tests' (or command's) status.
 #
 # Environment knobs:
@@ -586,7 +589,24 @@ run_console_tests() {
     return "$status"
 }
 
-# Sum the "test result:" lines of cargo test's output into one plain closing line.
+# Tests that skipped themselves (integration_tests::skip: a missing service or tool) append a line
+# "test: why" here; removed before cargo test, counted after. Under CI=true a skip fails the run.
+readonly SKIPPED_FILE="$ROOT/target/tmp/skipped-tests.txt"
+SKIPPED_TESTS=0 # lines of $SKIPPED_FILE after the last cargo test
+
+# count_skipped: show the tests that skipped themselves and set SKIPPED_TESTS.
+count_skipped() {
+    SKIPPED_TESTS=0
+    [[ -f "$SKIPPED_FILE" ]] || return 0
+    SKIPPED_TESTS="$(grep -c '' "$SKIPPED_FILE" || true)"
+    if ((SKIPPED_TESTS > 0)); then
+        warn "$SKIPPED_TESTS test(s) skipped themselves (${SKIPPED_FILE#"$ROOT"/}):"
+        sed 's/^/    skipped: /' "$SKIPPED_FILE" >&2
+    fi
+}
+
+# Sum the "test result:" lines of cargo test's output into one plain closing line. Tests that
+# skipped themselves passed in cargo's count: they are counted as skipped instead.
 summarize_tests() {
     local log="$1" status="$2" passed=0 failed=0 ignored=0 suites=0 p f i
     while read -r p f i; do
@@ -615,6 +635,8 @@ summarize_tests() {
         failed=$((failed + f))
         ignored=$((ignored + i))
     fi
+    passed=$((passed > SKIPPED_TESTS ? passed - SKIPPED_TESTS : 0))
+    ignored=$((ignored + SKIPPED_TESTS))
     if ((suites > 0)) || [[ -n "$CONSOLE_COUNTS" ]]; then
         printf 'summary: %d passed, %d failed, %d skipped\n' "$passed" "$failed" "$ignored"
     fi
@@ -702,11 +724,17 @@ main() {
         local log="$LOG_DIR/cargo-test.log"
         say "cargo test ${args[*]}"
         local tee_pid
+        rm -f "$SKIPPED_FILE"
         exec 3> >(tee "$log")
         tee_pid=$!
         run_child cargo test "${args[@]}" >&3 2>&1 || status=$?
         exec 3>&-
         wait "$tee_pid" 2>/dev/null || true # all of cargo's output is printed before the summary
+        count_skipped
+        if ((SKIPPED_TESTS > 0)) && [[ "${CI:-}" == true ]]; then
+            printf '==> ERROR: %s\n' "CI=true: $SKIPPED_TESTS test(s) skipped instead of running" >&2
+            if ((status == 0)); then status=1; fi
+        fi
         local console_status=0
         if (($# == 0)) || [[ "${CONSOLE_TESTS:-}" == 1 ]]; then
             run_console_tests || console_status=$?

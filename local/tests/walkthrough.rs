@@ -13,7 +13,7 @@ struct Server {
     child: Child,
     addr: String,
     admin_key: String,
-    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    stderr: integration_tests::http::Collected,
 }
 
 impl Server {
@@ -25,7 +25,11 @@ impl Server {
             .env("RUST_LOG", "info");
         if dynamo {
             if !integration_tests::dynamodb_local() {
-                eprintln!("skipped: DynamoDB Local is not running (use tests/run.sh)");
+                integration_tests::skip(
+                    "walkthrough_on_dynamodb_local",
+                    "DynamoDB Local is not running",
+                    "DYNAMODB_LOCAL_REQUIRED",
+                );
                 return None;
             }
             cmd.env("TABLE_NAME", integration_tests::table_name("walk"));
@@ -78,9 +82,8 @@ impl Server {
         terminate(self.child.id());
         let status = wait_timeout(&mut self.child, Duration::from_secs(10));
         assert!(status, "keys-dev stops on SIGTERM");
-        std::thread::sleep(Duration::from_millis(100));
-        let logs = self.stderr.lock().unwrap().clone();
-        logs
+        // everything it logged: its stderr read to the end
+        self.stderr.until_eof(Duration::from_secs(10))
     }
 }
 
@@ -224,6 +227,36 @@ fn walkthrough(server: Server) {
         404
     );
 
+    // Its history: five records, newest first, each naming the admin key that made the change
+    // and the request, and none holding a key.
+    let r = server.call("GET", &format!("/keys/{prefix}/audit"), Some(&admin), None);
+    assert_eq!(r.status, 200, "{r:?}");
+    let records = r.json()["items"].as_array().unwrap().clone();
+    let actions: Vec<&str> = records
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["deleted", "replaced", "enabled", "disabled", "created"],
+        "{r:?}"
+    );
+    let admin_prefix = &admin["sk-team-".len()..][..12];
+    for a in &records {
+        assert_eq!(a["key"]["prefix"], prefix.as_str(), "{a}");
+        assert_eq!(a["actor"]["prefix"], admin_prefix, "{a}");
+        assert_eq!(a["source"], "api", "{a}");
+        assert!(
+            a["requestId"].as_str().is_some_and(|id| !id.is_empty()),
+            "{a}"
+        );
+    }
+    assert_eq!(records[3]["changes"]["status"]["from"], "Active");
+    assert_eq!(records[3]["changes"]["status"]["to"], "Disabled");
+    for secret in [&admin, &key, &new_key] {
+        assert!(!r.body.contains(secret.as_str()));
+    }
+
     // Bad requests through the server.
     let r = server.call("GET", "/nowhere", Some(&admin), None);
     assert_eq!(r.status, 404);
@@ -286,13 +319,17 @@ fn help_explains_everything() {
     assert!(!out.status.success());
 }
 
-/// The operator's bootstrap (DESIGN §6) against DynamoDB Local: `keys-admin bootstrap` writes an
+/// The operator's bootstrap (docs/OPERATIONS.md) against DynamoDB Local: `keys-admin bootstrap` writes an
 /// admin key through the SDK, and that key then passes the real authorizer of a server on the
 /// same table and can manage keys.
 #[test]
 fn bootstrap_cli_mints_a_working_admin_key() {
     if !integration_tests::dynamodb_local() {
-        eprintln!("skipped: DynamoDB Local is not running (use tests/run.sh)");
+        integration_tests::skip(
+            "bootstrap_cli_mints_a_working_admin_key",
+            "DynamoDB Local is not running",
+            "DYNAMODB_LOCAL_REQUIRED",
+        );
         return;
     }
     let table = integration_tests::table_name("boot");

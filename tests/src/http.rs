@@ -3,7 +3,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -66,21 +66,53 @@ pub fn http(
     }
 }
 
-/// Everything `pipe` writes, collected by a thread of its own until it closes (the server's
-/// stderr: its log lines, scanned by the tests for tokens).
-pub fn collect(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<String>> {
-    let text = Arc::new(Mutex::new(String::new()));
-    let sink = Arc::clone(&text);
+/// Everything a pipe wrote (a server's stderr: its log lines, scanned by the tests for tokens),
+/// collected by a thread of its own until the pipe closes.
+pub struct Collected {
+    state: Arc<(Mutex<(String, bool)>, Condvar)>,
+}
+
+impl Collected {
+    /// What was read so far.
+    pub fn text(&self) -> String {
+        self.state.0.lock().unwrap().0.clone()
+    }
+
+    /// Everything, once the pipe has closed (the process, and every child that shares the pipe,
+    /// has ended): read to the end, not for a while. Fails the test if it is still open after
+    /// `deadline`.
+    pub fn until_eof(&self, deadline: Duration) -> String {
+        let (lock, closed) = &*self.state;
+        let (guard, waited) = closed
+            .wait_timeout_while(lock.lock().unwrap(), deadline, |(_, eof)| !*eof)
+            .unwrap();
+        assert!(
+            !waited.timed_out(),
+            "the pipe was still open {deadline:?} later: a process is still writing to it"
+        );
+        guard.0.clone()
+    }
+}
+
+/// Collects everything `pipe` writes until it closes.
+pub fn collect(mut pipe: impl Read + Send + 'static) -> Collected {
+    let state = Arc::new((Mutex::new((String::new(), false)), Condvar::new()));
+    let sink = Arc::clone(&state);
     std::thread::spawn(move || {
         let mut buf = [0u8; 8192];
-        while let Ok(n) = pipe.read(&mut buf) {
-            if n == 0 {
-                break;
+        loop {
+            match pipe.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => sink
+                    .0
+                    .lock()
+                    .unwrap()
+                    .0
+                    .push_str(&String::from_utf8_lossy(&buf[..n])),
             }
-            sink.lock()
-                .unwrap()
-                .push_str(&String::from_utf8_lossy(&buf[..n]));
         }
+        sink.0.lock().unwrap().1 = true;
+        sink.1.notify_all();
     });
-    text
+    Collected { state }
 }

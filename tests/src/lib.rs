@@ -9,6 +9,7 @@
 //! - [`runtime_api`]: a Lambda Runtime API of our own, to run a function's real binary;
 //! - [`figures`]: what the hardening tests count;
 //! - [`http`]: a minimal HTTP client and a stderr collector, for tests that run a binary;
+//! - [`net`]: ports held while a test needs them: one where nothing listens, a TCP relay;
 //! - [`cfn`]: `template.yaml` as CloudFormation JSON;
 //! - [`on_both_stores!`]: one generic test, run on the in-memory store and on DynamoDB Local.
 
@@ -17,6 +18,7 @@ pub mod cfn;
 pub mod figures;
 pub mod http;
 pub mod logs;
+pub mod net;
 pub mod requests;
 pub mod runtime_api;
 pub mod stores;

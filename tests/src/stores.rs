@@ -64,6 +64,20 @@ pub async fn dynamo_store(tag: &str) -> Option<DynamoStore> {
     Some(DynamoStore::new(client, table, codec()))
 }
 
+/// [`dynamo_store`] with a patient client (20 s an operation, 10 s an attempt): for tests of
+/// what a store does under contention rather than how fast, which must not fail because a
+/// busy machine answered a request slower than the functions' 900 ms attempt timeout.
+pub async fn patient_dynamo_store(tag: &str) -> Option<DynamoStore> {
+    let store = dynamo_store(tag).await?;
+    let patient = dynamo_client(Timeouts {
+        operation: std::time::Duration::from_secs(20),
+        attempt: std::time::Duration::from_secs(10),
+        ..Timeouts::default()
+    })
+    .await;
+    Some(DynamoStore::new(patient, store.table(), codec()))
+}
+
 /// A DynamoDB client like the functions' (their retries, `timeouts`) for `endpoint`, with dummy
 /// credentials: for stores that are gone, silent or behind a relay.
 pub async fn client_at(endpoint: &str, timeouts: Timeouts) -> aws_sdk_dynamodb::Client {

@@ -39,12 +39,6 @@ pub fn on_path(name: &str) -> bool {
     })
 }
 
-/// Whether the e2e tests must run (tests/run.sh sets `E2E_REQUIRED=1`): a missing tool is then
-/// a failure, not a skip.
-pub fn required() -> bool {
-    std::env::var("E2E_REQUIRED").is_ok_and(|v| v == "1")
-}
-
 /// `cargo`, as the test was started by (or from PATH).
 fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
@@ -158,7 +152,9 @@ impl Emulator {
         std::fs::write(&env_file, text).unwrap();
 
         let mut last_log = String::new();
-        for _attempt in 0..3 {
+        // The port is free when picked but released for cargo-lambda to bind: someone may take
+        // it in between, and then another one is tried.
+        for _attempt in 0..5 {
             let port = free_port();
             let log = dir.join(format!("e2e-emulator-{port}.log"));
             let log_file = std::fs::File::create(&log).unwrap();
@@ -201,7 +197,7 @@ impl Emulator {
                 Err(Exit::Failed(why)) => panic!("{why}\n{}", emulator.log_tail(40)),
             }
         }
-        panic!("cargo lambda watch found no free port in 3 attempts:\n{last_log}");
+        panic!("cargo lambda watch found no free port in 5 attempts:\n{last_log}");
     }
 
     pub fn port(&self) -> u16 {
@@ -229,11 +225,13 @@ impl Emulator {
                 INVOKE_TIMEOUT,
             ) {
                 Ok((404, text)) if text.contains("Missing function") => return Ok(()),
+                // someone else answers there: the port was taken before cargo-lambda bound it
                 Ok((status, text)) => {
-                    return Err(Exit::Failed(format!(
-                        "port {} answered {status} {text}: not cargo-lambda",
+                    eprintln!(
+                        "port {} answered {status} {text}: not cargo-lambda; trying another",
                         self.port
-                    )))
+                    );
+                    return Err(Exit::PortTaken);
                 }
                 Err(_) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(100)); // poll interval

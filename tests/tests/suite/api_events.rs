@@ -101,6 +101,8 @@ async fn events_run_through_their_handlers<S: Store>(store: S) {
     target.prefix = Prefix::parse("7Fq2LwP9xZk1").unwrap();
     api.put(&target).await;
     api.put(&events_caller()).await;
+    // problems that carried their event's request id
+    let mut request_ids_checked = 0;
     for (name, text, route_key, status) in EVENTS {
         // when the event reaches the handler its function runs
         let req = lambda_http::request::from_str(text).unwrap();
@@ -162,8 +164,37 @@ async fn events_run_through_their_handlers<S: Store>(store: S) {
                 a.body["requestId"], event["requestContext"]["requestId"],
                 "{name}"
             );
+            request_ids_checked += 1;
         }
+        // the same event without the authorizer's context: a 401 problem that names the
+        // event's request id (the Lambda invocation's, in production)
+        let mut bare = event.clone();
+        bare["requestContext"]
+            .as_object_mut()
+            .unwrap()
+            .remove("authorizer");
+        let req = lambda_http::request::from_str(&bare.to_string()).unwrap();
+        let refused = Answer::from(api::dispatch(&api.state, req).await.unwrap());
+        assert_eq!(
+            refused.status, 401,
+            "{name} without a caller: {}",
+            refused.text
+        );
+        assert_eq!(
+            refused.header("content-type"),
+            Some("application/problem+json"),
+            "{name}"
+        );
+        let rid = event["requestContext"]["requestId"].as_str().unwrap();
+        assert!(!rid.is_empty(), "{name}");
+        assert_eq!(refused.body["requestId"], rid, "{name} without a caller");
+        request_ids_checked += 1;
     }
+    assert_eq!(
+        request_ids_checked,
+        EVENTS.len(),
+        "one problem per event named the event's request id"
+    );
     // the delete event left a tombstone: a second run of it is a 404 with the event's request id
     let text = include_str!("../../../events/delete-key.json");
     let a = Answer::from(

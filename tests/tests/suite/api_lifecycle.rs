@@ -466,8 +466,16 @@ async fn no_secret_outside_create_and_replace<S: Store>(store: S) {
         secrets.push(t.expose().to_owned());
         secrets.push(t.hash().as_str().to_owned());
     }
+    // (what, answer text without a create's or replace's key)
     let mut bodies: Vec<(String, String)> = Vec::new();
-    let mut keep = |what: &str, a: &Answer| bodies.push((what.to_owned(), a.text.clone()));
+    let without_key = |a: &Answer| {
+        let mut body = a.body.clone();
+        let key = body
+            .as_object_mut()
+            .and_then(|o| o.remove("key"))
+            .expect("the answer carries the key");
+        (key.as_str().expect("a token").to_owned(), body.to_string())
+    };
     // keys made through the API, replaced with a grace period (so a previous hash is stored)
     let created = api
         .send(
@@ -477,7 +485,9 @@ async fn no_secret_outside_create_and_replace<S: Store>(store: S) {
         )
         .await
         .expect(201);
-    secrets.push(created.body["key"].as_str().unwrap().to_owned());
+    let (token, rest) = without_key(&created);
+    secrets.push(token.clone());
+    bodies.push(("create (without its key)".into(), rest));
     let p = format!("/keys/{}", created.body["prefix"].as_str().unwrap());
     let replaced = api
         .send(
@@ -487,7 +497,9 @@ async fn no_secret_outside_create_and_replace<S: Store>(store: S) {
         )
         .await
         .expect(200);
-    secrets.push(replaced.body["key"].as_str().unwrap().to_owned());
+    let (new_token, rest) = without_key(&replaced);
+    secrets.push(new_token.clone());
+    bodies.push(("replace (without its key)".into(), rest));
     for key in api
         .store()
         .list(&ListQuery::new(shared::store::ListScope::WholeTeam(id(
@@ -502,56 +514,122 @@ async fn no_secret_outside_create_and_replace<S: Store>(store: S) {
             secrets.push(prev.hash.as_str().to_owned());
         }
     }
-    // every other response, successes and errors alike
+    for t in [&token, &new_token] {
+        secrets.push(Token::parse(t).unwrap().hash().as_str().to_owned());
+    }
+    // every other response, successes and errors alike, each with the status its step expects
+    let t = team.tokens[0].expose();
     let calls = vec![
-        Call::new("GET", "/keys").by(&team.admin),
-        Call::new("GET", "/keys")
-            .query("keyType=user")
-            .by(&team.admin),
-        Call::new("GET", "/keys")
-            .query("projectId=p1")
-            .by(&team.pm_p1),
-        Call::new("GET", "/keys").by(&team.user1),
-        Call::new("GET", &p).by(&team.admin),
-        Call::new("GET", path(&team.user1)).by(&team.user1),
-        Call::new("PATCH", &p)
-            .by(&team.admin)
-            .json(json!({"name": "scanned"})),
-        Call::new("PATCH", &p)
-            .by(&team.admin)
-            .json(json!({"hash": "x"})),
-        Call::new("PATCH", &p)
-            .by(&team.pm_p1)
-            .json(json!({"name": "no"})),
-        Call::new("POST", format!("{p}/replace")).by(&team.pm_p1),
-        Call::new("POST", "/keys")
-            .by(&team.admin)
-            .json(json!({"name": ""})),
-        Call::new("GET", path(&team.admin)).by(&team.stranger),
-        Call::new("GET", &p),
-        Call::new("DELETE", &p).by(&team.admin),
-        Call::new("DELETE", &p).by(&team.admin),
-        Call::new("GET", "/keys")
-            .query("status=Deleted&projectId=p1")
-            .by(&team.admin),
+        (Call::new("GET", "/keys").by(&team.admin), 200),
+        (
+            Call::new("GET", "/keys")
+                .query("keyType=user")
+                .by(&team.admin),
+            200,
+        ),
+        (
+            Call::new("GET", "/keys")
+                .query("projectId=p1")
+                .by(&team.pm_p1),
+            200,
+        ),
+        (Call::new("GET", "/keys").by(&team.user1), 200),
+        (Call::new("GET", &p).by(&team.admin), 200),
+        (Call::new("GET", path(&team.user1)).by(&team.user1), 200),
+        (Call::new("GET", "/me").by(&team.user1), 200),
+        (Call::new("GET", format!("{p}/audit")).by(&team.admin), 200),
+        (Call::new("GET", "/audit").by(&team.admin), 200),
+        (
+            Call::new("PATCH", &p)
+                .by(&team.admin)
+                .json(json!({"name": "scanned"})),
+            200,
+        ),
+        (
+            Call::new("PATCH", &p)
+                .by(&team.admin)
+                .json(json!({"hash": "x"})),
+            400,
+        ),
+        (
+            Call::new("PATCH", &p)
+                .by(&team.pm_p1)
+                .json(json!({"name": "no"})),
+            403,
+        ),
+        (
+            Call::new("POST", format!("{p}/replace")).by(&team.pm_p1),
+            403,
+        ),
+        (
+            Call::new("POST", "/keys")
+                .by(&team.admin)
+                .json(json!({"name": ""})),
+            400,
+        ),
+        // a token as a query parameter's name, and as a body field's name
+        (
+            Call::new("GET", "/keys")
+                .query(&format!("{t}=1"))
+                .by(&team.admin),
+            400,
+        ),
+        (
+            Call::new("PATCH", &p)
+                .by(&team.admin)
+                .json(json!({ t: "x", "name": "ok" })),
+            400,
+        ),
+        (
+            Call::new("POST", "/keys")
+                .by(&team.admin)
+                .json(json!({"name": "n", "projectId": "p1", &new_token: 1})),
+            400,
+        ),
+        (Call::new("GET", path(&team.admin)).by(&team.stranger), 404),
+        (Call::new("GET", &p), 401),
+        (Call::new("DELETE", &p).by(&team.admin), 204),
+        (Call::new("DELETE", &p).by(&team.admin), 404),
+        (
+            Call::new("GET", "/keys")
+                .query("status=Deleted&projectId=p1")
+                .by(&team.admin),
+            200,
+        ),
     ];
-    for call in calls {
+    let sent = calls.len();
+    for (call, want) in calls {
         let what = format!("{} {}?{}", call.method, call.path, call.query);
+        // a token sent as a name (these calls send tokens nowhere else) is named back redacted
+        let named = [t, new_token.as_str()]
+            .iter()
+            .any(|t| call.query.contains(t) || call.body.as_deref().is_some_and(|b| b.contains(t)));
         let a = api.send(call).await;
-        keep(&what, &a);
+        assert_eq!(a.status, want, "{what}: {}", a.text);
+        if named {
+            assert_eq!(a.error_fields(), ["(redacted)"], "{what}: {}", a.text);
+        }
+        let headers: Vec<String> = a
+            .headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", String::from_utf8_lossy(v.as_bytes())))
+            .collect();
+        bodies.push((what, format!("{}\n{}", headers.join("\n"), a.text)));
     }
     // then none carries a token, a secret or a hash
     for (what, body) in &bodies {
         for s in &secrets {
             assert!(!body.contains(s.as_str()), "{what} leaks a secret: {body}");
         }
-        assert!(!body.contains("\"key\":"), "{what}: {body}");
+        // (an audit record's `key` is the key it is about, an object)
+        assert!(!body.contains("\"key\":\""), "{what}: {body}");
         assert!(
             !body.contains("secretHash") && !body.contains("previous"),
             "{what}: {body}"
         );
     }
-    assert!(bodies.len() >= 16);
+    assert_eq!(bodies.len(), 2 + sent);
+    assert_eq!(sent, 22);
 }
 
 integration_tests::on_both_stores!(

@@ -1,4 +1,4 @@
-//! Every class of bad input gets the status DESIGN §5 names, with `errors[]` naming each field;
+//! Every class of bad input gets the status docs/API.md names, with `errors[]` naming each field;
 //! nothing a client sends makes a handler fail the invocation.
 
 use serde_json::{json, Value};
@@ -39,6 +39,9 @@ async fn create_validation_classes<S: Store>(store: S) {
             &["labels"],
         ),
         (json!({"name": "k", "labels": [1]}), &["labels"]),
+        // a label with a comma: the authorizer's context joins labels with commas
+        (json!({"name": "k", "labels": ["a,b"]}), &["labels"]),
+        (json!({"name": "k", "labels": ["ok", ","]}), &["labels"]),
         (
             json!({"name": "k", "webhookUrl": "http://hooks.example.com"}),
             &["webhookUrl"],
@@ -130,6 +133,8 @@ async fn update_validation_classes<S: Store>(store: S) {
         (json!({"nickname": "x"}), &["nickname"]),
         (json!({"name": null}), &["name"]),
         (json!({"roles": null}), &["roles"]),
+        (json!({"labels": ["a,b"]}), &["labels"]),
+        (json!({"labels": ["ok", "trailing,"]}), &["labels"]),
         (json!({"status": "Deleted"}), &["status"]),
         (json!({"status": "Bogus"}), &["status"]),
         (json!({"status": "Pending"}), &["status"]), // Active cannot go back to Pending
@@ -147,6 +152,19 @@ async fn update_validation_classes<S: Store>(store: S) {
         assert_eq!(got, fields, "{body}");
     }
     // nothing was written by any of them
+    assert_eq!(api.stored(&k).await, k);
+    // the comma is what is refused, and said to be
+    let a = api
+        .send(patch(json!({"labels": ["ci", "prod,eu"]})))
+        .await
+        .expect(400);
+    assert!(
+        a.body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("comma")),
+        "{}",
+        a.text
+    );
     assert_eq!(api.stored(&k).await, k);
     // null clears what may be cleared
     api.send(patch(json!({"description": "d", "webhookUrl": "https://h.example/x", "expiresAt": "2037-01-01T00:00:00Z"})))

@@ -1,15 +1,15 @@
-//! The authorizer against DynamoDB Local through the real store (issue 4): every format, every
+//! The authorizer against DynamoDB Local through the real store: every format, every
 //! refusal, fail-closed on an unreachable store, usage writes, the REST policy's resource, and
 //! logs free of tokens (every test captures its logs at TRACE level and checks them).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
 
-use integration_tests::wrap::{Count, OpKind, Wrapped};
+use integration_tests::wrap::{Count, Hooks, Op, OpKind, Wrapped};
 use integration_tests::{codec, dynamo_store};
 use serde_json::{json, Value};
-use shared::authorizer::{Authorizer, Decision};
+use shared::authorizer::{Authorizer, Decision, STORE_TIMEOUT, USAGE_WAIT};
 use shared::clock::{Clock, FixedClock, SystemClock};
 use shared::identity::AuthContext;
 use shared::model::{Ident, Labels, PreviousSecret, Roles, Status, WebhookUrl};
@@ -491,6 +491,87 @@ async fn disabling_or_deleting_a_key_takes_effect_on_the_very_next_call() {
     h.assert_logs_clean();
 }
 
+// ---- consistency on the wire ----------------------------------------------------------------
+
+/// Every read the authorizer sends is a strongly consistent GetItem — allowed, refused, every
+/// format, the previous secret within its grace — counted on the wire by an SDK interceptor
+/// (DynamoDB Local always reads consistently, so only the request shows whether it asked to).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_read_the_authorizer_sends_is_strongly_consistent() {
+    use integration_tests::requests::{counting_client, CallCounter};
+    let Some(plain) = dynamo_store("authz-consistent").await else {
+        return;
+    };
+    let counter = CallCounter::default();
+    let store = DynamoStore::new(
+        counting_client(plain.client(), &counter),
+        plain.table(),
+        codec(),
+    );
+    let clock = FixedClock::new(OffsetDateTime::now_utc());
+    let auth = Authorizer::new(store.clone(), Arc::new(clock.clone()), StdDuration::ZERO);
+    // an active key replaced with a grace period, a disabled key
+    let (mut key, old) = full_key();
+    let new = Token::generate_for(KeyKind::Project, key.prefix.clone());
+    key.previous = Some(PreviousSecret {
+        hash: old.hash(),
+        valid_until: clock.now() + Duration::hours(1),
+    });
+    key.secret_hash = new.hash();
+    let (mut disabled, disabled_token) = full_key();
+    disabled.status = Status::Disabled;
+    for k in [&key, &disabled] {
+        plain
+            .create(k, &shared::testing::audit_of(k))
+            .await
+            .unwrap();
+    }
+    counter.reset();
+
+    let unknown = Token::generate(KeyKind::Team);
+    let wrong = Token::generate_for(KeyKind::Project, key.prefix.clone());
+    let cases: [(&str, &Token, bool); 5] = [
+        ("current secret", &new, true),
+        ("previous secret", &old, true),
+        ("unknown prefix", &unknown, false),
+        ("wrong secret", &wrong, false),
+        ("disabled", &disabled_token, false),
+    ];
+    for (what, token, allowed) in cases {
+        let t = token.expose();
+        let d = auth.decide(Some(t)).await.expect("the store answers");
+        assert_eq!(matches!(d, Decision::Allow(_)), allowed, "{what}: {d:?}");
+        for event in [
+            v2_event(json!({ "authorization": bearer(t) })),
+            token_event(t, ARN),
+            request_event(json!({ "x-api-key": t }), ARN),
+        ] {
+            let r = auth.handle(event).await.expect("the store answers");
+            let allow = r["isAuthorized"] == true
+                || r["policyDocument"]["Statement"][0]["Effect"] == "Allow";
+            assert_eq!(allow, allowed, "{what}: {r}");
+        }
+    }
+    auth.flush().await;
+    let counts = counter.take();
+    assert_eq!(
+        counts.eventually_consistent,
+        Vec::<String>::new(),
+        "reads the authorizer sent without ConsistentRead"
+    );
+    assert_eq!(
+        counts.get("GetItem"),
+        5 * 4,
+        "one GetItem a decision: {counts:?}"
+    );
+    assert_eq!(
+        counts.reads(),
+        counts.get("GetItem"),
+        "only GetItem reads: {counts:?}"
+    );
+    assert_eq!(counts.get("Scan"), 0, "{counts:?}");
+}
+
 // ---- failing closed ------------------------------------------------------------------------
 
 /// A client like the functions' (same timeouts and retries) pointed at `endpoint`.
@@ -505,11 +586,10 @@ async fn an_unreachable_store_fails_closed_within_the_timeout() {
     let (_, token) = full_key();
     let t = token.expose();
 
-    // a closed port (connection refused) and a port that accepts but never answers
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    // a closed port (connection refused; held, so nobody else takes it meanwhile) and a port
+    // that accepts but never answers
+    let closed_port = integration_tests::net::ClosedPort::new();
+    let closed = closed_port.port();
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let silent_port = silent.local_addr().unwrap().port();
 
@@ -538,11 +618,203 @@ async fn an_unreachable_store_fails_closed_within_the_timeout() {
             assert!(!err.contains(t), "{what}");
         }
     }
-    drop(silent);
+    drop((silent, closed_port));
     let text = logs.text();
     assert!(text.contains("failing closed"), "the failure is logged");
     assert!(text.contains(token.prefix().as_str()));
     assert!(!text.contains(t) && !text.contains(&t[24..56]));
+}
+
+// ---- the time limits ------------------------------------------------------------------------
+//
+// Told by what happens first rather than by reading a clock: tokio's paused clock would need
+// its `test-util` feature, which this crate's manifest does not enable. A timer never fires
+// early, so every "at least" below is exact; every "before" is an order of events.
+
+/// Holds the store calls of one kind: key reads answered after a delay (or never), usage
+/// writes answered after a delay.
+struct Hold {
+    reads: Option<Option<StdDuration>>,
+    usage_writes: Option<StdDuration>,
+    /// Set when a held read has answered.
+    answered: std::sync::atomic::AtomicBool,
+}
+
+impl Hold {
+    fn reads(after: Option<StdDuration>) -> Self {
+        Hold {
+            reads: Some(after),
+            usage_writes: None,
+            answered: Default::default(),
+        }
+    }
+    fn usage_writes(after: StdDuration) -> Self {
+        Hold {
+            reads: None,
+            usage_writes: Some(after),
+            answered: Default::default(),
+        }
+    }
+}
+
+impl<S: shared::store::Store> Hooks<S> for Hold {
+    async fn before(&self, _: &S, op: Op<'_>) -> Result<(), StoreError> {
+        match (op.kind, self.reads, self.usage_writes) {
+            (OpKind::Get | OpKind::Charge, Some(None), _) => std::future::pending().await,
+            (OpKind::Get | OpKind::Charge, Some(Some(after)), _) => {
+                tokio::time::sleep(after).await;
+                self.answered.store(true, Ordering::SeqCst);
+            }
+            (OpKind::RecordUsage, _, Some(after)) => tokio::time::sleep(after).await,
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// The configured limits: the authorizer's own bound on its read, the usage wait, and the
+/// DynamoDB client's timeouts every function uses.
+#[test]
+fn the_time_limits_are_the_documented_ones() {
+    assert_eq!(STORE_TIMEOUT, StdDuration::from_secs(2));
+    assert_eq!(USAGE_WAIT, StdDuration::from_millis(50));
+    let t = shared::aws::Timeouts::default();
+    assert_eq!(t.operation, StdDuration::from_secs(2));
+    assert_eq!(t.attempt, StdDuration::from_millis(900));
+    // the client gives up (retries included) no later than the authorizer does
+    assert!(t.operation <= STORE_TIMEOUT);
+}
+
+/// A future's output and how long it took.
+async fn timed<T>(f: impl std::future::Future<Output = T>) -> (T, StdDuration) {
+    let started = Instant::now();
+    let out = f.await;
+    (out, started.elapsed())
+}
+
+async fn held_authorizer(
+    hold: Hold,
+) -> (
+    Authorizer<Wrapped<shared::store::MemoryStore, Hold>>,
+    ApiKey,
+    Token,
+) {
+    let store = Wrapped::new(integration_tests::memory_store(), hold);
+    let (key, token) = full_key();
+    store
+        .inner
+        .create(&key, &shared::testing::audit_of(&key))
+        .await
+        .unwrap();
+    let clock = FixedClock::new(OffsetDateTime::now_utc());
+    (
+        Authorizer::new(store, Arc::new(clock), StdDuration::ZERO),
+        key,
+        token,
+    )
+}
+
+/// The authorizer waits 2 s for its read, no less and not much more: a read answering after
+/// 1.5 s is waited for; one answering after 2.5 s is not — the decision fails (API Gateway
+/// answers 500) after 2 s, before that answer; a read that never answers fails the same. In
+/// every format: never an allow, never a deny.
+#[tokio::test(flavor = "current_thread")]
+async fn the_authorizer_fails_closed_when_its_read_takes_2_s() {
+    // answered within the limit: allowed
+    let (auth, _, token) = held_authorizer(Hold::reads(Some(StdDuration::from_millis(1500)))).await;
+    let started = Instant::now();
+    let d = auth.decide(Some(token.expose())).await;
+    assert!(matches!(d, Ok(Decision::Allow(_))), "{d:?}");
+    assert!(started.elapsed() >= StdDuration::from_millis(1500));
+
+    // answered after it, or never: an error at 2 s, before the late answer
+    for late in [Some(StdDuration::from_millis(2500)), None] {
+        let (auth, _, token) = held_authorizer(Hold::reads(late)).await;
+        let t = token.expose();
+        // the four at once: each gives up on its own read
+        let events = [
+            v2_event(json!({ "authorization": bearer(t) })),
+            token_event(t, ARN),
+            request_event(json!({ "x-api-key": t }), ARN),
+        ];
+        let ((res, took), v2, rest_token, rest_request) = tokio::join!(
+            timed(auth.decide(Some(t))),
+            timed(auth.handle(events[0].clone())),
+            timed(auth.handle(events[1].clone())),
+            timed(auth.handle(events[2].clone())),
+        );
+        assert!(
+            !auth.store().hooks.answered.load(Ordering::SeqCst),
+            "a decision waited for the read answering after {late:?}"
+        );
+        assert!(
+            matches!(res, Err(shared::authorizer::AuthorizerError::Timeout(d)) if d == StdDuration::from_secs(2)),
+            "read answering after {late:?}: {res:?}"
+        );
+        assert!(took >= StdDuration::from_secs(2), "gave up after {took:?}");
+        for ((res, took), event) in [v2, rest_token, rest_request].into_iter().zip(&events) {
+            assert!(took >= StdDuration::from_secs(2), "{event}: {took:?}");
+            let err = res.expect_err("no answer without the store").to_string();
+            assert_ne!(err, "Unauthorized", "{event}");
+            assert!(!err.contains(t));
+        }
+    }
+}
+
+/// The Lambda handler waits up to 50 ms for the usage write a call starts, so that a quick one
+/// finishes before Lambda freezes the instance; a slow one is left running and lands later.
+#[tokio::test(flavor = "current_thread")]
+async fn the_handler_waits_50_ms_for_a_usage_write() {
+    // a quick write: done when the handler answers (on this one thread, the spawned write runs
+    // only while the handler waits)
+    let (auth, key, token) = held_authorizer(Hold::usage_writes(StdDuration::ZERO)).await;
+    let r = auth
+        .handle(v2_event(json!({ "x-api-key": token.expose() })))
+        .await
+        .unwrap();
+    assert_eq!(r["isAuthorized"], true);
+    let stored = auth.store().inner.get(&key.prefix).await.unwrap().unwrap();
+    assert_eq!(
+        stored.submitted_jobs, 1,
+        "the handler answered before a quick write"
+    );
+
+    // a write that takes a second: the handler answers after 50 ms, without it
+    let second = StdDuration::from_secs(1);
+    let (auth, key, token) = held_authorizer(Hold::usage_writes(second)).await;
+    let started = Instant::now();
+    let r = auth
+        .handle(v2_event(json!({ "x-api-key": token.expose() })))
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(r["isAuthorized"], true);
+    assert!(took >= StdDuration::from_millis(50), "waited only {took:?}");
+    let stored = auth.store().inner.get(&key.prefix).await.unwrap().unwrap();
+    assert_eq!(
+        stored.submitted_jobs, 0,
+        "the handler waited for the slow write ({took:?})"
+    );
+    // a second call in the same minute starts no write, and waits 50 ms again for the one
+    // still running
+    let again = Instant::now();
+    auth.handle(v2_event(json!({ "x-api-key": token.expose() })))
+        .await
+        .unwrap();
+    assert!(again.elapsed() >= StdDuration::from_millis(50));
+    let stored = auth.store().inner.get(&key.prefix).await.unwrap().unwrap();
+    assert_eq!(
+        stored.submitted_jobs, 0,
+        "the second call waited for the slow write"
+    );
+    // the first write lands once its second is over
+    tokio::time::sleep_until((started + second).into()).await;
+    assert!(auth.flush_within(StdDuration::from_secs(3)).await);
+    let stored = auth.store().inner.get(&key.prefix).await.unwrap().unwrap();
+    assert_eq!(
+        stored.submitted_jobs, 2,
+        "the slow write, then the flush of the second call"
+    );
 }
 
 // ---- usage ---------------------------------------------------------------------------------
@@ -746,39 +1018,16 @@ async fn with_a_cache_ttl_allows_are_reused_until_it_passes_and_refusals_never()
 
 // ---- connection warm-up -------------------------------------------------------------------
 
-/// A TCP relay to `upstream` that counts the connections it accepts (plain threads: nothing
-/// here needs tokio's io features).
-fn counting_relay(upstream: std::net::SocketAddr) -> (String, Arc<AtomicUsize>) {
-    use std::net::{TcpListener, TcpStream};
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let count = Arc::clone(&accepted);
-    std::thread::spawn(move || {
-        for client in listener.incoming() {
-            let Ok(client) = client else { continue };
-            count.fetch_add(1, Ordering::SeqCst);
-            let Ok(server) = TcpStream::connect(upstream) else {
-                continue;
-            };
-            let pipe = |mut from: TcpStream, mut to: TcpStream| {
-                std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut from, &mut to);
-                    let _ = to.shutdown(std::net::Shutdown::Write);
-                });
-            };
-            pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
-            pipe(server, client);
-        }
-    });
-    (url, accepted)
-}
-
 /// `DynamoStore::warm_up` (what every function runs at cold start unless DYNAMODB_WARM_UP=false)
 /// opens the one connection the first real request then uses, writes nothing, counts an error
 /// answer as warm, and reports only a store that does not answer.
+///
+/// One connection holds exactly when no request is retried after an attempt timed out (the
+/// timed-out attempt's connection is dropped and the retry opens another): the client here has
+/// patient timeouts, and the request counter shows every request went out once.
 #[tokio::test]
 async fn the_warm_up_opens_the_connection_the_first_call_uses() {
+    use integration_tests::requests::{counting_client, CallCounter};
     let Some(real) = dynamo_store("warm").await else {
         return;
     };
@@ -788,20 +1037,22 @@ async fn the_warm_up_opens_the_connection_the_first_call_uses() {
         .trim_end_matches('/')
         .parse()
         .unwrap();
-    let (relay, connections) = counting_relay(upstream);
-    let relayed = store_at(&relay).await;
-    let store = DynamoStore::new(relayed.client().clone(), real.table(), codec());
+    let relay = integration_tests::net::Relay::new(Some(upstream));
+    let patient = shared::aws::Timeouts {
+        operation: StdDuration::from_secs(20),
+        attempt: StdDuration::from_secs(10),
+        ..Default::default()
+    };
+    let counter = CallCounter::default();
+    let client = integration_tests::client_at(relay.url(), patient).await;
+    let store = DynamoStore::new(counting_client(&client, &counter), real.table(), codec());
     let (key, token) = full_key();
     real.create(&key, &shared::testing::audit_of(&key))
         .await
         .unwrap();
 
     let took = store.warm_up().await.unwrap();
-    assert_eq!(
-        connections.load(Ordering::SeqCst),
-        1,
-        "the warm-up connected"
-    );
+    assert_eq!(relay.accepted(), 1, "the warm-up connected");
     eprintln!("warm-up took {took:?}");
     let auth = Authorizer::new(store, Arc::new(SystemClock), StdDuration::ZERO);
     for _ in 0..5 {
@@ -811,8 +1062,10 @@ async fn the_warm_up_opens_the_connection_the_first_call_uses() {
         // ever in flight together (which would rightly take a second connection)
         auth.flush().await;
     }
+    // the warm-up's GetItem, and per call its GetItem and (flushed) usage write: each sent once
+    assert_eq!(counter.take().describe(), "GetItem 6, UpdateItem 5");
     assert_eq!(
-        connections.load(Ordering::SeqCst),
+        relay.accepted(),
         1,
         "the calls after it reuse its connection"
     );
@@ -843,16 +1096,9 @@ async fn the_warm_up_opens_the_connection_the_first_call_uses() {
     missing.warm_up().await.unwrap();
 
     // no answer at all is the error, within the client's timeout
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let closed = integration_tests::net::ClosedPort::new();
     let started = Instant::now();
-    let err = store_at(&format!("http://127.0.0.1:{closed}"))
-        .await
-        .warm_up()
-        .await
-        .unwrap_err();
+    let err = store_at(&closed.url()).await.warm_up().await.unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     assert!(started.elapsed() < StdDuration::from_secs(3));
 }

@@ -636,6 +636,7 @@ async fn management_round_trips() {
             "{what}: reads that were not strongly consistent: {:?}",
             counts.eventually_consistent
         );
+        assert_eq!(counts.get("Scan"), 0, "{what}: a Scan");
         assert_eq!(counts.describe(), expected, "{what}");
         measured.push(format!("{what}: {expected}"));
     };
@@ -658,6 +659,24 @@ async fn management_round_trips() {
         .send(Call::new("GET", "/keys").query("projectId=p1").by(admin))
         .await;
     check("list", a, 200, "GetItem 1, Query 1");
+    for (what, query) in [
+        ("list, filtered", "status=Disabled&search=rt"),
+        ("list of team keys", "keyType=user&limit=2"),
+        ("list of deleted keys", "status=Deleted"),
+    ] {
+        let a = api
+            .send(Call::new("GET", "/keys").query(query).by(admin))
+            .await;
+        check(what, a, 200, "GetItem 1, Query 1");
+    }
+    let a = api
+        .send(Call::new("GET", format!("{}/audit", path(&k))).by(admin))
+        .await;
+    check("a key's audit", a, 200, "BatchGetItem 1, Query 1");
+    let a = api
+        .send(Call::new("GET", "/audit").query("action=created").by(admin))
+        .await;
+    check("the team's audit", a, 200, "GetItem 1, Query 1");
     let a = api
         .send(
             Call::new("PATCH", path(&k))

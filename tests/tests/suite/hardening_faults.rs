@@ -1,8 +1,9 @@
-//! Issue 8, faults. The key store goes away two ways:
+//! Faults. The key store goes away two ways:
 //! - an endpoint nobody listens on (a closed port): 1,000 authorizer calls in all three API
 //!   Gateway formats fail closed (an error, never an allow, never a deny), and every management
 //!   route answers 503 problem+json with `Retry-After`;
-//! - a private DynamoDB Local (the cached jar, on a free port, its data in a scratch directory)
+//! - a private DynamoDB Local (the cached jar, behind a relay on a port the test holds, its data
+//!   in a scratch directory)
 //!   killed with SIGKILL while authorizations, team-key creates (two-item transactions), deletes
 //!   (transactions that free the team-key slot) and updates are running: from the moment it is
 //!   gone nothing is allowed and every management answer is 503; restarted on the same data,
@@ -49,6 +50,8 @@ async fn client_at(endpoint: &str, patient: bool) -> aws_sdk_dynamodb::Client {
     integration_tests::client_at(endpoint, timeouts).await
 }
 
+/// A port free a moment ago, for a process that binds it itself (DynamoDB Local): someone may
+/// take it in between, so the process's start is retried on another one.
 fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
@@ -97,7 +100,7 @@ fn every_route(admin: &ApiKey, key: &ApiKey) -> Vec<Call> {
     .collect()
 }
 
-/// A 503 as DESIGN §5 wants it: problem+json, `Retry-After`, no internals.
+/// A 503 as docs/API.md describes it: problem+json, `Retry-After`, no internals.
 fn assert_unavailable(a: &Answer, what: &str) {
     assert_eq!(a.status, 503, "{what}: {}", a.text);
     assert_eq!(
@@ -131,9 +134,10 @@ fn assert_unavailable(a: &Answer, what: &str) {
 async fn a_closed_port_never_allows_in_1000_tries_and_management_answers_503() {
     let started = Instant::now();
     let figures = Figures::default();
-    let port = free_port(); // bound and released: nothing listens there now
+    // bound, not listening, held for the whole test: nothing listens there, nobody takes it
+    let closed = integration_tests::net::ClosedPort::new();
     let store = DynamoStore::new(
-        client_at(&format!("http://127.0.0.1:{port}"), false).await,
+        client_at(&closed.url(), false).await,
         "unreachable",
         integration_tests::codec(),
     );
@@ -230,33 +234,39 @@ fn dynamodb_local_dir() -> Option<PathBuf> {
     dir.join("DynamoDBLocal.jar").is_file().then_some(dir)
 }
 
+/// A DynamoDB Local of the test's own, reached through a relay on a port the test holds from
+/// start to end: each start of java gets a fresh port (retried on another if it cannot have
+/// it), and the relay is pointed at it once it answers — so the clients, given the relay's
+/// address, reach the restarted process as they reached the first, and never a stranger that
+/// took a released port.
 struct PrivateDynamo {
     child: Option<Child>,
     /// Kills java if this test process dies without running its destructors (an abort).
     watchdog: Option<Child>,
     jar_dir: PathBuf,
     data: PathBuf,
-    port: u16,
+    relay: integration_tests::net::Relay,
 }
 
 impl PrivateDynamo {
-    /// Starts java on `port` with its database in `data` and waits until it answers.
-    async fn start(jar_dir: &Path, data: &Path, port: u16) -> PrivateDynamo {
+    /// Starts java with its database in `data` and waits until it answers.
+    async fn start(jar_dir: &Path, data: &Path) -> PrivateDynamo {
         let mut me = PrivateDynamo {
             child: None,
             watchdog: None,
             jar_dir: jar_dir.to_owned(),
             data: data.to_owned(),
-            port,
+            relay: integration_tests::net::Relay::new(None),
         };
         me.launch().await;
         me
     }
 
     async fn launch(&mut self) {
-        let client = client_at(&self.endpoint(), true).await;
-        // A port just released can be refused for a moment; a few attempts, each until ready.
+        // A few attempts, each on a fresh port, each until ready.
         for attempt in 0..5 {
+            let port = free_port();
+            let client = client_at(&format!("http://127.0.0.1:{port}"), true).await;
             let log = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
@@ -275,7 +285,7 @@ impl PrivateDynamo {
                 .arg(self.jar_dir.join("DynamoDBLocal.jar"))
                 .args(["-sharedDb", "-disableTelemetry", "-dbPath"])
                 .arg(&self.data)
-                .args(["-port", &self.port.to_string()])
+                .args(["-port", &port.to_string()])
                 .current_dir(&self.data)
                 .stdin(Stdio::null())
                 .stdout(log.try_clone().unwrap())
@@ -298,10 +308,14 @@ impl PrivateDynamo {
                         .spawn()
                         .ok();
                     self.child = Some(child);
+                    self.relay.point_at(Some(([127, 0, 0, 1], port).into()));
                     return;
                 }
                 if let Ok(Some(status)) = child.try_wait() {
-                    eprintln!("DynamoDB Local exited ({status}) on attempt {attempt}; retrying");
+                    eprintln!(
+                        "DynamoDB Local exited ({status}) on port {port}, attempt {attempt}; \
+                         retrying on another port"
+                    );
                     break;
                 }
                 assert!(
@@ -312,15 +326,21 @@ impl PrivateDynamo {
                 tokio::time::sleep(StdDuration::from_millis(100)).await;
             }
         }
-        panic!("DynamoDB Local would not start on port {}", self.port);
+        panic!(
+            "DynamoDB Local would not start in 5 attempts (log in {})",
+            self.data.display()
+        );
     }
 
+    /// The relay's address: where the clients go, whichever process answers there.
     fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.relay.url().to_owned()
     }
 
-    /// SIGKILL, and wait until the process is gone.
+    /// SIGKILL, and wait until the process is gone; from now on the relay closes every new
+    /// connection at once (as a refused one: nothing listens).
     fn kill(&mut self) {
+        self.relay.point_at(None);
         for mut c in [self.child.take(), self.watchdog.take()]
             .into_iter()
             .flatten()
@@ -440,7 +460,11 @@ fn partial_state(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_local_killed_mid_run_fails_closed_and_leaves_no_partial_state() {
     if !integration_tests::dynamodb_local() {
-        eprintln!("skipped: DynamoDB Local is not running (use tests/run.sh)");
+        integration_tests::skip(
+            "dynamodb_local_killed_mid_run_fails_closed_and_leaves_no_partial_state",
+            "DynamoDB Local is not running",
+            "DYNAMODB_LOCAL_REQUIRED",
+        );
         return;
     }
     let Some(jar_dir) = dynamodb_local_dir() else {
@@ -454,7 +478,7 @@ async fn dynamodb_local_killed_mid_run_fails_closed_and_leaves_no_partial_state(
         shared::token::random_base62(6)
     ));
     std::fs::create_dir_all(&data).unwrap();
-    let mut ddb = PrivateDynamo::start(&jar_dir, &data, free_port()).await;
+    let mut ddb = PrivateDynamo::start(&jar_dir, &data).await;
     let boot = started.elapsed();
     let client = client_at(&ddb.endpoint(), true).await;
     let table = integration_tests::table_name("fault");
@@ -555,7 +579,13 @@ async fn dynamodb_local_killed_mid_run_fails_closed_and_leaves_no_partial_state(
             log
         }));
     }
-    enough.notified().await;
+    // A dozen team keys within a minute, or the run is stuck before the fault.
+    let waited = tokio::time::timeout(StdDuration::from_secs(60), enough.notified()).await;
+    assert!(
+        waited.is_ok(),
+        "the writers made only {} team keys in 60 s: the store was too slow to start the fault",
+        created.load(Ordering::SeqCst)
+    );
     ddb.kill();
     let kill = Instant::now();
     *killed_at.lock().unwrap() = Some(kill);

@@ -1,4 +1,4 @@
-//! Issue 8, secrets: a whole scenario — create (project, team and pending keys), authorize in
+//! Secrets: a whole scenario — create (project, team and pending keys), authorize in
 //! every format and header, replace with a grace period and without, update, list, get, usage
 //! writes, delete, refusals, and tokens smuggled into bodies, paths, queries and `If-Match` —
 //! with every handler call carrying its caller's real key in `Authorization`, as API Gateway
@@ -34,18 +34,31 @@ fn needles(tokens: &[Token]) -> Vec<String> {
     out
 }
 
+/// The SHA-256 (hex) of every token: what the table stores, and nothing else may show.
+fn hashes(tokens: &[Token]) -> Vec<String> {
+    tokens
+        .iter()
+        .map(|t| t.hash().as_str().to_owned())
+        .collect()
+}
+
 struct Scenario {
     api: Api<AnyStore>,
     auth: Authorizer<AnyStore>,
     figures: Figures,
     tokens: Vec<Token>,
+    /// Every answer of the run, management and authorizer alike: `(what, text)`. A create's or
+    /// a replace's `key` is taken out first (checked to be the token it kept); nothing else
+    /// may carry a token, a secret or a hash.
+    answers: Vec<(String, String)>,
 }
 
 impl Scenario {
     /// A handler call by `key`, with `token` in `Authorization` as API Gateway would pass it.
     /// The call as API Gateway passes it on: with the context the authorizer answers for
     /// `token` (none if it refuses), which names `by` and the secret presented.
-    async fn send(&self, call: Call, by: &ApiKey, token: &Token) -> Answer {
+    async fn send(&mut self, call: Call, by: &ApiKey, token: &Token) -> Answer {
+        let what = format!("{} {}?{}", call.method, call.path, call.query);
         let context = match self.auth.decide(Some(token.expose())).await {
             Ok(Decision::Allow(ctx)) => {
                 assert_eq!(ctx.key_prefix, by.prefix, "the token opens another key");
@@ -61,17 +74,51 @@ impl Scenario {
             )
             .await;
         self.figures.answer(&a);
+        self.note(&what, &a);
         a
+    }
+
+    /// Notes an answer for the final scan: its headers and its body, without a create's or a
+    /// replace's `key`.
+    fn note(&mut self, what: &str, a: &Answer) {
+        let mut body = a.body.clone();
+        if let Some(key) = body.as_object_mut().and_then(|o| o.remove("key")) {
+            let shown = key.as_str().unwrap_or_default();
+            let t = Token::parse(shown).expect("a create's or replace's key is a token");
+            assert!(
+                (what.starts_with("POST /keys?") && a.status == 201)
+                    || (what.ends_with("/replace?") && a.status == 200),
+                "{what} ({}) carries a key",
+                a.status
+            );
+            if !self.tokens.contains(&t) {
+                self.tokens.push(t);
+            }
+        }
+        let headers: Vec<String> = a
+            .headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", String::from_utf8_lossy(v.as_bytes())))
+            .collect();
+        let text = if body.is_null() {
+            a.text.clone()
+        } else {
+            body.to_string()
+        };
+        self.answers
+            .push((what.to_owned(), format!("{}\n{text}", headers.join("\n"))));
     }
 
     fn keep(&mut self, a: &Answer) -> Token {
         let t = Token::parse(a.body["key"].as_str().expect("a token")).unwrap();
-        self.tokens.push(t.clone());
+        if !self.tokens.contains(&t) {
+            self.tokens.push(t.clone());
+        }
         t
     }
 
     /// The token in every format and header the authorizer reads; all must agree.
-    async fn authorize_everywhere(&self, token: &Token) -> bool {
+    async fn authorize_everywhere(&mut self, token: &Token) -> bool {
         let t = token.expose();
         let events = [
             json!({"version": "2.0", "type": "REQUEST", "routeArn": ARN, "headers": {"authorization": format!("Bearer {t}")}}),
@@ -83,14 +130,21 @@ impl Scenario {
         ];
         let direct = matches!(self.auth.decide(Some(t)).await, Ok(Decision::Allow(_)));
         Figures::add(&self.figures.requests, 1 + events.len());
-        for e in events {
-            let allowed = match self.auth.handle(e.clone()).await {
+        for (i, e) in events.into_iter().enumerate() {
+            let answer = self.auth.handle(e.clone()).await;
+            let allowed = match &answer {
                 Ok(v) => {
                     v["isAuthorized"] == true
                         || v["policyDocument"]["Statement"][0]["Effect"] == "Allow"
                 }
                 Err(_) => false,
             };
+            let text = match &answer {
+                Ok(v) => v.to_string(),
+                Err(err) => err.to_string(),
+            };
+            self.answers
+                .push((format!("authorizer event {i} of {}", token.prefix()), text));
             assert_eq!(allowed, direct, "{e}");
         }
         direct
@@ -106,6 +160,7 @@ async fn scenario(store: AnyStore) -> Scenario {
         auth,
         figures: Figures::default(),
         tokens: team.tokens.clone(),
+        answers: Vec::new(),
     };
     let admin_token = team.tokens[0].clone();
     let pm_token = team.tokens[3].clone();
@@ -166,18 +221,33 @@ async fn scenario(store: AnyStore) -> Scenario {
     assert!(s.authorize_everywhere(&p2).await);
 
     // update, list, get
-    for call in [
-        Call::new("PATCH", &p)
-            .json(json!({"name": "renamed", "roles": ["jobs:run", "x:y"], "labels": ["a", "b"]})),
-        Call::new("PATCH", &p).json(json!({"status": "Disabled"})),
-        Call::new("PATCH", &p).json(json!({"status": "Active", "webhookUrl": null})),
-        Call::new("GET", &p),
-        Call::new("GET", "/keys").query("limit=100"),
-        Call::new("GET", "/keys").query("projectId=p1&search=REN"),
-        Call::new("GET", "/keys").query("keyType=user"),
+    for (call, want) in [
+        (
+            Call::new("PATCH", &p)
+                .json(json!({"name": "renamed", "roles": ["jobs:run"], "labels": ["a", "b"]})),
+            200,
+        ),
+        (
+            Call::new("PATCH", &p).json(json!({"status": "Disabled"})),
+            200,
+        ),
+        (
+            Call::new("PATCH", &p).json(json!({"status": "Active", "webhookUrl": null})),
+            200,
+        ),
+        (Call::new("GET", &p), 200),
+        (Call::new("GET", "/keys").query("limit=100"), 200),
+        (
+            Call::new("GET", "/keys").query("projectId=p1&search=REN"),
+            200,
+        ),
+        (Call::new("GET", "/keys").query("keyType=user"), 200),
+        (Call::new("GET", format!("{p}/audit")), 200),
+        (Call::new("GET", "/audit"), 200),
+        (Call::new("GET", "/me"), 200),
     ] {
         let a = s.send(call, admin, &admin_token).await;
-        assert!(a.status < 300, "{}", a.text);
+        assert_eq!(a.status, want, "{}", a.text);
     }
     let a = s
         .send(
@@ -244,15 +314,20 @@ async fn scenario(store: AnyStore) -> Scenario {
             a.text
         );
     }
-    // A query parameter named like a token: the 400 names it back to the client that sent
-    // it (errors[].field), and nothing else sees it.
-    s.send(
+    // A query parameter or a body field named like a token: refused, and named back as
+    // `(redacted)` — a key is shown by create and replace only.
+    for call in [
         Call::new("GET", "/keys").query(&format!("{t}=1")),
-        admin,
-        &admin_token,
-    )
-    .await
-    .expect(400);
+        Call::new("GET", "/keys").query(&format!("limit=5&x{t}y=1")),
+        Call::new("GET", "/audit").query(&format!("{t}=1")),
+        Call::new("PATCH", &p).json(json!({ t: "x" })),
+        Call::new("POST", "/keys").json(json!({"name": "n", "projectId": "p1", t: 1})),
+        Call::new("POST", format!("{p}/replace")).json(json!({ t: 60 })),
+    ] {
+        let what = format!("{} {}", call.method, call.path);
+        let a = s.send(call, admin, &admin_token).await.expect(400);
+        assert_eq!(a.error_fields(), ["(redacted)"], "{what}: {}", a.text);
+    }
 
     // usage written, then delete: the team key stops working
     s.auth.flush().await;
@@ -280,6 +355,10 @@ async fn scenario(store: AnyStore) -> Scenario {
     assert!(stored.submitted_jobs > 0, "usage was written");
     s
 }
+
+/// The answers a run notes: 33 management answers, and 6 authorizer answers for each of the
+/// 11 times a token is presented in every format.
+const ANSWERS: usize = 33 + 6 * 11;
 
 /// Counts the lines (or items) in `haystack` that hold any needle.
 fn hits<'h>(haystack: impl Iterator<Item = &'h str>, needles: &[String]) -> Vec<String> {
@@ -317,9 +396,20 @@ fn run(dynamo: bool, label: &str) {
     let logs = capture.text();
     drop(capture);
     let needles = needles(&s.tokens);
+    let mut with_hashes = needles.clone();
+    with_hashes.extend(hashes(&s.tokens));
     let in_items = hits(items.iter().map(String::as_str), &needles);
-    let in_logs = hits(logs.lines(), &needles);
-    Figures::add(&s.figures.secret_hits, in_items.len() + in_logs.len());
+    let in_logs = hits(logs.lines(), &with_hashes);
+    let in_answers: Vec<String> = s
+        .answers
+        .iter()
+        .filter(|(_, text)| with_hashes.iter().any(|n| text.contains(n.as_str())))
+        .map(|(what, text)| format!("{what}: {}", text.chars().take(300).collect::<String>()))
+        .collect();
+    Figures::add(
+        &s.figures.secret_hits,
+        in_items.len() + in_logs.len() + in_answers.len(),
+    );
     let levels: Vec<&str> = ["TRACE", "DEBUG", "INFO"]
         .into_iter()
         .filter(|l| logs.contains(&format!("\"level\":\"{l}\"")))
@@ -327,8 +417,9 @@ fn run(dynamo: bool, label: &str) {
     s.figures.report(
         &format!("secrets ({label})"),
         &format!(
-            "{} tokens issued, {} items and {} log lines ({levels:?}) searched",
+            "{} tokens issued, {} answers, {} items and {} log lines ({levels:?}) searched",
             s.tokens.len(),
+            s.answers.len(),
             items.len(),
             logs.lines().count()
         ),
@@ -339,12 +430,23 @@ fn run(dynamo: bool, label: &str) {
         "capture missed the run"
     );
     assert!(levels.contains(&"DEBUG"), "DEBUG lines were not captured");
-    // 7 seeded keys and 3 created (and, in DynamoDB, the team keys' sentinels).
-    assert!(items.len() >= 10, "the scan missed the keys");
+    // 7 seeded keys and 3 created, two of them deleted since (tombstones are kept).
+    let keys = items
+        .iter()
+        .filter(|i| !dynamo || i.contains("S(\"KEY#"))
+        .count();
+    assert_eq!(keys, 10, "the scan missed keys");
+    // every answer of the run was scanned
+    assert_eq!(s.answers.len(), ANSWERS, "answers noted");
     let p = s.tokens.last().unwrap().prefix().as_str().to_owned();
     assert!(items.iter().any(|i| i.contains(&p)) && logs.contains(&p));
     assert_eq!(in_items, Vec::<String>::new(), "a token is stored");
-    assert_eq!(in_logs, Vec::<String>::new(), "a token is logged");
+    assert_eq!(in_logs, Vec::<String>::new(), "a token or a hash is logged");
+    assert_eq!(
+        in_answers,
+        Vec::<String>::new(),
+        "an answer carries a token or a hash beside a create's or replace's key"
+    );
 }
 
 #[test]

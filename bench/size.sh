@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Size of each function's arm64 release `bootstrap` (DESIGN §10: ≤ 5 MB each), built the way
+# Size of each function's arm64 release `bootstrap` (target: ≤ 5 MB each), built the way
 # `sam build` builds them (cargo lambda, --arm64, the workspace's release profile):
 #
 #   bash bench/size.sh
 #
 # The cross build goes to its own target dir (target/arm64-release, or $SIZE_TARGET_DIR), so it
 # never holds the main target dir's lock, and runs under `nice -n 19`. On the 2-core machine of
-# the README's Performance table a cold build of all six took 4 minutes with the machine to itself
-# and up to 16 while other builds ran; a rebuild after a change in shared/ 3-11 minutes (six
-# fat-LTO links).
-# The table is printed and written to target/bench/size.md ($SIZE_OUT). To try another profile
+# bench/README.md a cold build of all the functions takes minutes with the machine to itself and
+# much longer while other builds run (one fat-LTO link per function).
+# The table is printed and written, stamped with the date and commit, to bench/sizes.md (which
+# `bench/run.sh --readme` puts into bench/README.md), or to $SIZE_OUT. To try another profile
 # without editing Cargo.toml, use cargo's overrides with a target dir of their own, e.g.
 #   CARGO_PROFILE_RELEASE_OPT_LEVEL=s SIZE_TARGET_DIR=target/arm64-opt-s \
 #     SIZE_OUT=target/bench/size-opt-s.md bash bench/size.sh
@@ -19,10 +19,10 @@ set -euo pipefail
 
 ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
-BINS=(authorize create-key list-keys replace-key update-key delete-key)
+BINS=(authorize create-key list-keys replace-key update-key delete-key list-audit console)
 LIMIT=5000000
 export CARGO_TARGET_DIR="${SIZE_TARGET_DIR:-$ROOT/target/arm64-release}"
-OUT="${SIZE_OUT:-$ROOT/target/bench/size.md}"
+OUT="${SIZE_OUT:-$ROOT/bench/sizes.md}"
 
 if [[ ! -x "$ROOT/.venv/bin/cargo-lambda" ]]; then
     echo "==> no tool venv yet: letting tests/run.sh create it"
@@ -43,6 +43,10 @@ took=$(($(date +%s) - started))
 
 mkdir -p "$(dirname "$OUT")"
 {
+    echo "## arm64 bootstrap sizes"
+    echo
+    echo "Measured $(date -u +%Y-%m-%d) at commit $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- shared functions Cargo.toml Cargo.lock || echo ' (with uncommitted changes)') by \`bash bench/size.sh\`."
+    echo
     echo "| function | bootstrap bytes | MB | MiB | ≤ 5 MB |"
     echo "|---|---:|---:|---:|---|"
     for b in "${BINS[@]}"; do

@@ -18,6 +18,7 @@ pub fn request(
         ["keys"] => (format!("{method} /keys"), None),
         ["keys", p] => (format!("{method} /keys/{{prefix}}"), Some(*p)),
         ["keys", p, "replace"] => (format!("{method} /keys/{{prefix}}/replace"), Some(*p)),
+        ["keys", p, "audit"] => (format!("{method} /keys/{{prefix}}/audit"), Some(*p)),
         _ => ("$default".to_owned(), None),
     };
     let mut headers = json!({ "host": "keys.example.com", "user-agent": "bench" });

@@ -1,17 +1,21 @@
-//! The performance benchmark of DESIGN §10 / issue 7, in one run against DynamoDB Local:
+//! The performance benchmark, in one run against DynamoDB Local (the targets are in
+//! `bench/README.md`):
 //!
 //! 1. the authorizer against a bare GetItem of the same item with the same client (interleaved);
 //! 2. token generate / parse / verify throughput;
 //! 3. every management operation's latency, through its handler with the DynamoDB store;
 //! 4. DynamoDB requests per operation, counted by an SDK interceptor;
-//! 5. usage writes per key per minute under a steady load (simulated minutes);
-//! 6. cold start and peak RSS of the release `authorize` binary under a Runtime API emulator.
+//! 5. the write units a change costs with its audit record (DynamoDB's consumed capacity);
+//! 6. keys with limits against a bare GetItem and a bare conditional UpdateItem;
+//! 7. a simulated fleet on one hot key: requests and units per item per second;
+//! 8. usage writes per key per minute under a steady load (simulated minutes);
+//! 9. cold start and peak RSS of the `authorize` binary under a Runtime API emulator.
 //!
 //! Run it with `bash bench/run.sh` (builds, starts DynamoDB Local, runs this); it prints a
 //! markdown report and writes it to `target/bench/results.md`. Options: `--quick`,
-//! `--iterations N`, `--ops N`, `--cold-runs N`, `--authorize PATH`, `--no-cold`,
-//! `--cold-env K=V` (extra environment for the started function), `--watch` (also one cold
-//! start under `cargo lambda watch --release`), `--out PATH`.
+//! `--iterations N`, `--ops N`, `--fleet-seconds N`, `--cold-runs N`, `--authorize PATH`,
+//! `--no-cold`, `--cold-env K=V` (extra environment for the started function), `--watch` (also
+//! one cold start under `cargo lambda watch --release`), `--out PATH`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,10 +27,13 @@ use shared::store::{CursorCodec, DynamoStore, KeyWriter};
 use shared::testing::sample_key_with_token;
 use shared::token::KeyKind;
 
+mod audit;
 mod calls;
+mod capacity;
 mod cold;
 mod events;
 mod hot;
+mod limited;
 mod manage;
 mod report;
 mod stats;
@@ -42,6 +49,9 @@ pub struct Options {
     pub usage_keys: usize,
     pub usage_minutes: usize,
     pub usage_rate: usize,
+    pub fleet_seconds: usize,
+    /// The fleet's scenarios divided by this (1: full scale).
+    pub fleet_scale: usize,
     pub authorize: Option<PathBuf>,
     pub cold_env: Vec<(String, String)>,
     /// Also one cold start under `cargo lambda watch --release`.
@@ -71,6 +81,8 @@ fn parse_args() -> Result<Options, String> {
         usage_keys: 5,
         usage_minutes: 10,
         usage_rate: 2,
+        fleet_seconds: 3,
+        fleet_scale: 1,
         authorize: Some(cold::default_binary(&target_dir())),
         cold_env: Vec::new(),
         watch: false,
@@ -91,9 +103,12 @@ fn parse_args() -> Result<Options, String> {
                 o.token_ops = 5_000;
                 o.cold_runs = 5;
                 o.usage_minutes = 3;
+                o.fleet_seconds = 2;
+                o.fleet_scale = 10;
             }
             "--iterations" => o.iterations = num(args.next(), "--iterations")?,
             "--ops" => o.ops = num(args.next(), "--ops")?,
+            "--fleet-seconds" => o.fleet_seconds = num(args.next(), "--fleet-seconds")?,
             "--cold-runs" => o.cold_runs = num(args.next(), "--cold-runs")?,
             "--authorize" => {
                 o.authorize = Some(args.next().ok_or("--authorize needs a path")?.into())
@@ -107,7 +122,7 @@ fn parse_args() -> Result<Options, String> {
             }
             "--out" => o.out = args.next().ok_or("--out needs a path")?.into(),
             "-h" | "--help" => {
-                println!("usage: bench [--quick] [--iterations N] [--ops N] [--cold-runs N] [--authorize PATH | --no-cold] [--cold-env K=V]... [--watch] [--out PATH]");
+                println!("usage: bench [--quick] [--iterations N] [--ops N] [--fleet-seconds N] [--cold-runs N] [--authorize PATH | --no-cold] [--cold-env K=V]... [--watch] [--out PATH]");
                 println!("run it through bench/run.sh, which starts DynamoDB Local");
                 std::process::exit(0);
             }
@@ -157,11 +172,16 @@ async fn main() -> ExitCode {
     let codec = CursorCodec::new(b"bench");
     let store = DynamoStore::new(client.clone(), table.as_str(), codec.clone());
     let counter = integration_tests::requests::CallCounter::default();
-    let counted = DynamoStore::new(
-        integration_tests::requests::counting_client(&client, &counter),
-        table.as_str(),
-        codec,
+    let capacity = capacity::Capacity::default();
+    let counted_client = integration_tests::requests::counting_client(&client, &counter);
+    let counted_client = aws_sdk_dynamodb::Client::from_conf(
+        counted_client
+            .config()
+            .to_builder()
+            .interceptor(capacity.clone())
+            .build(),
     );
+    let counted = DynamoStore::new(counted_client, table.as_str(), codec);
 
     let t = step("authorizer vs bare GetItem");
     let hot = hot::run(&store, o.iterations, o.warmup).await;
@@ -174,6 +194,27 @@ async fn main() -> ExitCode {
     let t = step("management operations");
     let manage = manage::run(counted.clone(), &counter, o.ops).await;
     let manage_time = t.elapsed();
+
+    let t = step("audit write units");
+    let audit = audit::run(counted.clone(), &capacity, o.ops.min(20)).await;
+    let audit_time = t.elapsed();
+
+    let t = step("keys with limits vs GetItem and UpdateItem");
+    let limited_hot = limited::hot(&store, &counted, &counter, o.iterations, o.warmup).await;
+    let limited_time = t.elapsed();
+
+    let t = step("simulated fleet on one hot key");
+    let fleet = limited::Fleet {
+        store: &counted,
+        counter: &counter,
+        capacity: &capacity,
+    };
+    let mut fleet_runs = Vec::new();
+    for scenario in limited::scenarios(o.fleet_seconds, o.fleet_scale) {
+        eprintln!("    {}", scenario.name);
+        fleet_runs.push(fleet.run(scenario).await);
+    }
+    let fleet_time = t.elapsed();
 
     let t = step("authorizer calls per request");
     let auth_calls = calls::authorize_calls(counted.clone(), &counter, 20).await;
@@ -266,6 +307,9 @@ async fn main() -> ExitCode {
         hot: &hot,
         tokens: &tokens,
         manage: &manage,
+        audit: &audit,
+        limited: &limited_hot,
+        fleet: &fleet_runs,
         auth_calls: &auth_calls,
         usage: &usage,
         cold: cold.as_ref().map(|(c, _)| c),
@@ -274,6 +318,9 @@ async fn main() -> ExitCode {
             ("authorizer vs GetItem", hot_time),
             ("token throughput", token_time),
             ("management operations", manage_time),
+            ("audit write units", audit_time),
+            ("keys with limits", limited_time),
+            ("simulated fleet", fleet_time),
             ("calls per request + usage load", calls_time),
             ("  of which usage load", usage_time),
             (

@@ -1,8 +1,6 @@
 //! `POST /keys`: mint a key, store only its hash, show the token once. Also the bootstrap of the
 //! first admin key, which writes through the same code without an HTTP caller.
 
-use std::future::Future;
-
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -14,7 +12,7 @@ use super::permissions::{
 };
 use super::request::{json_body, origin};
 use super::response::{etag, json_response};
-use super::{record_prefix, AppState, Function, Handler, Route};
+use super::{record_prefix, AppState};
 use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::model::{
@@ -78,19 +76,12 @@ pub fn with_token(key: &ApiKey, token: &Token) -> Value {
     Value::Object(body)
 }
 
-/// The function of `POST /keys`.
-pub struct CreateKey;
-
-impl<S: Store> Handler<S> for CreateKey {
-    const FUNCTION: Function = Function::CreateKey;
-    fn handle<'a>(
-        state: &'a AppState<S>,
-        _route: Route,
-        req: &'a Request,
-    ) -> impl Future<Output = Result<Response<Body>, ApiError>> + Send + 'a {
-        create(state, req)
-    }
-}
+one_route_function!(
+    /// The function of `POST /keys`.
+    CreateKey,
+    CreateKey,
+    create
+);
 
 async fn create<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response<Body>, ApiError> {
     let claim = Claim::from_request(req)?;

@@ -14,8 +14,32 @@ use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::store::Store;
 
+/// A function of one route: the unit struct `$name`, whose [`Handler`] answers that route with
+/// `$answer(state, req)`.
+macro_rules! one_route_function {
+    ($(#[$doc:meta])* $name:ident, $function:ident, $answer:ident) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl<S: Store> super::Handler<S> for $name {
+            const FUNCTION: super::Function = super::Function::$function;
+            fn handle<'a>(
+                state: &'a super::AppState<S>,
+                _route: super::Route,
+                req: &'a lambda_http::Request,
+            ) -> impl std::future::Future<
+                Output = Result<lambda_http::Response<lambda_http::Body>, ApiError>,
+            > + Send
+                   + 'a {
+                $answer(state, req)
+            }
+        }
+    };
+}
+
 pub mod audit;
 pub mod caller;
+pub mod change;
 pub mod create;
 pub mod delete;
 pub mod fields;

@@ -1,17 +1,15 @@
 //! `POST /keys/{prefix}/replace`: a new secret for the same prefix. The old secret stops working
 //! now, or at the end of `gracePeriodSeconds` (its hash is kept as the previous secret until then).
 
-use std::future::Future;
-
 use lambda_http::{Body, Request, Response};
 
-use super::caller::{Caller, Claim};
+use super::change::KeyChange;
 use super::create::with_token;
 use super::fields::{self, Fields};
-use super::permissions::{authorize, visible, Action};
-use super::request::{if_match, json_body, origin, prefix};
+use super::permissions::Action;
+use super::request::{json_body, origin};
 use super::response::{etag, json_response};
-use super::{record_prefix, AppState, Function, Handler, Route};
+use super::AppState;
 use crate::error::ApiError;
 use crate::model::{Actor, AuditAction, AuditRecord};
 use crate::store::Store;
@@ -19,25 +17,15 @@ use crate::store::Store;
 /// The longest grace period: one day.
 pub const MAX_GRACE_SECONDS: u64 = 86_400;
 
-/// The function of `POST /keys/{prefix}/replace`.
-pub struct ReplaceKey;
-
-impl<S: Store> Handler<S> for ReplaceKey {
-    const FUNCTION: Function = Function::ReplaceKey;
-    fn handle<'a>(
-        state: &'a AppState<S>,
-        _route: Route,
-        req: &'a Request,
-    ) -> impl Future<Output = Result<Response<Body>, ApiError>> + Send + 'a {
-        replace(state, req)
-    }
-}
+one_route_function!(
+    /// The function of `POST /keys/{prefix}/replace`.
+    ReplaceKey,
+    ReplaceKey,
+    replace
+);
 
 async fn replace<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response<Body>, ApiError> {
-    let claim = Claim::from_request(req)?;
-    let prefix = prefix(req)?;
-    record_prefix(&prefix);
-    let precondition = if_match(req)?;
+    let change = KeyChange::of(req)?;
     let grace = match json_body(req, false)? {
         None => 0,
         Some(body) => {
@@ -51,13 +39,10 @@ async fn replace<S: Store>(state: &AppState<S>, req: &Request) -> Result<Respons
         }
     };
     let now = state.clock.now();
-    let (caller, target) = Caller::with_target(&state.store, &claim, &prefix, now).await?;
-    let current = visible(&caller, target).ok_or(ApiError::NotFound)?;
-    authorize(&caller, Action::Replace, &current)?;
-    precondition.check(current.version)?;
+    let (caller, current) = change.load(&state.store, Action::Replace, now).await?;
 
     let (next, token) = current.replaced(now, grace);
-    let changes = current.replace_changes(&next, grace);
+    let changes = crate::model::replace_changes(&current, &next, grace);
     let audit = AuditRecord::of(
         AuditAction::Replaced,
         Actor::key(&caller.key),
@@ -71,7 +56,7 @@ async fn replace<S: Store>(state: &AppState<S>, req: &Request) -> Result<Respons
         state,
         &next,
         current.version,
-        &precondition,
+        &change.precondition,
         &audit,
         crate::store::QuotaWrite::Keep,
     )

@@ -1,19 +1,17 @@
 //! `PATCH /keys/{prefix}`: change the mutable fields; anything else in the body is a 400 naming it.
 //! `If-Match: "<version>"` makes the change conditional (412 when stale).
 
-use std::future::Future;
-
 use lambda_http::{Body, Request, Response};
 
-use super::caller::{Caller, Claim};
+use super::change::KeyChange;
 use super::fields::{self, Fields, Patch};
 use super::permissions::{
-    approves, authorize, may_approve, may_change_itself, may_grant, may_rearm, may_set_limits,
-    may_set_priority, visible, within_callers_expiry, Action,
+    approves, may_approve, may_change_itself, may_grant, may_rearm, may_set_limits,
+    may_set_priority, within_callers_expiry, Action,
 };
-use super::request::{if_match, json_body, origin, prefix, IfMatch};
+use super::request::{json_body, origin, IfMatch};
 use super::response::{etag, json_response};
-use super::{record_prefix, AppState, Function, Handler, Route};
+use super::AppState;
 use crate::error::ApiError;
 use crate::model::{
     parse_expiry, Actor, ApiKey, AuditAction, AuditRecord, Description, FieldError, KeyName,
@@ -35,19 +33,12 @@ pub const FIELDS: &[&str] = &[
     "quotaTopUp",
 ];
 
-/// The function of `PATCH /keys/{prefix}`.
-pub struct UpdateKey;
-
-impl<S: Store> Handler<S> for UpdateKey {
-    const FUNCTION: Function = Function::UpdateKey;
-    fn handle<'a>(
-        state: &'a AppState<S>,
-        _route: Route,
-        req: &'a Request,
-    ) -> impl Future<Output = Result<Response<Body>, ApiError>> + Send + 'a {
-        update(state, req)
-    }
-}
+one_route_function!(
+    /// The function of `PATCH /keys/{prefix}`.
+    UpdateKey,
+    UpdateKey,
+    update
+);
 
 /// The validated body.
 struct Patched {
@@ -109,18 +100,12 @@ fn parse(
 }
 
 async fn update<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response<Body>, ApiError> {
-    let claim = Claim::from_request(req)?;
-    let prefix = prefix(req)?;
-    record_prefix(&prefix);
-    let precondition = if_match(req)?;
+    let change = KeyChange::of(req)?;
     let body = json_body(req, true)?.unwrap_or_default();
     let now = state.clock.now();
     let changes = parse(&body, now)?;
 
-    let (caller, target) = Caller::with_target(&state.store, &claim, &prefix, now).await?;
-    let current = visible(&caller, target).ok_or(ApiError::NotFound)?;
-    authorize(&caller, Action::Update, &current)?;
-    precondition.check(current.version)?;
+    let (caller, current) = change.load(&state.store, Action::Update, now).await?;
     if let Some(to) = changes.status {
         if !current.status.can_become(to) {
             return Err(ApiError::Validation(vec![FieldError::new(
@@ -211,7 +196,7 @@ async fn update<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response
         state,
         &next,
         current.version,
-        &precondition,
+        &change.precondition,
         &audit,
         quota_write,
     )

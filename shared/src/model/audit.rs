@@ -141,6 +141,24 @@ pub struct Origin {
 /// One field's change: its JSON value before and after.
 pub type Changes = BTreeMap<String, (Value, Value)>;
 
+/// What the audit record of a replace from `before` to `after` ([`ApiKey::replaced`]) records
+/// besides the key's fields: the secret's generation before and after, and the grace period.
+pub fn replace_changes(before: &ApiKey, after: &ApiKey, grace_seconds: u64) -> Changes {
+    Changes::from([
+        (
+            "secret".to_owned(),
+            (
+                json!(format!("generation {}", before.generation)),
+                json!(format!("generation {}", after.generation)),
+            ),
+        ),
+        (
+            "gracePeriodSeconds".to_owned(),
+            (Value::Null, json!(grace_seconds)),
+        ),
+    ])
+}
+
 /// One record of the audit trail.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditRecord {

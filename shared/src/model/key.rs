@@ -1,10 +1,9 @@
 //! The stored key record and its JSON (the key object): the hashes never leave the server.
 
-use serde_json::{json, Value};
+use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use super::attributes::{Description, Ident, KeyName, Labels, Roles, WebhookUrl};
-use super::audit::Changes;
 use super::limits::{Quota, RateLimit, RateWindow};
 use super::status::Status;
 use super::timestamp::format_time;
@@ -137,24 +136,6 @@ impl ApiKey {
         (next, token)
     }
 
-    /// What the audit record of a replace from `self` to `next` ([`Self::replaced`]) records
-    /// besides the key's fields: the secret's generation before and after, and the grace period.
-    pub fn replace_changes(&self, next: &ApiKey, grace_seconds: u64) -> Changes {
-        Changes::from([
-            (
-                "secret".to_owned(),
-                (
-                    json!(format!("generation {}", self.generation)),
-                    json!(format!("generation {}", next.generation)),
-                ),
-            ),
-            (
-                "gracePeriodSeconds".to_owned(),
-                (Value::Null, json!(grace_seconds)),
-            ),
-        ])
-    }
-
     /// The key object of docs/API.md, camelCase, without any hash.
     pub fn to_json(&self) -> serde_json::Value {
         json!({
@@ -267,12 +248,12 @@ mod tests {
         assert_eq!(next.match_secret(&old, now), SecretMatch::Previous);
         let later = now + Duration::seconds(60);
         assert_eq!(next.match_secret(&old, later), SecretMatch::None);
-        let changes = key.replace_changes(&next, 60);
+        let changes = super::super::audit::replace_changes(&key, &next, 60);
         assert_eq!(
             changes["secret"],
             (json!("generation 1"), json!("generation 2"))
         );
-        assert_eq!(changes["gracePeriodSeconds"], (Value::Null, json!(60)));
+        assert_eq!(changes["gracePeriodSeconds"], (serde_json::Value::Null, json!(60)));
 
         // no grace: the old secret stops now; a second replace ends the first one's grace
         let (again, _) = next.replaced(now, 0);

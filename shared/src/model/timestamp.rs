@@ -20,31 +20,26 @@ pub fn parse_expiry(s: &str, now: OffsetDateTime) -> Result<OffsetDateTime, Stri
 
 /// RFC 3339 UTC with milliseconds, e.g. `2026-11-22T03:49:19.123Z`.
 pub fn format_time(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
+    utc_with_fraction(t, 3)
 }
 
 /// A fixed-width, lexicographically ordered form of a time (nanoseconds), for sort keys.
 pub fn sortable_time(t: OffsetDateTime) -> String {
+    utc_with_fraction(t, 9)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.fffZ` in UTC with `digits` (3 or 9) digits of the second's fraction.
+fn utc_with_fraction(t: OffsetDateTime, digits: usize) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
+    let fraction = t.nanosecond() / 10u32.pow(9 - digits as u32);
     format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z",
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{fraction:0digits$}Z",
         t.year(),
         u8::from(t.month()),
         t.day(),
         t.hour(),
         t.minute(),
         t.second(),
-        t.nanosecond()
     )
 }
 

@@ -56,6 +56,15 @@ impl CursorCodec {
         format!("{payload}.{}", B64.encode(&tag[..TAG_LEN]))
     }
 
+    /// [`CursorCodec::decode`] of a query's optional cursor: no cursor, no position.
+    pub fn position(
+        &self,
+        fingerprint: &str,
+        cursor: Option<&str>,
+    ) -> Result<Option<String>, StoreError> {
+        cursor.map(|c| self.decode(fingerprint, c)).transpose()
+    }
+
     /// The position of a cursor this codec made for the same query; anything else is `BadCursor`.
     pub fn decode(&self, fingerprint: &str, cursor: &str) -> Result<String, StoreError> {
         if cursor.len() > MAX_CURSOR_LEN {

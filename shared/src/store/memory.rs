@@ -200,15 +200,39 @@ impl KeyWriter for MemoryStore {
     }
 }
 
+impl MemoryStore {
+    /// The first `limit` of `newest_first` (position, item), with a cursor at the last of them
+    /// when more follow, as the DynamoDB store pages a Query.
+    fn page<T>(
+        &self,
+        fingerprint: &str,
+        newest_first: impl Iterator<Item = (String, T)>,
+        limit: usize,
+    ) -> Page<T> {
+        let limit = limit.clamp(1, MAX_PAGE);
+        let mut items: Vec<(String, T)> = newest_first.take(limit + 1).collect();
+        let more = items.len() > limit;
+        items.truncate(limit);
+        let next_cursor = more
+            .then(|| {
+                items
+                    .last()
+                    .map(|(at, _)| self.cursors.encode(fingerprint, at))
+            })
+            .flatten();
+        Page {
+            items: items.into_iter().map(|(_, item)| item).collect(),
+            next_cursor,
+        }
+    }
+}
+
 impl KeyLister for MemoryStore {
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
         let fingerprint = query.fingerprint();
-        let after = query
-            .cursor
-            .as_deref()
-            .map(|c| self.cursors.decode(&fingerprint, c))
-            .transpose()?;
-        let limit = query.limit.clamp(1, MAX_PAGE);
+        let after = self
+            .cursors
+            .position(&fingerprint, query.cursor.as_deref())?;
         let st = self.lock();
         // Newest first: descending order keys, strictly before the cursor's position.
         let in_order: BTreeMap<String, &ApiKey> = st
@@ -218,51 +242,25 @@ impl KeyLister for MemoryStore {
             .map(|k| (order_key(k), k))
             .filter(|(position, _)| after.as_ref().is_none_or(|a| position < a))
             .collect();
-        let mut items: Vec<ApiKey> = in_order
-            .values()
-            .rev()
-            .take(limit + 1)
-            .map(|k| (*k).clone())
-            .collect();
-        let next_cursor = if items.len() > limit {
-            items.truncate(limit);
-            items
-                .last()
-                .map(|k| self.cursors.encode(&fingerprint, &order_key(k)))
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
+        let newest_first = in_order.into_iter().rev().map(|(at, k)| (at, k.clone()));
+        Ok(self.page(&fingerprint, newest_first, query.limit))
     }
 }
 
 impl AuditReader for MemoryStore {
     async fn audit(&self, query: &AuditQuery) -> Result<AuditPage, StoreError> {
         let fingerprint = query.fingerprint();
-        let after = query
-            .cursor
-            .as_deref()
-            .map(|c| self.cursors.decode(&fingerprint, c))
-            .transpose()?;
-        let limit = query.limit.clamp(1, MAX_PAGE);
+        let after = self
+            .cursors
+            .position(&fingerprint, query.cursor.as_deref())?;
         let st = self.lock();
-        let mut items: Vec<AuditRecord> = st
+        let newest_first = st
             .audit
             .values()
             .rev()
             .filter(|r| after.as_ref().is_none_or(|a| &r.id < a) && query.matches(r))
-            .take(limit + 1)
-            .cloned()
-            .collect();
-        let next_cursor = if items.len() > limit {
-            items.truncate(limit);
-            items
-                .last()
-                .map(|r| self.cursors.encode(&fingerprint, &r.id))
-        } else {
-            None
-        };
-        Ok(AuditPage { items, next_cursor })
+            .map(|r| (r.id.clone(), r.clone()));
+        Ok(self.page(&fingerprint, newest_first, query.limit))
     }
 }
 

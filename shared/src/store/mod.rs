@@ -160,10 +160,11 @@ pub fn order_key(key: &ApiKey) -> String {
     format!("{}#{}", sortable_time(key.created_at), key.prefix)
 }
 
-/// One page of a list, newest first.
+/// One page of a list (keys unless said otherwise), newest first, and the cursor of the next
+/// page when there is one.
 #[derive(Debug, Clone)]
-pub struct Page {
-    pub items: Vec<ApiKey>,
+pub struct Page<T = ApiKey> {
+    pub items: Vec<T>,
     pub next_cursor: Option<String>,
 }
 
@@ -330,11 +331,7 @@ impl AuditQuery {
 }
 
 /// One page of audit records, newest first.
-#[derive(Debug, Clone)]
-pub struct AuditPage {
-    pub items: Vec<AuditRecord>,
-    pub next_cursor: Option<String>,
-}
+pub type AuditPage = Page<AuditRecord>;
 
 /// Reads the audit trail: a Query on an index a page, newest first.
 pub trait AuditReader: Send + Sync {

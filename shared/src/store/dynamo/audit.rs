@@ -16,7 +16,7 @@ use super::layout::{
 use super::query::{Filter, PageQuery};
 use super::DynamoStore;
 use crate::model::{sortable_time, Actor, AuditAction, AuditRecord, Changes, Ident, Origin};
-use crate::store::{AuditPage, AuditQuery, AuditReader, StoreError, MAX_PAGE};
+use crate::store::{AuditPage, AuditQuery, AuditReader, StoreError};
 use crate::token::{KeyKind, Prefix};
 
 /// The item of a record, kept `retention` after its time.
@@ -132,11 +132,9 @@ impl AuditReader for DynamoStore {
     #[tracing::instrument(skip_all, fields(limit = query.limit))]
     async fn audit(&self, query: &AuditQuery) -> Result<AuditPage, StoreError> {
         let fingerprint = query.fingerprint();
-        let cursor = query
-            .cursor
-            .as_deref()
-            .map(|c| self.cursors.decode(&fingerprint, c))
-            .transpose()?;
+        let cursor = self
+            .cursors
+            .position(&fingerprint, query.cursor.as_deref())?;
         let before = match (cursor, query.below()) {
             (Some(c), Some(b)) => Some(c.min(b)),
             (c, b) => c.or(b),
@@ -157,21 +155,16 @@ impl AuditReader for DynamoStore {
                 vec![(":ac", text(action.as_str()))],
             );
         }
-        let page = self
-            .query_page(PageQuery {
-                index,
-                hash_attribute,
-                partition,
-                before,
-                from: query.lowest(),
-                filter: &filter,
-                limit: query.limit.clamp(1, MAX_PAGE),
-            })
-            .await?;
-        Ok(AuditPage {
-            items: page.items.iter().map(from_item).collect::<Result<_, _>>()?,
-            next_cursor: page.next.map(|p| self.cursors.encode(&fingerprint, &p)),
-        })
+        let q = PageQuery {
+            index,
+            hash_attribute,
+            partition,
+            before,
+            from: query.lowest(),
+            filter: &filter,
+            limit: query.limit,
+        };
+        self.page(&fingerprint, q, from_item).await
     }
 }
 

@@ -30,7 +30,7 @@ use self::query::{Filter, PageQuery};
 use self::transact::{condition_failed, TransactFailure};
 use super::{
     Conflict, CursorCodec, KeyLister, KeyReader, KeyWriter, ListQuery, Page, QuotaWrite,
-    StoreError, UsageRecorder, MAX_PAGE,
+    StoreError, UsageRecorder,
 };
 use crate::model::{sortable_time, ApiKey, AuditRecord, Status};
 use crate::token::{KeyKind, Prefix};
@@ -371,11 +371,9 @@ impl KeyLister for DynamoStore {
     #[tracing::instrument(skip_all, fields(limit = query.limit))]
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
         let fingerprint = query.fingerprint();
-        let before = query
-            .cursor
-            .as_deref()
-            .map(|c| self.cursors.decode(&fingerprint, c))
-            .transpose()?;
+        let before = self
+            .cursors
+            .position(&fingerprint, query.cursor.as_deref())?;
         let (index, hash_attribute, partition) = list_partition(&query.scope, query.tombstones());
         let mut filter = Filter::default();
         if let Some(st) = query.status_filter() {
@@ -392,21 +390,16 @@ impl KeyLister for DynamoStore {
                 vec![(":nl", text(needle))],
             );
         }
-        let page = self
-            .query_page(PageQuery {
-                index,
-                hash_attribute,
-                partition,
-                before,
-                from: None,
-                filter: &filter,
-                limit: query.limit.clamp(1, MAX_PAGE),
-            })
-            .await?;
-        Ok(Page {
-            items: page.items.iter().map(from_item).collect::<Result<_, _>>()?,
-            next_cursor: page.next.map(|p| self.cursors.encode(&fingerprint, &p)),
-        })
+        let q = PageQuery {
+            index,
+            hash_attribute,
+            partition,
+            before,
+            from: None,
+            filter: &filter,
+            limit: query.limit,
+        };
+        self.page(&fingerprint, q, from_item).await
     }
 }
 

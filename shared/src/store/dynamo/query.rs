@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::item::{text, Item};
 use super::layout::CREATED_SK;
 use super::{unavailable, DynamoStore};
-use crate::store::StoreError;
+use crate::store::{Page, StoreError, MAX_PAGE};
 
 /// Items a filtered Query evaluates per call, and how many calls one page may take.
 const FILTERED_QUERY_LIMIT: i32 = 200;
@@ -69,9 +69,24 @@ pub struct RawPage {
 }
 
 impl DynamoStore {
-    pub(super) async fn query_page(&self, q: PageQuery<'_>) -> Result<RawPage, StoreError> {
+    /// One page of `q` decoded as `T`s, its next cursor bound to the query's `fingerprint`.
+    pub(super) async fn page<T>(
+        &self,
+        fingerprint: &str,
+        q: PageQuery<'_>,
+        decode: impl Fn(&Item) -> Result<T, StoreError>,
+    ) -> Result<Page<T>, StoreError> {
+        let raw = self.query_page(q).await?;
+        Ok(Page {
+            items: raw.items.iter().map(decode).collect::<Result<_, _>>()?,
+            next_cursor: raw.next.map(|p| self.cursors.encode(fingerprint, &p)),
+        })
+    }
+
+    async fn query_page(&self, q: PageQuery<'_>) -> Result<RawPage, StoreError> {
+        let limit = q.limit.clamp(1, MAX_PAGE);
         let mut before = q.before;
-        let mut items: Vec<Item> = Vec::with_capacity(q.limit);
+        let mut items: Vec<Item> = Vec::with_capacity(limit);
         let filtered = !q.filter.is_empty();
         for _ in 0..MAX_QUERIES_PER_PAGE {
             let mut names = HashMap::from([("#h".to_owned(), q.hash_attribute.to_owned())]);
@@ -111,14 +126,14 @@ impl DynamoStore {
                     .filter_expression(q.filter.clauses.join(" AND "))
                     .limit(FILTERED_QUERY_LIMIT);
             } else {
-                req = req.limit((q.limit + 1 - items.len()) as i32);
+                req = req.limit((limit + 1 - items.len()) as i32);
             }
             let req = req
                 .set_expression_attribute_names(Some(names))
                 .set_expression_attribute_values(Some(values));
             let out = req.send().await.map_err(unavailable)?;
             for raw in out.items() {
-                if items.len() == q.limit {
+                if items.len() == limit {
                     // One more than the page: the next page starts before the last one kept.
                     let next = position_of(items.last())?;
                     return Ok(RawPage { items, next });

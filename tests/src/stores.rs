@@ -64,6 +64,17 @@ pub async fn dynamo_store(tag: &str) -> Option<DynamoStore> {
     Some(DynamoStore::new(client, table, codec()))
 }
 
+/// [`dynamo_store`] whose client counts every request it sends (operation, read consistency,
+/// writes per key): for tests that assert what goes over the wire.
+pub async fn counted_dynamo_store(
+    tag: &str,
+) -> Option<(DynamoStore, crate::requests::CallCounter)> {
+    let plain = dynamo_store(tag).await?;
+    let counter = crate::requests::CallCounter::default();
+    let client = crate::requests::counting_client(plain.client(), &counter);
+    Some((DynamoStore::new(client, plain.table(), codec()), counter))
+}
+
 /// [`dynamo_store`] with a patient client (20 s an operation, 10 s an attempt): for tests of
 /// what a store does under contention rather than how fast, which must not fail because a
 /// busy machine answered a request slower than the functions' 900 ms attempt timeout.

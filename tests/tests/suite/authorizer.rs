@@ -498,16 +498,10 @@ async fn disabling_or_deleting_a_key_takes_effect_on_the_very_next_call() {
 /// (DynamoDB Local always reads consistently, so only the request shows whether it asked to).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_read_the_authorizer_sends_is_strongly_consistent() {
-    use integration_tests::requests::{counting_client, CallCounter};
-    let Some(plain) = dynamo_store("authz-consistent").await else {
+    let Some((store, counter)) = integration_tests::counted_dynamo_store("authz-consistent").await
+    else {
         return;
     };
-    let counter = CallCounter::default();
-    let store = DynamoStore::new(
-        counting_client(plain.client(), &counter),
-        plain.table(),
-        codec(),
-    );
     let clock = FixedClock::new(OffsetDateTime::now_utc());
     let auth = Authorizer::new(store.clone(), Arc::new(clock.clone()), StdDuration::ZERO);
     // an active key replaced with a grace period, a disabled key
@@ -521,7 +515,7 @@ async fn every_read_the_authorizer_sends_is_strongly_consistent() {
     let (mut disabled, disabled_token) = full_key();
     disabled.status = Status::Disabled;
     for k in [&key, &disabled] {
-        plain
+        store
             .create(k, &shared::testing::audit_of(k))
             .await
             .unwrap();

@@ -613,16 +613,10 @@ integration_tests::on_both_stores!(
 /// change and its audit record are one transaction.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn management_round_trips() {
-    use integration_tests::requests::{counting_client, CallCounter};
-    let Some(plain) = integration_tests::dynamo_store("round-trips").await else {
+    let Some((store, counter)) = integration_tests::counted_dynamo_store("round-trips").await
+    else {
         return;
     };
-    let counter = CallCounter::default();
-    let store = shared::store::DynamoStore::new(
-        counting_client(plain.client(), &counter),
-        plain.table(),
-        integration_tests::codec(),
-    );
     let api = Api::new(store);
     let team = Team::seed(&api).await;
     let (k, _) = p1_key(&api, &[]).await;

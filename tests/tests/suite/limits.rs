@@ -358,81 +358,59 @@ integration_tests::on_both_stores!(
     management_sets_limits,
 );
 
-/// With a small quota, once an instance knows it, each call is one conditional write standing in
-/// for the read: one DynamoDB request per call, counted on the wire.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_small_quota_costs_one_request_per_call() {
-    use integration_tests::requests::{counting_client, CallCounter};
-    let Some(plain) = integration_tests::dynamo_store("exact-quota").await else {
-        return;
-    };
-    let counter = CallCounter::default();
-    let store = shared::store::DynamoStore::new(
-        counting_client(plain.client(), &counter),
-        plain.table(),
-        integration_tests::codec(),
-    );
+/// One authorizer instance on a counted DynamoDB store and a key with a quota of `quota`: `warm`
+/// calls (and the usage write they start), then `calls` more counted on the wire. How many of
+/// each were allowed, the second batch's requests, and the quota left.
+async fn counted_calls(
+    tag: &str,
+    quota_of: u64,
+    warm: usize,
+    calls: usize,
+) -> Option<(usize, usize, String, u64)> {
+    let (store, counter) = integration_tests::counted_dynamo_store(tag).await?;
     let api = Api::new(store);
-    let (_, t) = limited_key(&api, None, quota(20)).await;
+    let (k, t) = limited_key(&api, None, quota(quota_of)).await;
     let a = Authorizer::new(
         api.store().clone(),
         Arc::new(api.clock.clone()),
         StdDuration::ZERO,
     );
-    assert!(matches!(
-        a.decide(Some(t.expose())).await.unwrap(),
-        Decision::Allow(_)
-    ));
-    a.flush().await; // the key's first usage write
-    counter.reset();
-    for _ in 0..10 {
-        assert!(matches!(
-            a.decide(Some(t.expose())).await.unwrap(),
-            Decision::Allow(_)
-        ));
+    let mut allowed = [0, 0];
+    for (batch, n) in [warm, calls].into_iter().enumerate() {
+        for _ in 0..n {
+            let d = a.decide(Some(t.expose())).await.unwrap();
+            allowed[batch] += matches!(d, Decision::Allow(_)) as usize;
+        }
+        if batch == 0 {
+            a.flush().await; // the key's first usage write
+            counter.reset();
+        }
     }
-    let counts = counter.take();
-    assert_eq!(counts.describe(), "UpdateItem 10", "{counts:?}");
+    let counted = counter.take().describe();
+    let left = api.stored(&k).await.quota.unwrap().remaining;
+    Some((allowed[0], allowed[1], counted, left))
+}
+
+/// With a small quota, once an instance knows it, each call is one conditional write standing in
+/// for the read: one DynamoDB request per call, counted on the wire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_quota_costs_one_request_per_call() {
+    let Some(run) = counted_calls("exact-quota", 20, 1, 10).await else {
+        return;
+    };
+    assert_eq!(run, (1, 10, "UpdateItem 10".to_owned(), 9));
 }
 
 /// An exhausted quota leaves the one-call mode: once an instance has seen it at 0, each refused
 /// call is one read, never a conditional write that fails (and is billed) every time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_exhausted_quota_refuses_with_reads_not_failed_writes() {
-    use integration_tests::requests::{counting_client, CallCounter};
-    let Some(plain) = integration_tests::dynamo_store("spent-quota").await else {
+    let Some(run) = counted_calls("spent-quota", 3, 5, 10).await else {
         return;
     };
-    let counter = CallCounter::default();
-    let store = shared::store::DynamoStore::new(
-        counting_client(plain.client(), &counter),
-        plain.table(),
-        integration_tests::codec(),
+    assert_eq!(
+        run,
+        (3, 0, "GetItem 10".to_owned(), 0),
+        "exactly the quota, then reads"
     );
-    let api = Api::new(store);
-    let (k, t) = limited_key(&api, None, quota(3)).await;
-    let a = Authorizer::new(
-        api.store().clone(),
-        Arc::new(api.clock.clone()),
-        StdDuration::ZERO,
-    );
-    let mut allowed = 0;
-    for _ in 0..5 {
-        allowed += matches!(
-            a.decide(Some(t.expose())).await.unwrap(),
-            Decision::Allow(_)
-        ) as u32;
-    }
-    assert_eq!(allowed, 3, "exactly the quota");
-    a.flush().await;
-    counter.reset();
-    for _ in 0..10 {
-        assert!(matches!(
-            a.decide(Some(t.expose())).await.unwrap(),
-            Decision::Deny
-        ));
-    }
-    let counts = counter.take();
-    assert_eq!(counts.describe(), "GetItem 10", "{counts:?}");
-    assert_eq!(api.stored(&k).await.quota.unwrap().remaining, 0);
 }

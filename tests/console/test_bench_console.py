@@ -32,4 +32,6 @@ def test_the_console_benchmark_reports_weight_and_render(tmp_path):
         assert f"/{script}`" in report, script
     # both render cases were measured, with numbers
     assert re.search(r'\| one "Load more" page of 100 rows \| 1 \| [\d.]+ ms \| [\d.]+ ms \|', report), report
-    assert re.search(r"\| all 200 rows in one answer \(target < 200 ms\) \| 2 \| [\d.]+ ms \| \*\*[\d.]+ ms\*\*", report), report
+    assert re.search(r"\| 200 rows in one answer: the first rows on screen \(target < 200 ms\) \| 2 \| [\d.]+ ms \| \*\*[\d.]+ ms\*\*", report), report
+    assert re.search(r"\| 200 rows in one answer: all of them in the list \| 2 \| [\d.]+ ms \| [\d.]+ ms \|", report), report
+    assert re.search(r"\| for scale: a bare 200-row table of plain text, inserted at once \| 2 \| [\d.]+ ms", report), report

@@ -17,7 +17,13 @@ const COPY_ICON = raw('<span class="icon icon-copy" aria-hidden="true"></span>')
 const DOTS_ICON = raw('<span class="icon icon-more" aria-hidden="true"></span>');
 
 let root = null;
-let rendered = { query: -1, count: 0 };
+let rendered = { query: -1, count: 0, filling: false };
+/** Whether a long list is filling in, and which filling (a new list stops the old one). */
+let filling = false;
+let fillingRun = 0;
+/** Rows a new list shows at once (a few screens), then rows a frame while it fills in. */
+const FIRST = 50;
+const CHUNK = 100;
 let searchTimer = null;
 
 const copyHint = (k) =>
@@ -55,11 +61,41 @@ function buildMenu(button) {
   return m;
 }
 
-/** The rows of `items`, as one HTML string. */
+/**
+ * Appends the rows not yet shown (FIRST of a new list, else CHUNK), and the rest a CHUNK a frame
+ * from the state as it is then: a person sees the first rows at once and the page stays responsive while
+ * a long list fills in (laying out a thousand table rows at once takes the browser hundreds of
+ * milliseconds). `keys-render` measures the first insertion from `t0`, `keys-render-all` the last.
+ */
+function fillRows(tbody, t0) {
+  filling = false;
+  if (!root) return;
+  const { items } = state.keys;
+  const end = Math.min(items.length, rendered.count + (rendered.count ? CHUNK : FIRST));
+  tbody.insertAdjacentHTML('beforeend', rowsHtml(items.slice(rendered.count, end), state.me));
+  const first = rendered.count === 0 || !rendered.filling;
+  rendered = { query: state.keys.query, count: end, filling: end < items.length };
+  if (first) performance.measure('keys-render', { start: t0, end: performance.now() });
+  // after the next frame has painted these rows: each chunk gets a frame of its own
+  if (end < items.length) {
+    filling = true;
+    const run = fillingRun;
+    requestAnimationFrame(() => setTimeout(() => run === fillingRun && fillRows(tbody, t0)));
+  } else {
+    performance.measure('keys-render-all', { start: t0, end: performance.now() });
+  }
+}
+
+function stopFilling() {
+  fillingRun += 1;
+  filling = false;
+}
+
+/** The rows of `items`, as one HTML string (no whitespace between tags: fewer nodes a row). */
 export function rowsHtml(items, me) {
   let out = '';
   for (const k of items) {
-    out += html`<tr data-prefix="${k.prefix}" data-version="${k.version}" class="${k.status === 'Disabled' ? 'is-blocked' : ''}">
+    out += String(html`<tr data-prefix="${k.prefix}" data-version="${k.version}" class="${k.status === 'Disabled' ? 'is-blocked' : ''}">
       <td data-label="API key"><div class="keycell">${avatar(k)}<div class="keyname"><span class="name">${k.name}</span>
         <span class="preview mono">${k.preview}</span>${k.keyType === 'user' ? html`<span class="tag">Team key</span>` : ''}${
         k.project ? html`<span class="tag">${k.project.id}</span>` : ''}</div></div></td>
@@ -71,7 +107,7 @@ export function rowsHtml(items, me) {
       <td class="row-actions"><a href="#/keys/${encodeURIComponent(k.prefix)}">Detail<span class="sr-only"> of ${k.name}</span></a>
         <button type="button" class="icon-button" data-action="copy" aria-label="Copy prefix of ${k.name}" title="${copyHint(k)}">${COPY_ICON}</button>
         ${menu(me, k)}</td>
-    </tr>`;
+    </tr>`).replace(/>\s+</g, '><');
   }
   return out;
 }
@@ -263,7 +299,7 @@ export default {
   title: (s) => heading(s),
   mount(el, s) {
     root = el;
-    rendered = { query: -1, count: 0 };
+    rendered = { query: -1, count: 0, filling: false };
     const me = s.me;
     if (!s.keys.loaded && !s.keys.loading) s.keys.filters.projectId = s.keys.filters.projectId || defaultProject(me);
     el.innerHTML = String(html`<section class="page keys-page">
@@ -274,7 +310,8 @@ export default {
       ${filtersHtml(me, s.keys.filters)}
       <p class="count" id="keys-count" aria-live="polite"></p>
       <div class="table-wrap">
-        <table class="keys" aria-labelledby="keys-title">
+        <table class="keys keys-list" aria-labelledby="keys-title">
+          <colgroup><col class="c-key"><col class="c-status"><col class="c-by"><col class="c-on"><col class="c-active"><col class="c-jobs"><col class="c-actions"></colgroup>
           <thead><tr><th scope="col">API key</th><th scope="col">Status</th><th scope="col">Created by</th>
             <th scope="col">Created on</th><th scope="col">Last active</th><th scope="col" class="num">Submitted jobs</th>
             <th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
@@ -306,6 +343,7 @@ export default {
     load();
   },
   unmount() {
+    stopFilling();
     document.removeEventListener('click', outside);
     clearTimeout(searchTimer);
     root = null;
@@ -315,11 +353,13 @@ export default {
     const k = s.keys;
     const me = s.me;
     const tbody = root.querySelector('#keys-rows');
-    const t0 = performance.now();
     if (rendered.query !== k.query || k.items.length < rendered.count) {
-      tbody.innerHTML = rowsHtml(k.items, me);
+      stopFilling();
+      tbody.textContent = '';
+      rendered = { query: k.query, count: 0, filling: false };
+      fillRows(tbody, performance.now());
     } else if (k.items.length > rendered.count) {
-      tbody.insertAdjacentHTML('beforeend', rowsHtml(k.items.slice(rendered.count), me));
+      if (!filling) fillRows(tbody, performance.now());
     } else {
       // same rows, some changed (block, unblock): redraw only those
       for (const item of k.items) {
@@ -334,10 +374,6 @@ export default {
         }
       }
     }
-    if (rendered.query !== k.query || k.items.length !== rendered.count) {
-      performance.measure('keys-render', { start: t0, end: performance.now() });
-    }
-    rendered = { query: k.query, count: k.items.length };
     root.querySelector('#keys-title').textContent = heading(s);
     const f = k.filters;
     root.querySelector('#keys-scope').textContent = f.projectId

@@ -253,7 +253,10 @@ mod tests {
             changes["secret"],
             (json!("generation 1"), json!("generation 2"))
         );
-        assert_eq!(changes["gracePeriodSeconds"], (serde_json::Value::Null, json!(60)));
+        assert_eq!(
+            changes["gracePeriodSeconds"],
+            (serde_json::Value::Null, json!(60))
+        );
 
         // no grace: the old secret stops now; a second replace ends the first one's grace
         let (again, _) = next.replaced(now, 0);

@@ -212,6 +212,18 @@ fn the_table_is_the_code_table() {
     assert_eq!(p["SSESpecification"]["SSEEnabled"], true);
 }
 
+/// A template list of objects (`[{a: x, b: y}, …]`) as (x, y) pairs, in its order.
+fn pairs_of(list: &Value, a: &str, b: &str) -> Vec<(String, String)> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            let field = |name: &str| o[name].as_str().unwrap().to_owned();
+            (field(a), field(b))
+        })
+        .collect()
+}
+
 /// The constants above are what `create_table` uses; this compares the template with the table
 /// it really creates (DescribeTable and DescribeTimeToLive of DynamoDB Local).
 #[tokio::test]
@@ -243,17 +255,7 @@ async fn the_table_is_the_table_create_table_makes() {
         .iter()
         .map(|k| pair(k.attribute_name(), k.key_type().as_str()))
         .collect();
-    let declared: Vec<(String, String)> = p["KeySchema"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| {
-            pair(
-                k["AttributeName"].as_str().unwrap(),
-                k["KeyType"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let declared = pairs_of(&p["KeySchema"], "AttributeName", "KeyType");
     assert_eq!(described, declared, "KeySchema");
 
     let described: BTreeSet<(String, String)> = d
@@ -261,17 +263,10 @@ async fn the_table_is_the_table_create_table_makes() {
         .iter()
         .map(|a| pair(a.attribute_name(), a.attribute_type().as_str()))
         .collect();
-    let declared: BTreeSet<(String, String)> = p["AttributeDefinitions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| {
-            pair(
-                a["AttributeName"].as_str().unwrap(),
-                a["AttributeType"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let declared: BTreeSet<(String, String)> =
+        pairs_of(&p["AttributeDefinitions"], "AttributeName", "AttributeType")
+            .into_iter()
+            .collect();
     assert_eq!(described, declared, "AttributeDefinitions");
 
     let described: Vec<Value> = d

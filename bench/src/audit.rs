@@ -57,10 +57,7 @@ pub async fn run(store: DynamoStore, capacity: &Capacity, n: usize) -> Vec<Chang
     admin.user_id = Some(Ident::parse("audit-admin").unwrap());
     admin.roles = Roles::parse(&["admin"]).unwrap();
     admin.name = KeyName::parse("audit bench admin").unwrap();
-    store
-        .create(&admin, &shared::testing::audit_of(&admin))
-        .await
-        .expect("seeding the admin key");
+    store.create(&admin, &shared::testing::audit_of(&admin)).await.expect("seeding the admin key");
     let by = AuthContext::of(&admin);
     let state = AppState::new(store.clone(), Arc::new(SystemClock));
 
@@ -86,40 +83,20 @@ pub async fn run(store: DynamoStore, capacity: &Capacity, n: usize) -> Vec<Chang
             "update (description)",
             "PATCH",
             Box::new(|i| {
-                (
-                    String::new(),
-                    "PATCH",
-                    Some(json!({ "description": format!("revision {i}") })),
-                )
+                (String::new(), "PATCH", Some(json!({ "description": format!("revision {i}") })))
             }),
         ),
         (
             "disable",
             "PATCH",
-            Box::new(|_| {
-                (
-                    String::new(),
-                    "PATCH",
-                    Some(json!({ "status": "Disabled" })),
-                )
-            }),
+            Box::new(|_| (String::new(), "PATCH", Some(json!({ "status": "Disabled" })))),
         ),
         (
             "replace",
             "POST",
-            Box::new(|_| {
-                (
-                    "/replace".to_owned(),
-                    "POST",
-                    Some(json!({ "gracePeriodSeconds": 0 })),
-                )
-            }),
+            Box::new(|_| ("/replace".to_owned(), "POST", Some(json!({ "gracePeriodSeconds": 0 })))),
         ),
-        (
-            "delete",
-            "DELETE",
-            Box::new(|_| (String::new(), "DELETE", None)),
-        ),
+        ("delete", "DELETE", Box::new(|_| (String::new(), "DELETE", None))),
     ];
     let mut prefixes: Vec<String> = Vec::new();
     let mut out = Vec::new();
@@ -134,15 +111,11 @@ pub async fn run(store: DynamoStore, capacity: &Capacity, n: usize) -> Vec<Chang
             };
             let req = request(method, &path, "", body.as_ref(), &by);
             capacity.take();
-            let r = api::dispatch(&state, req)
-                .await
-                .unwrap_or_else(|e| match e {});
+            let r = api::dispatch(&state, req).await.unwrap_or_else(|e| match e {});
             let units = capacity.take();
             assert!(r.status().is_success(), "{name}: answered {}", r.status());
             if name.starts_with("create") {
-                let Body::Text(t) = r.body() else {
-                    panic!("{name}: no JSON body")
-                };
+                let Body::Text(t) = r.body() else { panic!("{name}: no JSON body") };
                 let v: Value = serde_json::from_str(t).expect("a JSON body");
                 prefixes.push(v["prefix"].as_str().expect("a prefix").to_owned());
             }
@@ -150,26 +123,15 @@ pub async fn run(store: DynamoStore, capacity: &Capacity, n: usize) -> Vec<Chang
         }
         // The last call's key and record, each written alone.
         let prefix = Prefix::parse(prefixes.last().expect("a key")).expect("a prefix");
-        let key = store
-            .get(&prefix)
-            .await
-            .expect("reading the key")
-            .expect("the key");
+        let key = store.get(&prefix).await.expect("reading the key").expect("the key");
         let page = store
-            .audit(&AuditQuery::new(AuditScope::Key(
-                key.team_id.clone(),
-                prefix,
-            )))
+            .audit(&AuditQuery::new(AuditScope::Key(key.team_id.clone(), prefix)))
             .await
             .expect("reading its history");
         let record = page.items.first().expect("a record").clone();
         let key_alone = put_alone(&store, capacity, item::to_item(&key)).await;
-        let record_alone = put_alone(
-            &store,
-            capacity,
-            audit::to_item(&record, time::Duration::days(400)),
-        )
-        .await;
+        let record_alone =
+            put_alone(&store, capacity, audit::to_item(&record, time::Duration::days(400))).await;
         let first = per_call[0];
         out.push(ChangeCost {
             name,

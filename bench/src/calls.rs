@@ -33,37 +33,18 @@ pub async fn authorize_calls(
     n: usize,
 ) -> Vec<AuthCalls> {
     let (key, token) = sample_key_with_token(KeyKind::Project);
-    store
-        .create(&key, &shared::testing::audit_of(&key))
-        .await
-        .expect("storing the key");
+    store.create(&key, &shared::testing::audit_of(&key)).await.expect("storing the key");
     let unknown = Token::generate(KeyKind::Project);
     let wrong_secret = Token::generate_for(KeyKind::Project, key.prefix.clone());
     let auth = Authorizer::new(store, Arc::new(SystemClock), Duration::ZERO);
 
     let mut out = Vec::new();
     let cases: [(&'static str, Option<String>, usize); 6] = [
-        (
-            "authorize, a key's first call (usage write due)",
-            Some(token.expose().to_owned()),
-            1,
-        ),
-        (
-            "authorize, steady state (same minute)",
-            Some(token.expose().to_owned()),
-            n,
-        ),
-        (
-            "malformed key (format/checksum)",
-            Some("sk-project-0123456789ab_nope".to_owned()),
-            n,
-        ),
+        ("authorize, a key's first call (usage write due)", Some(token.expose().to_owned()), 1),
+        ("authorize, steady state (same minute)", Some(token.expose().to_owned()), n),
+        ("malformed key (format/checksum)", Some("sk-project-0123456789ab_nope".to_owned()), n),
         ("no key", None, n),
-        (
-            "unknown prefix (well-formed)",
-            Some(unknown.expose().to_owned()),
-            n,
-        ),
+        ("unknown prefix (well-formed)", Some(unknown.expose().to_owned()), n),
         ("wrong secret", Some(wrong_secret.expose().to_owned()), n),
     ];
     for (name, presented, calls) in cases {
@@ -71,10 +52,7 @@ pub async fn authorize_calls(
             Some(t) => authorizer_event(t),
             None => {
                 let mut e = authorizer_event("x");
-                e["headers"]
-                    .as_object_mut()
-                    .unwrap()
-                    .remove("authorization");
+                e["headers"].as_object_mut().unwrap().remove("authorization");
                 e["identitySource"] = serde_json::json!([]);
                 e
             }
@@ -93,12 +71,7 @@ pub async fn authorize_calls(
                 Some(_) => {}
             }
         }
-        out.push(AuthCalls {
-            name,
-            calls,
-            per_call: per_call.unwrap_or_default(),
-            uniform,
-        });
+        out.push(AuthCalls { name, calls, per_call: per_call.unwrap_or_default(), uniform });
     }
     auth.flush().await;
     out
@@ -128,10 +101,7 @@ pub async fn usage_load(
     let mut tokens = Vec::new();
     for _ in 0..keys {
         let (k, t) = sample_key_with_token(KeyKind::Project);
-        store
-            .create(&k, &shared::testing::audit_of(&k))
-            .await
-            .expect("storing a key");
+        store.create(&k, &shared::testing::audit_of(&k)).await.expect("storing a key");
         tokens.push((k.prefix, t));
     }
     let auth = Authorizer::new(store.clone(), Arc::new(clock.clone()), Duration::ZERO);

@@ -121,15 +121,11 @@ impl Intercept for Capacity {
         } else if let Some(o) = out.downcast_ref::<TransactWriteItemsOutput>() {
             o.consumed_capacity().iter().for_each(|c| add(c, true));
         } else if let Some(o) = out.downcast_ref::<GetItemOutput>() {
-            o.consumed_capacity()
-                .into_iter()
-                .for_each(|c| add(c, false));
+            o.consumed_capacity().into_iter().for_each(|c| add(c, false));
         } else if let Some(o) = out.downcast_ref::<BatchGetItemOutput>() {
             o.consumed_capacity().iter().for_each(|c| add(c, false));
         } else if let Some(o) = out.downcast_ref::<QueryOutput>() {
-            o.consumed_capacity()
-                .into_iter()
-                .for_each(|c| add(c, false));
+            o.consumed_capacity().into_iter().for_each(|c| add(c, false));
         }
         Ok(())
     }

@@ -53,12 +53,7 @@ fn reply(status: u16, body: &'static str) -> Response<Full<Bytes>> {
 async fn serve(api: Arc<Api>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = req.uri().path().to_owned();
     let method = req.method().clone();
-    let body = req
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let now = Instant::now();
     if method == Method::GET && path == "/2018-06-01/runtime/invocation/next" {
         let n = api.next.fetch_add(1, Ordering::SeqCst);
@@ -79,19 +74,13 @@ async fn serve(api: Arc<Api>, req: Request<Incoming>) -> Result<Response<Full<By
         return Ok(Response::builder()
             .status(200)
             .header("content-type", "application/json")
-            .header(
-                "lambda-runtime-aws-request-id",
-                format!("bench-invocation-{n}"),
-            )
+            .header("lambda-runtime-aws-request-id", format!("bench-invocation-{n}"))
             .header("lambda-runtime-deadline-ms", deadline.to_string())
             .header(
                 "lambda-runtime-invoked-function-arn",
                 "arn:aws:lambda:us-east-1:123456789012:function:authorize",
             )
-            .header(
-                "lambda-runtime-trace-id",
-                "Root=1-00000000-000000000000000000000000;Sampled=0",
-            )
+            .header("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000;Sampled=0")
             .body(Full::new(event))
             .expect("a response"));
     }
@@ -99,18 +88,14 @@ async fn serve(api: Arc<Api>, req: Request<Incoming>) -> Result<Response<Full<By
         if path.ends_with("/response") {
             let _ = api.seen.send(Seen::Response(now, body));
         } else {
-            let _ = api.seen.send(Seen::Error(format!(
-                "{path}: {}",
-                String::from_utf8_lossy(&body)
-            )));
+            let _ =
+                api.seen.send(Seen::Error(format!("{path}: {}", String::from_utf8_lossy(&body))));
         }
         return Ok(reply(202, r#"{"status":"OK"}"#));
     }
     if method == Method::POST && path == "/2018-06-01/runtime/init/error" {
-        let _ = api.seen.send(Seen::Error(format!(
-            "init error: {}",
-            String::from_utf8_lossy(&body)
-        )));
+        let _ =
+            api.seen.send(Seen::Error(format!("init error: {}", String::from_utf8_lossy(&body))));
         return Ok(reply(202, r#"{"status":"OK"}"#));
     }
     Ok(reply(404, "{}"))
@@ -158,12 +143,8 @@ async fn expect_next(rx: &mut mpsc::UnboundedReceiver<Seen>, n: usize) -> Result
     match tokio::time::timeout(TIMEOUT, rx.recv()).await {
         Ok(Some(Seen::Next(m, at))) if m == n => Ok(at),
         Ok(Some(Seen::Error(e))) => Err(format!("the function reported an error: {e}")),
-        Ok(other) => Err(format!(
-            "expected the function's request for event {n}, got {other:?}"
-        )),
-        Err(_) => Err(format!(
-            "the function did not ask for event {n} within {TIMEOUT:?}"
-        )),
+        Ok(other) => Err(format!("expected the function's request for event {n}, got {other:?}")),
+        Err(_) => Err(format!("the function did not ask for event {n} within {TIMEOUT:?}")),
     }
 }
 
@@ -189,9 +170,7 @@ fn check_allowed(body: &Bytes) -> Result<(), String> {
 
 /// One cold start; `warm_up` false sets `DYNAMODB_WARM_UP=false` (no connection opened at init).
 pub async fn run_once(setup: &Setup, warm_up: bool) -> Result<Run, String> {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
+    let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let event = Bytes::from(setup.event.to_string());
@@ -247,9 +226,7 @@ pub async fn run_once(setup: &Setup, warm_up: bool) -> Result<Run, String> {
         .stderr(log);
 
     let started = Instant::now();
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("starting {}: {e}", setup.binary.display()))?;
+    let mut child = cmd.spawn().map_err(|e| format!("starting {}: {e}", setup.binary.display()))?;
     let pid = child.id();
     let result = async {
         let next0 = expect_next(&mut rx, 0).await?;
@@ -320,12 +297,7 @@ pub async fn run(setup: Setup, runs: usize) -> Result<ColdStart, String> {
         on.push(run_once(&setup, true).await?);
         off.push(run_once(&setup, false).await?);
     }
-    Ok(ColdStart {
-        binary: setup.binary,
-        binary_bytes,
-        runs: on,
-        runs_without_warm_up: off,
-    })
+    Ok(ColdStart { binary: setup.binary, binary_bytes, runs: on, runs_without_warm_up: off })
 }
 
 pub fn default_binary(target: &Path) -> PathBuf {

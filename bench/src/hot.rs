@@ -33,10 +33,7 @@ pub async fn run(store: &DynamoStore, iterations: usize, warmup: usize) -> HotPa
     key.labels = shared::model::Labels::parse(&["team-a", "prod"]).unwrap();
     key.webhook_url =
         Some(shared::model::WebhookUrl::parse("https://hooks.example.com/k").unwrap());
-    store
-        .create(&key, &shared::testing::audit_of(&key))
-        .await
-        .expect("storing the bench key");
+    store.create(&key, &shared::testing::audit_of(&key)).await.expect("storing the bench key");
 
     let client = store.client().clone();
     let table = store.table().to_owned();
@@ -113,12 +110,5 @@ pub async fn run(store: &DynamoStore, iterations: usize, warmup: usize) -> HotPa
     }
     auth.flush().await;
     let [bare, store_get, decide, handle] = series.map(Samples::new);
-    HotPath {
-        iterations,
-        bare,
-        store_get,
-        decide,
-        handle,
-        malformed: Samples::new(malformed),
-    }
+    HotPath { iterations, bare, store_get, decide, handle, malformed: Samples::new(malformed) }
 }

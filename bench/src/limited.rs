@@ -26,19 +26,12 @@ use integration_tests::requests::CallCounter;
 async fn stored(store: &DynamoStore, edit: impl FnOnce(&mut ApiKey)) -> (ApiKey, Token) {
     let (mut key, token) = sample_key_with_token(KeyKind::Project);
     edit(&mut key);
-    store
-        .create(&key, &shared::testing::audit_of(&key))
-        .await
-        .expect("storing a bench key");
+    store.create(&key, &shared::testing::audit_of(&key)).await.expect("storing a bench key");
     (key, token)
 }
 
 fn quota(remaining: u64) -> Option<Quota> {
-    Some(Quota {
-        remaining,
-        refill: None,
-        refilled_at: None,
-    })
+    Some(Quota { remaining, refill: None, refilled_at: None })
 }
 
 pub struct LimitedHot {
@@ -64,10 +57,7 @@ pub async fn hot(
 ) -> LimitedHot {
     let (plain, plain_token) = stored(store, |_| {}).await;
     let (_, limited_token) = stored(counted, |k| {
-        k.rate_limit = Some(RateLimit {
-            limit: 1_000_000,
-            period_seconds: 60,
-        });
+        k.rate_limit = Some(RateLimit { limit: 1_000_000, period_seconds: 60 });
         k.quota = quota(1_000_000_000);
     })
     .await;
@@ -210,15 +200,10 @@ impl FleetRun {
         f: impl Fn(&Second) -> T,
     ) -> (T, Option<T>) {
         let first = self.per_second.first().map(&f).unwrap_or_default();
-        let rest = self
-            .per_second
-            .iter()
-            .skip(1)
-            .map(&f)
-            .fold(None, |m: Option<T>, x| match m {
-                Some(m) if m >= x => Some(m),
-                _ => Some(x),
-            });
+        let rest = self.per_second.iter().skip(1).map(&f).fold(None, |m: Option<T>, x| match m {
+            Some(m) if m >= x => Some(m),
+            _ => Some(x),
+        });
         (first, rest)
     }
 }
@@ -296,10 +281,7 @@ impl Fleet<'_> {
                 let a = &fleet[next % fleet.len()];
                 next += 1;
                 let now = shared::clock::Clock::now(&clock);
-                let d = a
-                    .decide(Some(token.expose()))
-                    .await
-                    .expect("a decision (never an error)");
+                let d = a.decide(Some(token.expose())).await.expect("a decision (never an error)");
                 run.calls += 1;
                 if matches!(d, Decision::Allow(_)) {
                     run.allowed += 1;
@@ -344,12 +326,7 @@ impl Fleet<'_> {
 /// scaled down (`--quick`: instances, rates, limits and quotas divided by `scale`).
 pub fn scenarios(seconds: usize, scale: usize) -> Vec<Scenario> {
     let scale = scale.max(1);
-    let limited = |limit: u64| {
-        Some(RateLimit {
-            limit: limit / scale as u64,
-            period_seconds: 1,
-        })
-    };
+    let limited = |limit: u64| Some(RateLimit { limit: limit / scale as u64, period_seconds: 1 });
     let at = |name, rate: usize, rate_limit, quota: Option<u64>, memo| Scenario {
         name,
         instances: (20 / scale).max(2),
@@ -368,33 +345,9 @@ pub fn scenarios(seconds: usize, scale: usize) -> Vec<Scenario> {
             Some(1_000_000_000),
             none,
         ),
-        at(
-            "over its rate: limit 3,000/s, offered 5,000/s",
-            5_000,
-            limited(3_000),
-            None,
-            none,
-        ),
-        at(
-            "over its quota: 8,000 calls, offered 5,000/s",
-            5_000,
-            None,
-            Some(8_000),
-            none,
-        ),
-        at(
-            "unlimited hot key, no memo (the default)",
-            10_000,
-            None,
-            None,
-            none,
-        ),
-        at(
-            "unlimited hot key, 1 s memo",
-            10_000,
-            None,
-            None,
-            Duration::from_secs(1),
-        ),
+        at("over its rate: limit 3,000/s, offered 5,000/s", 5_000, limited(3_000), None, none),
+        at("over its quota: 8,000 calls, offered 5,000/s", 5_000, None, Some(8_000), none),
+        at("unlimited hot key, no memo (the default)", 10_000, None, None, none),
+        at("unlimited hot key, 1 s memo", 10_000, None, None, Duration::from_secs(1)),
     ]
 }

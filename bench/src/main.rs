@@ -66,9 +66,7 @@ fn root() -> PathBuf {
 }
 
 fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target"))
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"))
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -148,20 +146,14 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let Some(endpoint) = std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
-        .ok()
-        .filter(|v| !v.is_empty())
+    let Some(endpoint) = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").ok().filter(|v| !v.is_empty())
     else {
         eprintln!("bench: AWS_ENDPOINT_URL_DYNAMODB is not set: run it with `bash bench/run.sh` (DynamoDB Local)");
         return ExitCode::from(2);
     };
     let started = Instant::now();
     let client = dynamo_client(Timeouts::default()).await;
-    let table = format!(
-        "bench-{}-{}",
-        std::process::id(),
-        shared::token::random_base62(6)
-    );
+    let table = format!("bench-{}-{}", std::process::id(), shared::token::random_base62(6));
     // Set-up is not measured: a patient client creates the table and writes one throwaway key
     // and its record, so that DynamoDB Local's first (slow, JIT-cold) transaction is not the
     // bench's, whose client has the functions' 2 s budget.
@@ -172,23 +164,14 @@ async fn main() -> ExitCode {
     })
     .await;
     if let Err(e) = create_table(&patient, &table).await {
-        eprintln!(
-            "bench: creating table {table}: {}",
-            shared::error::chain(&e)
-        );
+        eprintln!("bench: creating table {table}: {}", shared::error::chain(&e));
         return ExitCode::FAILURE;
     }
     let codec = CursorCodec::new(b"bench");
     let warm = DynamoStore::new(patient, table.as_str(), codec.clone());
     let throwaway = shared::testing::sample_key(KeyKind::Project);
-    if let Err(e) = warm
-        .create(&throwaway, &shared::testing::audit_of(&throwaway))
-        .await
-    {
-        eprintln!(
-            "bench: warming DynamoDB Local up: {}",
-            shared::error::chain(&e)
-        );
+    if let Err(e) = warm.create(&throwaway, &shared::testing::audit_of(&throwaway)).await {
+        eprintln!("bench: warming DynamoDB Local up: {}", shared::error::chain(&e));
         return ExitCode::FAILURE;
     }
     let store = DynamoStore::new(client.clone(), table.as_str(), codec.clone());
@@ -196,11 +179,7 @@ async fn main() -> ExitCode {
     let capacity = capacity::Capacity::default();
     let counted_client = integration_tests::requests::counting_client(&client, &counter);
     let counted_client = aws_sdk_dynamodb::Client::from_conf(
-        counted_client
-            .config()
-            .to_builder()
-            .interceptor(capacity.clone())
-            .build(),
+        counted_client.config().to_builder().interceptor(capacity.clone()).build(),
     );
     let counted = DynamoStore::new(counted_client, table.as_str(), codec);
 
@@ -225,11 +204,7 @@ async fn main() -> ExitCode {
     let limited_time = t.elapsed();
 
     let t = step("simulated fleet on one hot key");
-    let fleet = limited::Fleet {
-        store: &counted,
-        counter: &counter,
-        capacity: &capacity,
-    };
+    let fleet = limited::Fleet { store: &counted, counter: &counter, capacity: &capacity };
     let mut fleet_runs = Vec::new();
     for scenario in limited::scenarios(o.fleet_seconds, o.fleet_scale) {
         eprintln!("    {}", scenario.name);
@@ -240,14 +215,9 @@ async fn main() -> ExitCode {
     let t = step("authorizer calls per request");
     let auth_calls = calls::authorize_calls(counted.clone(), &counter, 20).await;
     let t2 = step("usage writes under steady load");
-    let usage = calls::usage_load(
-        counted.clone(),
-        &counter,
-        o.usage_keys,
-        o.usage_minutes,
-        o.usage_rate,
-    )
-    .await;
+    let usage =
+        calls::usage_load(counted.clone(), &counter, o.usage_keys, o.usage_minutes, o.usage_rate)
+            .await;
     let calls_time = t.elapsed();
     let usage_time = t2.elapsed();
 
@@ -344,10 +314,7 @@ async fn main() -> ExitCode {
             ("simulated fleet", fleet_time),
             ("calls per request + usage load", calls_time),
             ("  of which usage load", usage_time),
-            (
-                "cold start",
-                cold.as_ref().map(|(_, d)| *d).unwrap_or_default(),
-            ),
+            ("cold start", cold.as_ref().map(|(_, d)| *d).unwrap_or_default()),
             ("total", started.elapsed()),
         ],
     });

@@ -110,16 +110,9 @@ pub async fn run(store: DynamoStore, counter: &CallCounter, n: usize) -> Vec<OpR
     admin.user_id = Some(Ident::parse("bench-admin").unwrap());
     admin.roles = Roles::parse(&["admin"]).unwrap();
     admin.name = KeyName::parse("bench admin").unwrap();
-    store
-        .create(&admin, &shared::testing::audit_of(&admin))
-        .await
-        .expect("seeding the admin key");
+    store.create(&admin, &shared::testing::audit_of(&admin)).await.expect("seeding the admin key");
     let state = AppState::new(store, Arc::new(SystemClock));
-    let b = Bench {
-        state: &state,
-        counter,
-        admin: AuthContext::of(&admin),
-    };
+    let b = Bench { state: &state, counter, admin: AuthContext::of(&admin) };
     let by = &b.admin;
     let mut project_keys: Vec<String> = Vec::new();
     let mut team_keys: Vec<String> = Vec::new();
@@ -198,15 +191,7 @@ pub async fn run(store: DynamoStore, counter: &CallCounter, n: usize) -> Vec<OpR
             "GET /keys",
             n,
             200,
-            |_| {
-                request(
-                    "GET",
-                    "/keys",
-                    &format!("limit=20&cursor={cursor}"),
-                    None,
-                    by,
-                )
-            },
+            |_| request("GET", "/keys", &format!("limit=20&cursor={cursor}"), None, by),
             |_, body| assert_eq!(body["items"].as_array().map(Vec::len), Some(20)),
         )
         .await,
@@ -217,15 +202,7 @@ pub async fn run(store: DynamoStore, counter: &CallCounter, n: usize) -> Vec<OpR
             "GET /keys",
             n,
             200,
-            |_| {
-                request(
-                    "GET",
-                    "/keys",
-                    "projectId=p-bench&search=KEY%207&limit=20",
-                    None,
-                    by,
-                )
-            },
+            |_| request("GET", "/keys", "projectId=p-bench&search=KEY%207&limit=20", None, by),
             |_, body| assert!(!body["items"].as_array().unwrap().is_empty()),
         )
         .await,
@@ -276,15 +253,7 @@ pub async fn run(store: DynamoStore, counter: &CallCounter, n: usize) -> Vec<OpR
             "DELETE /keys/{prefix}",
             n,
             204,
-            |i| {
-                request(
-                    "DELETE",
-                    &format!("/keys/{}", project_keys[i]),
-                    "",
-                    None,
-                    by,
-                )
-            },
+            |i| request("DELETE", &format!("/keys/{}", project_keys[i]), "", None, by),
             |_, _| {},
         )
         .await,

@@ -53,9 +53,6 @@ mod tests {
         assert_eq!(s.p99(), Duration::from_millis(99));
         assert_eq!(s.max(), Duration::from_millis(100));
         assert_eq!(Samples::default().p50(), Duration::ZERO);
-        assert_eq!(
-            Samples::new(vec![Duration::from_millis(7)]).p99(),
-            Duration::from_millis(7)
-        );
+        assert_eq!(Samples::new(vec![Duration::from_millis(7)]).p99(), Duration::from_millis(7));
     }
 }

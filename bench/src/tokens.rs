@@ -37,22 +37,13 @@ fn time(
     for i in 0..ops {
         f(i);
     }
-    Throughput {
-        name,
-        what,
-        ops,
-        elapsed: started.elapsed(),
-    }
+    Throughput { name, what, ops, elapsed: started.elapsed() }
 }
 
 pub fn run(ops: usize) -> Vec<Throughput> {
     let tokens: Vec<String> = (0..1024)
         .map(|i| {
-            let kind = if i % 2 == 0 {
-                KeyKind::Project
-            } else {
-                KeyKind::Team
-            };
+            let kind = if i % 2 == 0 { KeyKind::Project } else { KeyKind::Team };
             Token::generate(kind).expose().to_owned()
         })
         .collect();

@@ -36,9 +36,7 @@ struct Group(Child);
 
 impl Drop for Group {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", "--", &format!("-{}", self.0.id())])
-            .status();
+        let _ = Command::new("kill").args(["-TERM", "--", &format!("-{}", self.0.id())]).status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.0.try_wait() {
@@ -46,9 +44,7 @@ impl Drop for Group {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.0.id())])
-            .status();
+        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.0.id())]).status();
         let _ = self.0.wait();
     }
 }
@@ -73,15 +69,8 @@ fn post(
     )?;
     let mut raw = String::new();
     s.read_to_string(&mut raw)?;
-    let status = raw
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = raw
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
+    let status = raw.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
     Ok((status, body))
 }
 
@@ -108,36 +97,22 @@ pub fn run(setup: &WatchSetup<'_>) -> Result<WatchRun, String> {
     let port = free_port().map_err(|e| e.to_string())?;
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let env_file = setup.log.with_file_name("watch.env");
-    let text: String = setup
-        .env
-        .iter()
-        .map(|(k, v)| format!("{k}={v}\n"))
-        .collect();
+    let text: String = setup.env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
     std::fs::write(&env_file, text).map_err(|e| e.to_string())?;
     let log = std::fs::File::create(&setup.log).map_err(|e| e.to_string())?;
     let mut cmd = Command::new("cargo");
-    cmd.args([
-        "lambda",
-        "watch",
-        "--release",
-        "--ignore-changes",
-        "--invoke-address",
-        "127.0.0.1",
-    ])
-    .arg("--invoke-port")
-    .arg(port.to_string())
-    .arg("--env-file")
-    .arg(&env_file)
-    .current_dir(setup.root)
-    .envs(setup.env.iter().map(|(k, v)| (k, v)))
-    .stdin(Stdio::null())
-    .stdout(log.try_clone().map_err(|e| e.to_string())?)
-    .stderr(log)
-    .process_group(0);
-    let mut group = Group(
-        cmd.spawn()
-            .map_err(|e| format!("starting cargo lambda watch: {e}"))?,
-    );
+    cmd.args(["lambda", "watch", "--release", "--ignore-changes", "--invoke-address", "127.0.0.1"])
+        .arg("--invoke-port")
+        .arg(port.to_string())
+        .arg("--env-file")
+        .arg(&env_file)
+        .current_dir(setup.root)
+        .envs(setup.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log)
+        .process_group(0);
+    let mut group = Group(cmd.spawn().map_err(|e| format!("starting cargo lambda watch: {e}"))?);
 
     let deadline = Instant::now() + Duration::from_secs(60);
     while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
@@ -169,9 +144,5 @@ pub fn run(setup: &WatchSetup<'_>) -> Result<WatchRun, String> {
     check(status, &answer)?;
     let hwm_kib = find_process(setup.binary).and_then(vm_hwm_kib);
     drop(group);
-    Ok(WatchRun {
-        first,
-        second,
-        hwm_kib,
-    })
+    Ok(WatchRun { first, second, hwm_kib })
 }

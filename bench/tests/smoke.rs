@@ -36,11 +36,7 @@ fn debug_authorize() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    let target = if target.is_absolute() {
-        target
-    } else {
-        root.join(target)
-    };
+    let target = if target.is_absolute() { target } else { root.join(target) };
     let binary = target.join("debug").join("authorize");
     assert!(binary.is_file(), "no {}", binary.display());
     binary
@@ -96,21 +92,15 @@ fn the_bench_runs_and_its_counted_targets_are_met() {
         let rest = &report[start + from.len()..];
         rest[..rest.find("\n## ").unwrap_or(rest.len())].to_owned()
     };
-    let is_header = |l: &str| {
-        ["| operation", "| case", "| calls"]
-            .iter()
-            .any(|h| l.starts_with(h))
-    };
+    let is_header = |l: &str| ["| operation", "| case", "| calls"].iter().any(|h| l.starts_with(h));
     for name in [
         "## Management operations",
         "## Authorizer: DynamoDB requests per call",
         "## Usage writes under steady load",
     ] {
         let text = section(name);
-        let rows: Vec<&str> = text
-            .lines()
-            .filter(|l| l.starts_with("| ") && !is_header(l))
-            .collect();
+        let rows: Vec<&str> =
+            text.lines().filter(|l| l.starts_with("| ") && !is_header(l)).collect();
         assert!(!rows.is_empty(), "{name}: no rows");
         for row in rows {
             assert!(row.ends_with("| met |"), "{name}: {row}");
@@ -126,37 +116,22 @@ fn the_bench_runs_and_its_counted_targets_are_met() {
         .collect();
     let changes: Vec<&str> = rows.iter().map(|r| r[0]).collect();
     for change in ["create", "update", "disable", "replace", "delete"] {
-        assert!(
-            changes.iter().any(|c| c.contains(change)),
-            "no {change:?} row in:\n{audit}"
-        );
+        assert!(changes.iter().any(|c| c.contains(change)), "no {change:?} row in:\n{audit}");
     }
     for r in &rows {
         assert_eq!(r[3], "yes", "{r:?}");
-        let now: f64 = r[2]
-            .trim_start_matches("**")
-            .split("**")
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
+        let now: f64 = r[2].trim_start_matches("**").split("**").next().unwrap().parse().unwrap();
         assert!(now > 0.0, "{r:?}");
     }
     // the fleet's bounds (a rate limit's windows, a quota's total) are judged even when quick
     let fleet = section("## A simulated fleet on one hot key");
-    let rows: Vec<&str> = fleet
-        .lines()
-        .filter(|l| l.starts_with("| ") && !l.starts_with("| scenario"))
-        .collect();
+    let rows: Vec<&str> =
+        fleet.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| scenario")).collect();
     assert!(rows.len() >= 3, "{fleet}");
     for row in rows {
         assert!(row.ends_with("| met |"), "{row}");
     }
-    for target in [
-        "| round trips: authorize",
-        "| round trips: create",
-        "| usage writes",
-    ] {
+    for target in ["| round trips: authorize", "| round trips: create", "| usage writes"] {
         let row = report
             .lines()
             .find(|l| l.starts_with(target))
@@ -165,10 +140,7 @@ fn the_bench_runs_and_its_counted_targets_are_met() {
     }
     // the cold-start code ran: the debug binary started 1 + 2 × 2 times and answered each time
     let cold = section("## Cold start of the `authorize` binary");
-    assert!(
-        cold.contains(&format!("`{}`", authorize.display())),
-        "{cold}"
-    );
+    assert!(cold.contains(&format!("`{}`", authorize.display())), "{cold}");
     assert!(cold.contains("started 2 times"), "{cold}");
     for row in [
         "| exec → first answer |",

@@ -22,10 +22,7 @@ fn main() {
     let mut files = Vec::new();
     collect(&root, &root, &mut files);
     files.sort();
-    assert!(
-        files.iter().any(|(p, _)| p == "index.html"),
-        "assets/index.html is missing"
-    );
+    assert!(files.iter().any(|(p, _)| p == "index.html"), "assets/index.html is missing");
 
     // The version: paths and bytes, each length-prefixed so no two trees hash alike.
     let mut hash = Sha256::new();
@@ -35,38 +32,23 @@ fn main() {
         hash.update((bytes.len() as u64).to_le_bytes());
         hash.update(bytes);
     }
-    let version: String = hash
-        .finalize()
-        .iter()
-        .take(6)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let version: String = hash.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect();
     let base = format!("/console/{version}/");
 
     let dir = out.join("console-assets");
     let _ = fs::remove_dir_all(&dir);
     let mut table = String::new();
-    writeln!(
-        table,
-        "/// The first 12 hex digits of SHA-256 over every asset's path and bytes."
-    )
-    .unwrap();
+    writeln!(table, "/// The first 12 hex digits of SHA-256 over every asset's path and bytes.")
+        .unwrap();
     writeln!(table, "pub const VERSION: &str = {version:?};").unwrap();
-    writeln!(
-        table,
-        "/// Where the assets are served: `/console/<VERSION>/`."
-    )
-    .unwrap();
+    writeln!(table, "/// Where the assets are served: `/console/<VERSION>/`.").unwrap();
     writeln!(table, "pub const BASE: &str = {base:?};").unwrap();
     writeln!(table, "/// Every file of `assets/`, sorted by path.").unwrap();
     writeln!(table, "pub static ASSETS: &[Asset] = &[").unwrap();
     for (i, (path, bytes)) in files.iter().enumerate() {
         let bytes = if path == "index.html" {
             let text = std::str::from_utf8(bytes).expect("index.html is UTF-8");
-            assert!(
-                text.contains(PLACEHOLDER),
-                "index.html names no {PLACEHOLDER}"
-            );
+            assert!(text.contains(PLACEHOLDER), "index.html names no {PLACEHOLDER}");
             text.replace(PLACEHOLDER, &base).into_bytes()
         } else {
             bytes.clone()
@@ -102,19 +84,16 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, Vec<u8>)>) {
             continue; // editor and OS leftovers
         }
         let rel = path.strip_prefix(root).unwrap();
-        let rel: Vec<String> = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
+        let rel: Vec<String> =
+            rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
         files.push((rel.join("/"), fs::read(&path).unwrap()));
     }
 }
 
 /// Deterministic gzip (no file name, mtime 0), best compression.
 fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut enc: GzEncoder<Vec<u8>> = GzBuilder::new()
-        .mtime(0)
-        .write(Vec::new(), Compression::best());
+    let mut enc: GzEncoder<Vec<u8>> =
+        GzBuilder::new().mtime(0).write(Vec::new(), Compression::best());
     enc.write_all(bytes).unwrap();
     enc.finish().unwrap()
 }

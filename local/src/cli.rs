@@ -58,15 +58,9 @@ pub async fn open_store(
     }
     let client = dynamo_client(Timeouts::default()).await;
     create_table(&client, table).await.map_err(|e| {
-        format!(
-            "cannot reach or create table {table}: {}",
-            shared::error::chain(&e)
-        )
+        format!("cannot reach or create table {table}: {}", shared::error::chain(&e))
     })?;
-    Ok((
-        AnyStore::Dynamo(DynamoStore::new(client, table, codec)),
-        "DynamoDB",
-    ))
+    Ok((AnyStore::Dynamo(DynamoStore::new(client, table, codec)), "DynamoDB"))
 }
 
 /// Writes a key to a file only its owner can read: a new file (mode 0600, created exclusively)
@@ -132,10 +126,7 @@ mod tests {
         std::os::unix::fs::symlink(&target, &link).unwrap();
         write_key_file(&link, "sk-team-other").unwrap();
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious\n");
-        assert!(!std::fs::symlink_metadata(&link)
-            .unwrap()
-            .file_type()
-            .is_symlink());
+        assert!(!std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
         assert_eq!(std::fs::read_to_string(&link).unwrap(), "sk-team-other\n");
         assert_eq!(mode(&link), 0o600);
         // and no temporary file is left behind
@@ -156,8 +147,6 @@ mod tests {
         assert!(parse_flags(&args(&["--bogus", "1"]), &["port"]).is_err());
         assert!(parse_flags(&args(&["--port"]), &["port"]).is_err());
         assert!(parse_flags(&args(&["stray"]), &["port"]).is_err());
-        assert!(parse_flags(&args(&["-h"]), &[])
-            .unwrap()
-            .contains_key("help"));
+        assert!(parse_flags(&args(&["-h"]), &[]).unwrap().contains_key("help"));
     }
 }

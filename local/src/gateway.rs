@@ -217,10 +217,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(m("POST", "/keys/x/replace"), RouteMatch::Found(_)));
-        assert_eq!(
-            m("PUT", "/keys"),
-            RouteMatch::WrongMethod("GET, POST".into())
-        );
+        assert_eq!(m("PUT", "/keys"), RouteMatch::WrongMethod("GET, POST".into()));
         assert_eq!(m("GET", "/nope"), RouteMatch::NotFound);
         assert_eq!(m("GET", "/keys/a/b"), RouteMatch::NotFound);
         match m("DELETE", "/protected/a/b") {

@@ -153,11 +153,7 @@ async fn dispatch(
     let body = match Limited::new(body, GATEWAY_BODY_LIMIT).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
-            return (
-                problem(ApiError::PayloadTooLarge(GATEWAY_BODY_LIMIT), rid),
-                route,
-                None,
-            )
+            return (problem(ApiError::PayloadTooLarge(GATEWAY_BODY_LIMIT), rid), route, None)
         }
     };
     let inc = Incoming {
@@ -181,21 +177,14 @@ async fn dispatch(
             None => return (gateway_refusal(StatusCode::UNAUTHORIZED), route, None),
         }
     };
-    let decision = match app
-        .authorizer
-        .handle(authorizer_event(&inc, &matched, identity.as_deref()))
-        .await
-    {
-        Ok(d) => d,
-        Err(e) => {
-            tracing::error!(request_id = rid, error = %e, "authorizer failed");
-            return (
-                gateway_refusal(StatusCode::INTERNAL_SERVER_ERROR),
-                route,
-                None,
-            );
-        }
-    };
+    let decision =
+        match app.authorizer.handle(authorizer_event(&inc, &matched, identity.as_deref())).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(request_id = rid, error = %e, "authorizer failed");
+                return (gateway_refusal(StatusCode::INTERNAL_SERVER_ERROR), route, None);
+            }
+        };
     if decision.get("isAuthorized") != Some(&Value::Bool(true)) {
         // Log the prefix of a well-formed key that was refused; never the key itself.
         let presented = shared::authorizer::presented_key(&parts.headers)
@@ -204,15 +193,8 @@ async fn dispatch(
             .map(|t| t.prefix().to_string());
         return (gateway_refusal(StatusCode::FORBIDDEN), route, presented);
     }
-    let context = decision
-        .get("context")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    let prefix = context
-        .get("keyPrefix")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let context = decision.get("context").and_then(Value::as_object).cloned().unwrap_or_default();
+    let prefix = context.get("keyPrefix").and_then(Value::as_str).map(str::to_owned);
     if matched.protected {
         let body = json!({
             "message": "Hello from the protected API",

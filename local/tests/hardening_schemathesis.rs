@@ -36,9 +36,7 @@ const DEFAULT_SEED: &str = "20261122";
 /// The schemathesis executable: on PATH (tests/run.sh puts .venv/bin there), else in .venv.
 fn schemathesis() -> Option<PathBuf> {
     let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("schemathesis"))
-            .find(|p| p.is_file())
+        std::env::split_paths(&paths).map(|p| p.join("schemathesis")).find(|p| p.is_file())
     });
     on_path.or_else(|| {
         let venv = Path::new(ROOT).join(".venv/bin/schemathesis");
@@ -89,12 +87,7 @@ impl Server {
             .trim()
             .to_owned();
         assert!(admin_key.starts_with("sk-team-"), "{admin_key:?}");
-        Server {
-            child,
-            addr,
-            admin_key,
-            log,
-        }
+        Server { child, addr, admin_key, log }
     }
 
     fn call(&self, method: &str, path: &str, key: &str, body: Option<&[u8]>) -> Reply {
@@ -107,9 +100,7 @@ impl Server {
 
     /// Stops the server (SIGTERM, then SIGKILL) and returns everything it logged.
     fn stop(&mut self) -> String {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -176,13 +167,9 @@ fn tally_har(path: &Path, into: &mut Tally) {
         let url = entry["request"]["url"].as_str().unwrap_or("?");
         let status = entry["response"]["status"].as_u64().unwrap_or(0) as u16;
         into.requests += 1;
-        *into
-            .statuses
-            .entry((operation(method, url), status))
-            .or_default() += 1;
+        *into.statuses.entry((operation(method, url), status)).or_default() += 1;
         if status >= 500 {
-            into.server_errors
-                .push(format!("{method} {url} -> {status}"));
+            into.server_errors.push(format!("{method} {url} -> {status}"));
         }
         let body = entry["response"]["content"]["text"].as_str().unwrap_or("");
         if let Ok(v) = serde_json::from_str::<Value>(body) {
@@ -204,12 +191,7 @@ fn run_schemathesis(exe: &Path, dir: &Path, addr: &str, name: &str, key: &str, e
         .arg(Path::new(ROOT).join("openapi.yaml"))
         .args(["--url", &format!("http://{addr}")])
         .args(["-H", &format!("Authorization: Bearer {key}")])
-        .args([
-            "--checks",
-            "all",
-            "--exclude-checks",
-            "positive_data_acceptance",
-        ])
+        .args(["--checks", "all", "--exclude-checks", "positive_data_acceptance"])
         .args(["--max-examples", MAX_EXAMPLES, "--seed", &seed])
         .args(["--generation-database", "none", "--no-color"])
         .args(["--output-sanitize", "false", "--report", "har"])
@@ -224,11 +206,7 @@ fn run_schemathesis(exe: &Path, dir: &Path, addr: &str, name: &str, key: &str, e
         "schemathesis {name} run: {:?} in {:.1}s, seed {seed}\n{}",
         out.status,
         started.elapsed().as_secs_f64(),
-        stdout
-            .lines()
-            .skip_while(|l| !l.contains("SUMMARY"))
-            .collect::<Vec<_>>()
-            .join("\n")
+        stdout.lines().skip_while(|l| !l.contains("SUMMARY")).collect::<Vec<_>>().join("\n")
     );
     assert!(
         out.status.success(),
@@ -269,27 +247,12 @@ fn hostile_requests(server: &Server) -> usize {
     let marks = "r\u{200F}t\u{202E}l \u{200D}zw\u{200B}j e\u{301}\u{301}";
     let body = json!({ "name": marks, "projectId": "st-p9" }).to_string();
     expect("POST", "/keys", Some(body.as_bytes()), 201);
-    let found = expect(
-        "GET",
-        "/keys?projectId=st-p9&search=%E2%80%AEL%20%E2%80%8D",
-        None,
-        200,
-    )
-    .json();
+    let found =
+        expect("GET", "/keys?projectId=st-p9&search=%E2%80%AEL%20%E2%80%8D", None, 200).json();
     assert_eq!(found["items"][0]["name"], marks, "{found}");
     expect("GET", "/keys?search=a%00b", None, 400);
-    expect(
-        "GET",
-        "/keys?limit=99999999999999999999999999999999",
-        None,
-        400,
-    );
-    expect(
-        "GET",
-        "/keys/%F0%9F%98%80%F0%9F%98%80%F0%9F%98%80",
-        None,
-        404,
-    );
+    expect("GET", "/keys?limit=99999999999999999999999999999999", None, 400);
+    expect("GET", "/keys/%F0%9F%98%80%F0%9F%98%80%F0%9F%98%80", None, 404);
     sent
 }
 
@@ -342,14 +305,7 @@ fn schemathesis_finds_no_server_error_and_no_nonconformance() {
         "--phases",
         "examples,coverage,fuzzing",
     ];
-    run_schemathesis(
-        &exe,
-        &dir,
-        &server.addr,
-        "admin",
-        &server.admin_key,
-        &admin_ops,
-    );
+    run_schemathesis(&exe, &dir, &server.addr, "admin", &server.admin_key, &admin_ops);
     run_schemathesis(&exe, &dir, &server.addr, "fuzzer", &fuzzer, &[]);
 
     let mut tally = Tally::default();
@@ -380,10 +336,7 @@ fn schemathesis_finds_no_server_error_and_no_nonconformance() {
     );
     assert!(tally.requests > 500, "schemathesis sent too little");
     assert_eq!(tally.server_errors, Vec::<String>::new());
-    assert_eq!(
-        secret_hits, 0,
-        "a token schemathesis was handed is in the log"
-    );
+    assert_eq!(secret_hits, 0, "a token schemathesis was handed is in the log");
     // Every route was reached with a working key, not only refused.
     for op in [
         "POST /keys",

@@ -42,10 +42,7 @@ impl Run {
     #[track_caller]
     fn refused(self, code: i32, says: &str) -> Self {
         assert_eq!(self.code, code, "{self:?}");
-        assert!(
-            self.stderr.contains(says),
-            "stderr lacks {says:?}: {self:?}"
-        );
+        assert!(self.stderr.contains(says), "stderr lacks {says:?}: {self:?}");
         assert!(self.stdout.is_empty(), "{self:?}");
         if code == 1 {
             assert_eq!(self.stderr.trim_end().lines().count(), 1, "{self:?}");
@@ -94,11 +91,7 @@ async fn table(tag: &str) -> Option<DynamoStore> {
         ..shared::aws::Timeouts::default()
     })
     .await;
-    Some(DynamoStore::new(
-        patient,
-        store.table(),
-        integration_tests::codec(),
-    ))
+    Some(DynamoStore::new(patient, store.table(), integration_tests::codec()))
 }
 
 fn id(s: &str) -> Ident {
@@ -172,11 +165,7 @@ async fn bootstrap_list_and_get_and_a_second_bootstrap_is_refused() {
         return;
     };
     let team = "ops-team";
-    let boot = on(
-        &store,
-        &["bootstrap", "--team", team, "--user", "alice", "--json"],
-    )
-    .ok();
+    let boot = on(&store, &["bootstrap", "--team", team, "--user", "alice", "--json"]).ok();
     let doc = boot.json();
     let token = doc["key"].as_str().expect("the token, once").to_owned();
     assert!(token.starts_with("sk-team-"), "{doc}");
@@ -185,11 +174,7 @@ async fn bootstrap_list_and_get_and_a_second_bootstrap_is_refused() {
     assert_eq!(doc["account"]["id"], team);
     assert!(!boot.stderr.contains(&token));
     let alice = prefix_of(&doc);
-    one_new_record(
-        &[],
-        &history(&store, team, &alice).await,
-        AuditAction::Bootstrapped,
-    );
+    one_new_record(&[], &history(&store, team, &alice).await, AuditAction::Bootstrapped);
     let auth = authorizer(&store);
     assert!(allowed(&auth, &token).await);
     auth.flush().await;
@@ -199,10 +184,7 @@ async fn bootstrap_list_and_get_and_a_second_bootstrap_is_refused() {
     let bob_token = text.stdout.trim().to_owned();
     assert!(bob_token.starts_with("sk-team-"), "{text:?}");
     assert_eq!(text.stdout.lines().count(), 1);
-    assert!(
-        text.stderr.contains("user bob in team ops-team"),
-        "{text:?}"
-    );
+    assert!(text.stderr.contains("user bob in team ops-team"), "{text:?}");
     assert!(!text.stderr.contains(&bob_token));
 
     // --key-file: the token in a private file, never on stdout
@@ -247,36 +229,19 @@ async fn bootstrap_list_and_get_and_a_second_bootstrap_is_refused() {
     let all = on(&store, &["list", "--team", team, "--json"]).ok().json();
     let items = all["items"].as_array().expect("items");
     assert_eq!(items.len(), 4, "{all}");
-    assert!(items
-        .iter()
-        .all(|k| k["account"]["id"] == team && k.get("key").is_none()));
-    let one = on(&store, &["list", "--team", team, "--limit", "1", "--json"])
-        .ok()
-        .json();
+    assert!(items.iter().all(|k| k["account"]["id"] == team && k.get("key").is_none()));
+    let one = on(&store, &["list", "--team", team, "--limit", "1", "--json"]).ok().json();
     assert_eq!(one["items"].as_array().unwrap().len(), 1);
-    let disabled = on(
-        &store,
-        &["list", "--team", team, "--status", "Disabled", "--json"],
-    )
-    .ok()
-    .json();
+    let disabled =
+        on(&store, &["list", "--team", team, "--status", "Disabled", "--json"]).ok().json();
     assert_eq!(disabled["items"].as_array().unwrap().len(), 1);
     assert_eq!(disabled["items"][0]["prefix"], project.as_str());
-    let billing = on(
-        &store,
-        &["list", "--team", team, "--project", "billing", "--json"],
-    )
-    .ok()
-    .json();
+    let billing =
+        on(&store, &["list", "--team", team, "--project", "billing", "--json"]).ok().json();
     assert_eq!(billing["items"].as_array().unwrap().len(), 1);
     let table = on(&store, &["list", "--team", team]).ok().stdout;
-    assert!(
-        table.contains(alice.as_str()) && table.contains("4 keys"),
-        "{table}"
-    );
-    let none = on(&store, &["list", "--team", "nobody", "--json"])
-        .ok()
-        .json();
+    assert!(table.contains(alice.as_str()) && table.contains("4 keys"), "{table}");
+    let none = on(&store, &["list", "--team", "nobody", "--json"]).ok().json();
     assert_eq!(none["items"], json!([]));
 
     // get: the key object, or a page for people; never a hash
@@ -286,10 +251,7 @@ async fn bootstrap_list_and_get_and_a_second_bootstrap_is_refused() {
     let stored = store.get(&alice).await.unwrap().unwrap();
     assert_eq!(got, stored.to_json());
     let page = on(&store, &["get", alice.as_str()]).ok().stdout;
-    assert!(
-        page.contains("status      Active") && page.contains("user alice"),
-        "{page}"
-    );
+    assert!(page.contains("status      Active") && page.contains("user alice"), "{page}");
     assert!(!page.contains(stored.secret_hash.as_str()));
 }
 
@@ -305,16 +267,10 @@ async fn disable_and_enable_are_audited_and_the_authorizer_follows() {
     auth.flush().await;
 
     let before = history(&store, team, &prefix).await;
-    let doc = on(&store, &["disable", prefix.as_str(), "--json"])
-        .ok()
-        .json();
+    let doc = on(&store, &["disable", prefix.as_str(), "--json"]).ok().json();
     assert_eq!(doc["status"], "Disabled");
     assert_eq!(doc["prefix"], prefix.as_str());
-    let r = one_new_record(
-        &before,
-        &history(&store, team, &prefix).await,
-        AuditAction::Disabled,
-    );
+    let r = one_new_record(&before, &history(&store, team, &prefix).await, AuditAction::Disabled);
     assert_eq!(r.changes["status"], (json!("Active"), json!("Disabled")));
     assert!(!allowed(&auth, &token).await, "a disabled key is refused");
 
@@ -327,11 +283,7 @@ async fn disable_and_enable_are_audited_and_the_authorizer_follows() {
     let before = history(&store, team, &prefix).await;
     let text = on(&store, &["enable", prefix.as_str()]).ok();
     assert!(text.stdout.contains("Disabled -> Active"), "{text:?}");
-    one_new_record(
-        &before,
-        &history(&store, team, &prefix).await,
-        AuditAction::Enabled,
-    );
+    one_new_record(&before, &history(&store, team, &prefix).await, AuditAction::Enabled);
     assert!(allowed(&auth, &token).await, "an enabled key is allowed");
     auth.flush().await;
 }
@@ -347,61 +299,30 @@ async fn replace_hands_out_a_new_token_and_the_old_one_stops() {
 
     // with a grace period: both work until it ends
     let before = history(&store, team, &prefix).await;
-    let doc = on(
-        &store,
-        &["replace", prefix.as_str(), "--grace", "300", "--json"],
-    )
-    .ok()
-    .json();
+    let doc = on(&store, &["replace", prefix.as_str(), "--grace", "300", "--json"]).ok().json();
     let second = doc["key"].as_str().expect("the new token").to_owned();
-    assert!(
-        second.starts_with(&format!("sk-project-{prefix}_")),
-        "{doc}"
-    );
+    assert!(second.starts_with(&format!("sk-project-{prefix}_")), "{doc}");
     assert_ne!(second, first);
     assert_eq!(doc["prefix"], prefix.as_str());
-    let r = one_new_record(
-        &before,
-        &history(&store, team, &prefix).await,
-        AuditAction::Replaced,
-    );
-    assert_eq!(
-        r.changes["secret"],
-        (json!("generation 1"), json!("generation 2"))
-    );
+    let r = one_new_record(&before, &history(&store, team, &prefix).await, AuditAction::Replaced);
+    assert_eq!(r.changes["secret"], (json!("generation 1"), json!("generation 2")));
     assert_eq!(r.changes["gracePeriodSeconds"], (Value::Null, json!(300)));
     let stored = store.get(&prefix).await.unwrap().unwrap();
     assert_eq!(stored.generation, 2);
     assert!(stored.previous.is_some());
     assert!(allowed(&auth, &second).await);
-    assert!(
-        allowed(&auth, &first).await,
-        "the grace period lets the old one work"
-    );
+    assert!(allowed(&auth, &first).await, "the grace period lets the old one work");
 
     // without: the token alone on stdout; every older one is refused at once
     let before = history(&store, team, &prefix).await;
     let text = on(&store, &["replace", prefix.as_str()]).ok();
     let third = text.stdout.trim().to_owned();
-    assert!(
-        third.starts_with(&format!("sk-project-{prefix}_")),
-        "{text:?}"
-    );
-    assert!(
-        text.stderr.contains("the old secret stopped working"),
-        "{text:?}"
-    );
-    let r = one_new_record(
-        &before,
-        &history(&store, team, &prefix).await,
-        AuditAction::Replaced,
-    );
+    assert!(third.starts_with(&format!("sk-project-{prefix}_")), "{text:?}");
+    assert!(text.stderr.contains("the old secret stopped working"), "{text:?}");
+    let r = one_new_record(&before, &history(&store, team, &prefix).await, AuditAction::Replaced);
     assert_eq!(r.changes["gracePeriodSeconds"], (Value::Null, json!(0)));
     assert!(allowed(&auth, &third).await, "the new token is allowed");
-    assert!(
-        !allowed(&auth, &second).await,
-        "the replaced token is refused"
-    );
+    assert!(!allowed(&auth, &second).await, "the replaced token is refused");
     assert!(!allowed(&auth, &first).await);
     auth.flush().await;
 }
@@ -412,44 +333,25 @@ async fn delete_stops_the_key_and_frees_its_users_slot() {
         return;
     };
     let team = "delete-team";
-    let doc = on(
-        &store,
-        &["bootstrap", "--team", team, "--user", "dana", "--json"],
-    )
-    .ok()
-    .json();
+    let doc = on(&store, &["bootstrap", "--team", team, "--user", "dana", "--json"]).ok().json();
     let token = doc["key"].as_str().unwrap().to_owned();
     let prefix = prefix_of(&doc);
 
     let before = history(&store, team, &prefix).await;
-    let deleted = on(&store, &["delete", prefix.as_str(), "--json"])
-        .ok()
-        .json();
+    let deleted = on(&store, &["delete", prefix.as_str(), "--json"]).ok().json();
     assert_eq!(deleted["status"], "Deleted");
-    one_new_record(
-        &before,
-        &history(&store, team, &prefix).await,
-        AuditAction::Deleted,
-    );
+    one_new_record(&before, &history(&store, team, &prefix).await, AuditAction::Deleted);
     let auth = authorizer(&store);
     assert!(!allowed(&auth, &token).await, "a deleted key is refused");
     // the tombstone is still there to read; a second delete is refused and writes nothing
-    assert_eq!(
-        on(&store, &["get", prefix.as_str(), "--json"]).ok().json()["status"],
-        "Deleted"
-    );
+    assert_eq!(on(&store, &["get", prefix.as_str(), "--json"]).ok().json()["status"], "Deleted");
     let before = snapshot(&store).await;
     on(&store, &["delete", prefix.as_str()]).refused(1, "was deleted");
     on(&store, &["replace", prefix.as_str()]).refused(1, "was deleted");
     assert_eq!(snapshot(&store).await, before);
 
     // the user may be given a team key again
-    let again = on(
-        &store,
-        &["bootstrap", "--team", team, "--user", "dana", "--json"],
-    )
-    .ok()
-    .json();
+    let again = on(&store, &["bootstrap", "--team", team, "--user", "dana", "--json"]).ok().json();
     assert_ne!(again["prefix"], prefix.as_str());
 }
 
@@ -482,18 +384,11 @@ async fn refusals_and_bad_usage_write_nothing() {
     on(&store, &["frobnicate"]).refused(2, "unrecognized subcommand 'frobnicate'");
     on(&store, &["get", "sk-project-abc"]).refused(2, "12 letters and digits");
     on(&store, &["list", "--team", "bad team"]).refused(2, "--team");
-    on(
-        &store,
-        &["bootstrap", "--team", team, "--user", "u", "--name", ""],
-    )
-    .refused(2, "--name");
+    on(&store, &["bootstrap", "--team", team, "--user", "u", "--name", ""]).refused(2, "--name");
 
     assert_eq!(snapshot(&store).await, before, "a refusal wrote");
     assert_eq!(history(&store, team, &pending).await, trail);
-    assert_eq!(
-        store.get(&pending).await.unwrap().unwrap().status,
-        Status::Pending
-    );
+    assert_eq!(store.get(&pending).await.unwrap().unwrap().status, Status::Pending);
 }
 
 /// A store that cannot be reached: exit 1 and one line naming the problem (no DynamoDB needed).
@@ -515,10 +410,7 @@ fn an_unreachable_store_is_one_line_and_exit_1() {
     let run = keys_admin_env(&["disable", "AbCdEf123456", "--table", "keys"], &env);
     run.refused(1, "cannot read table keys");
     assert!(started.elapsed() < Duration::from_secs(20));
-    let run = keys_admin_env(
-        &["bootstrap", "--team", "t", "--user", "u", "--table", "keys"],
-        &env,
-    );
+    let run = keys_admin_env(&["bootstrap", "--team", "t", "--user", "u", "--table", "keys"], &env);
     run.refused(1, "Connection refused");
 }
 
@@ -538,10 +430,6 @@ fn help_names_every_command_and_the_exit_codes() {
         "1  refused",
         "2  bad usage",
     ] {
-        assert!(
-            run.stdout.contains(word),
-            "--help lacks {word}: {}",
-            run.stdout
-        );
+        assert!(run.stdout.contains(word), "--help lacks {word}: {}", run.stdout);
     }
 }

@@ -48,17 +48,9 @@ impl Server {
             .to_owned();
         let _banner = lines.next().unwrap().unwrap();
         let admin_key = lines.next().unwrap().unwrap().trim().to_owned();
-        assert!(
-            admin_key.starts_with("sk-team-"),
-            "admin key line: {admin_key:?}"
-        );
+        assert!(admin_key.starts_with("sk-team-"), "admin key line: {admin_key:?}");
         std::thread::spawn(move || for _ in lines {});
-        Some(Server {
-            child,
-            addr,
-            admin_key,
-            stderr,
-        })
+        Some(Server { child, addr, admin_key, stderr })
     }
 
     fn call(&self, method: &str, path: &str, key: Option<&str>, body: Option<&str>) -> Reply {
@@ -69,13 +61,7 @@ impl Server {
         if body.is_some() {
             extra.push(("Content-Type".to_owned(), "application/json".to_owned()));
         }
-        http(
-            &self.addr,
-            method,
-            path,
-            &extra,
-            body.unwrap_or("").as_bytes(),
-        )
+        http(&self.addr, method, path, &extra, body.unwrap_or("").as_bytes())
     }
 
     fn stop(mut self) -> String {
@@ -88,9 +74,7 @@ impl Server {
 }
 
 fn terminate(pid: u32) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status();
+    let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
 }
 
 fn wait_timeout(child: &mut Child, limit: Duration) -> bool {
@@ -125,10 +109,7 @@ fn walkthrough(server: Server) {
     let key = created["key"].as_str().unwrap().to_owned();
     let prefix = created["prefix"].as_str().unwrap().to_owned();
     assert!(key.starts_with("sk-project-"));
-    assert_eq!(
-        r.header("location"),
-        Some(format!("/keys/{prefix}").as_str())
-    );
+    assert_eq!(r.header("location"), Some(format!("/keys/{prefix}").as_str()));
 
     // Call "another API" with it.
     let r = server.call("GET", "/protected/hello", Some(&key), None);
@@ -138,13 +119,8 @@ fn walkthrough(server: Server) {
     assert_eq!(ctx["projectId"], "demo");
     assert_eq!(ctx["origin"], "API");
     // x-api-key works too
-    let r = http(
-        &server.addr,
-        "POST",
-        "/protected/jobs",
-        &[("x-api-key".into(), key.clone())],
-        b"",
-    );
+    let r =
+        http(&server.addr, "POST", "/protected/jobs", &[("x-api-key".into(), key.clone())], b"");
     assert_eq!(r.status, 200, "{r:?}");
 
     // List keys: it is there, with its preview and no secret.
@@ -174,82 +150,37 @@ fn walkthrough(server: Server) {
         Some(r#"{"status":"Active"}"#),
     );
     assert_eq!(r.status, 200, "{r:?}");
-    assert_eq!(
-        server
-            .call("GET", "/protected/hello", Some(&key), None)
-            .status,
-        200
-    );
+    assert_eq!(server.call("GET", "/protected/hello", Some(&key), None).status, 200);
 
     // Replace it: the old key fails, the new one works.
-    let r = server.call(
-        "POST",
-        &format!("/keys/{prefix}/replace"),
-        Some(&admin),
-        None,
-    );
+    let r = server.call("POST", &format!("/keys/{prefix}/replace"), Some(&admin), None);
     assert_eq!(r.status, 200, "{r:?}");
     let new_key = r.json()["key"].as_str().unwrap().to_owned();
     assert_ne!(new_key, key);
     assert_eq!(r.json()["prefix"], prefix.as_str());
-    assert_eq!(
-        server
-            .call("GET", "/protected/hello", Some(&key), None)
-            .status,
-        403
-    );
-    assert_eq!(
-        server
-            .call("GET", "/protected/hello", Some(&new_key), None)
-            .status,
-        200
-    );
+    assert_eq!(server.call("GET", "/protected/hello", Some(&key), None).status, 403);
+    assert_eq!(server.call("GET", "/protected/hello", Some(&new_key), None).status, 200);
 
     // Delete it: it stops working and is gone.
     let r = server.call("DELETE", &format!("/keys/{prefix}"), Some(&admin), None);
     assert_eq!(r.status, 204, "{r:?}");
-    assert_eq!(
-        server
-            .call("GET", "/protected/hello", Some(&new_key), None)
-            .status,
-        403
-    );
-    assert_eq!(
-        server
-            .call("GET", &format!("/keys/{prefix}"), Some(&admin), None)
-            .status,
-        404
-    );
-    assert_eq!(
-        server
-            .call("DELETE", &format!("/keys/{prefix}"), Some(&admin), None)
-            .status,
-        404
-    );
+    assert_eq!(server.call("GET", "/protected/hello", Some(&new_key), None).status, 403);
+    assert_eq!(server.call("GET", &format!("/keys/{prefix}"), Some(&admin), None).status, 404);
+    assert_eq!(server.call("DELETE", &format!("/keys/{prefix}"), Some(&admin), None).status, 404);
 
     // Its history: five records, newest first, each naming the admin key that made the change
     // and the request, and none holding a key.
     let r = server.call("GET", &format!("/keys/{prefix}/audit"), Some(&admin), None);
     assert_eq!(r.status, 200, "{r:?}");
     let records = r.json()["items"].as_array().unwrap().clone();
-    let actions: Vec<&str> = records
-        .iter()
-        .map(|a| a["action"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        actions,
-        ["deleted", "replaced", "enabled", "disabled", "created"],
-        "{r:?}"
-    );
+    let actions: Vec<&str> = records.iter().map(|a| a["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["deleted", "replaced", "enabled", "disabled", "created"], "{r:?}");
     let admin_prefix = &admin["sk-team-".len()..][..12];
     for a in &records {
         assert_eq!(a["key"]["prefix"], prefix.as_str(), "{a}");
         assert_eq!(a["actor"]["prefix"], admin_prefix, "{a}");
         assert_eq!(a["source"], "api", "{a}");
-        assert!(
-            a["requestId"].as_str().is_some_and(|id| !id.is_empty()),
-            "{a}"
-        );
+        assert!(a["requestId"].as_str().is_some_and(|id| !id.is_empty()), "{a}");
     }
     assert_eq!(records[3]["changes"]["status"]["from"], "Active");
     assert_eq!(records[3]["changes"]["status"]["to"], "Disabled");
@@ -275,10 +206,7 @@ fn walkthrough(server: Server) {
 
     // The log has a line per request and never a key.
     let logs = server.stop();
-    assert!(
-        logs.contains("/protected/hello"),
-        "request lines are logged"
-    );
+    assert!(logs.contains("/protected/hello"), "request lines are logged");
     for secret in [&admin, &key, &new_key] {
         assert!(!logs.contains(secret.as_str()), "a key leaked into the log");
     }
@@ -298,24 +226,13 @@ fn walkthrough_on_dynamodb_local() {
 
 #[test]
 fn help_explains_everything() {
-    let out = Command::new(env!("CARGO_BIN_EXE_keys-dev"))
-        .arg("--help")
-        .output()
-        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_keys-dev")).arg("--help").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    for word in [
-        "--port",
-        "--team",
-        "--key-file",
-        "AWS_ENDPOINT_URL_DYNAMODB",
-        "/protected",
-    ] {
+    for word in ["--port", "--team", "--key-file", "AWS_ENDPOINT_URL_DYNAMODB", "/protected"] {
         assert!(text.contains(word), "--help mentions {word}");
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_keys-dev"))
-        .args(["--port", "nope"])
-        .output()
-        .unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_keys-dev")).args(["--port", "nope"]).output().unwrap();
     assert!(!out.status.success());
 }
 
@@ -335,24 +252,12 @@ fn bootstrap_cli_mints_a_working_admin_key() {
     let table = integration_tests::table_name("boot");
     let run = |user: &str| {
         Command::new(env!("CARGO_BIN_EXE_keys-admin"))
-            .args([
-                "bootstrap",
-                "--table",
-                &table,
-                "--team",
-                "ops-team",
-                "--user",
-                user,
-            ])
+            .args(["bootstrap", "--table", &table, "--team", "ops-team", "--user", user])
             .output()
             .unwrap()
     };
     let out = run("operator");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let key = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     assert!(key.starts_with("sk-team-"), "{key}");
     assert!(!String::from_utf8_lossy(&out.stderr).contains(&key));
@@ -361,29 +266,13 @@ fn bootstrap_cli_mints_a_working_admin_key() {
     assert_eq!(again.status.code(), Some(1));
 
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_keys-dev"));
-    cmd.args([
-        "--port",
-        "0",
-        "--team",
-        "ops-team",
-        "--user",
-        "dev-admin",
-        "--table",
-        &table,
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null());
+    cmd.args(["--port", "0", "--team", "ops-team", "--user", "dev-admin", "--table", &table])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
     let mut child = cmd.spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
-    let addr = first
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
+    let addr = first.split("http://").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
     let auth = [("Authorization".to_owned(), format!("Bearer {key}"))];
     let r = http(&addr, "GET", "/protected/whoami", &auth, b"");
     assert_eq!(r.status, 200, "{r:?}");

@@ -92,11 +92,7 @@ impl LambdaEnv {
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let set = |k: &str| {
-            get(k)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let set = |k: &str| get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let flag = |k: &str| set(k).is_some_and(|v| v.eq_ignore_ascii_case("true"));
         let region = set("AWS_REGION")
             .or_else(|| set("AWS_DEFAULT_REGION"))
@@ -166,19 +162,14 @@ mod tests {
     use std::collections::HashMap;
 
     fn lambda_env(pairs: &[(&str, &str)]) -> Result<LambdaEnv, ConfigError> {
-        let m: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let m: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         LambdaEnv::from_lookup(|k| m.get(k).cloned())
     }
 
     #[test]
     fn lambda_env_needs_region_and_credentials() {
-        let creds = [
-            ("AWS_ACCESS_KEY_ID", "AKID"),
-            ("AWS_SECRET_ACCESS_KEY", "s"),
-        ];
+        let creds = [("AWS_ACCESS_KEY_ID", "AKID"), ("AWS_SECRET_ACCESS_KEY", "s")];
         let e = lambda_env(&creds).unwrap_err();
         assert!(e.to_string().contains("AWS_REGION"), "{e}");
         let e = lambda_env(&[("AWS_REGION", "eu-west-1"), creds[0]]).unwrap_err();
@@ -209,20 +200,12 @@ mod tests {
         };
         let ddb = ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000");
         let global = ("AWS_ENDPOINT_URL", "http://127.0.0.1:9000");
-        assert_eq!(
-            with(&[ddb, global]).endpoint.as_deref(),
-            Some("http://127.0.0.1:8000")
-        );
-        assert_eq!(
-            with(&[global]).endpoint.as_deref(),
-            Some("http://127.0.0.1:9000")
-        );
+        assert_eq!(with(&[ddb, global]).endpoint.as_deref(), Some("http://127.0.0.1:8000"));
+        assert_eq!(with(&[global]).endpoint.as_deref(), Some("http://127.0.0.1:9000"));
         let ignore = ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true");
         assert_eq!(with(&[ddb, ignore]).endpoint, None);
-        let fips = with(&[
-            ("AWS_USE_FIPS_ENDPOINT", "TRUE"),
-            ("AWS_USE_DUALSTACK_ENDPOINT", "false"),
-        ]);
+        let fips =
+            with(&[("AWS_USE_FIPS_ENDPOINT", "TRUE"), ("AWS_USE_DUALSTACK_ENDPOINT", "false")]);
         assert!(fips.use_fips && !fips.use_dual_stack);
     }
 }

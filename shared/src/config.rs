@@ -38,9 +38,7 @@ impl Config {
             .ok_or(ConfigError::Missing("TABLE_NAME"))?;
         if table_name.len() < 3
             || table_name.len() > 255
-            || !table_name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+            || !table_name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
         {
             return Err(ConfigError::Invalid {
                 name: "TABLE_NAME",
@@ -49,26 +47,21 @@ impl Config {
         }
         let ttl = match get("AUTH_CACHE_TTL_SECONDS").filter(|v| !v.is_empty()) {
             None => 0,
-            Some(v) => v
-                .parse::<u64>()
-                .ok()
-                .filter(|s| *s <= 3600)
-                .ok_or_else(|| ConfigError::Invalid {
+            Some(v) => v.parse::<u64>().ok().filter(|s| *s <= 3600).ok_or_else(|| {
+                ConfigError::Invalid {
                     name: "AUTH_CACHE_TTL_SECONDS",
                     why: "a whole number of seconds from 0 to 3600".into(),
-                })?,
+                }
+            })?,
         };
         let audit_days = match get("AUDIT_RETENTION_DAYS").filter(|v| !v.trim().is_empty()) {
             None => 400,
-            Some(v) => v
-                .trim()
-                .parse::<i64>()
-                .ok()
-                .filter(|d| (1..=3653).contains(d))
-                .ok_or_else(|| ConfigError::Invalid {
+            Some(v) => v.trim().parse::<i64>().ok().filter(|d| (1..=3653).contains(d)).ok_or_else(
+                || ConfigError::Invalid {
                     name: "AUDIT_RETENTION_DAYS",
                     why: "a whole number of days from 1 to 3653".into(),
-                })?,
+                },
+            )?,
         };
         let warm_up = match get("DYNAMODB_WARM_UP").map(|v| v.trim().to_ascii_lowercase()) {
             None => true,
@@ -102,10 +95,8 @@ mod tests {
     use std::collections::HashMap;
 
     fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let m: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let m: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|k| m.get(k).cloned())
     }
 
@@ -125,10 +116,7 @@ mod tests {
             cfg(&[("TABLE_NAME", "t12")]).unwrap().audit_retention,
             time::Duration::days(400)
         );
-        assert_eq!(
-            days("30").unwrap().audit_retention,
-            time::Duration::days(30)
-        );
+        assert_eq!(days("30").unwrap().audit_retention, time::Duration::days(30));
         for bad in ["0", "x", "-1", "99999"] {
             assert!(days(bad).is_err(), "{bad}");
         }

@@ -88,15 +88,9 @@ impl AuthContext {
         m.insert(keys::ROLES.into(), self.roles.as_strs().join(",").into());
         m.insert(keys::LABELS.into(), self.labels.join(",").into());
         m.insert(keys::IS_HIGH_PRIORITY.into(), self.is_high_priority.into());
-        m.insert(
-            keys::WEBHOOK_URL.into(),
-            self.webhook_url.clone().unwrap_or_default().into(),
-        );
+        m.insert(keys::WEBHOOK_URL.into(), self.webhook_url.clone().unwrap_or_default().into());
         m.insert(keys::ORIGIN.into(), "API".into());
-        m.insert(
-            keys::SECRET_GENERATION.into(),
-            self.secret_generation.into(),
-        );
+        m.insert(keys::SECRET_GENERATION.into(), self.secret_generation.into());
         if let Some(n) = self.rate_limit_remaining {
             m.insert(keys::RATE_LIMIT_REMAINING.into(), n.into());
         }
@@ -122,12 +116,7 @@ impl AuthContext {
             }
         };
         let list = |k: &str| -> Vec<String> {
-            text(k)
-                .unwrap_or("")
-                .split(',')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect()
+            text(k).unwrap_or("").split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect()
         };
         let number = |v: &Value| match v {
             Value::Number(n) => n.as_u64(),
@@ -150,9 +139,7 @@ impl AuthContext {
             roles: Roles::parse(&list(keys::ROLES)).ok()?,
             labels: list(keys::LABELS),
             is_high_priority,
-            webhook_url: text(keys::WEBHOOK_URL)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned),
+            webhook_url: text(keys::WEBHOOK_URL).filter(|s| !s.is_empty()).map(str::to_owned),
             secret_generation,
             rate_limit_remaining: m.get(keys::RATE_LIMIT_REMAINING).and_then(number),
             quota_remaining: m.get(keys::QUOTA_REMAINING).and_then(number),

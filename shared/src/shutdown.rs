@@ -39,10 +39,7 @@ where
     tokio::spawn(async move {
         let signalled = async {
             use tokio::signal::unix::{signal, SignalKind};
-            match (
-                signal(SignalKind::terminate()),
-                signal(SignalKind::interrupt()),
-            ) {
+            match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
                 (Ok(mut term), Ok(mut int)) => {
                     tokio::select! {
                         _ = term.recv() => {}
@@ -64,9 +61,7 @@ where
 fn runtime_api() -> Result<Client, BoxError> {
     let api =
         std::env::var("AWS_LAMBDA_RUNTIME_API").map_err(|_| "AWS_LAMBDA_RUNTIME_API is not set")?;
-    Ok(Client::builder()
-        .with_endpoint(format!("http://{api}").parse()?)
-        .build()?)
+    Ok(Client::builder().with_endpoint(format!("http://{api}").parse()?).build()?)
 }
 
 /// `POST /2020-01-01/extension/register` with no events: the extension's identifier.

@@ -49,11 +49,7 @@ pub struct LogSettings {
 impl LogSettings {
     /// Everything at `level` and above, in `format`.
     pub fn at(level: LevelFilter, format: LogFormat) -> Self {
-        LogSettings {
-            filter: Targets::new().with_default(level),
-            format,
-            warning: None,
-        }
+        LogSettings { filter: Targets::new().with_default(level), format, warning: None }
     }
 
     /// From the process environment; `default_format` when `AWS_LAMBDA_LOG_FORMAT` is unset.
@@ -63,11 +59,7 @@ impl LogSettings {
 
     /// From `get` (tests pass a map instead of the process environment).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>, default_format: LogFormat) -> Self {
-        let set = |k: &str| {
-            get(k)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let set = |k: &str| get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let mut warnings = Vec::new();
         let format = match set("AWS_LAMBDA_LOG_FORMAT") {
             None => default_format,
@@ -182,10 +174,8 @@ mod tests {
     use std::collections::HashMap;
 
     fn settings(pairs: &[(&str, &str)]) -> LogSettings {
-        let m: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let m: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         LogSettings::from_lookup(|k| m.get(k).cloned(), LogFormat::Json)
     }
 
@@ -201,17 +191,10 @@ mod tests {
         assert!(enabled(&s, "shared", Level::WARN) && !enabled(&s, "shared", Level::INFO));
         let s = settings(&[("AWS_LAMBDA_LOG_LEVEL", "fatal")]);
         assert!(enabled(&s, "shared", Level::ERROR) && !enabled(&s, "shared", Level::WARN));
-        let s = settings(&[
-            ("AWS_LAMBDA_LOG_LEVEL", "WARN"),
-            ("RUST_LOG", "shared=trace"),
-        ]);
+        let s = settings(&[("AWS_LAMBDA_LOG_LEVEL", "WARN"), ("RUST_LOG", "shared=trace")]);
         assert!(enabled(&s, "shared::api", Level::TRACE));
         let s = settings(&[("AWS_LAMBDA_LOG_LEVEL", "LOUD")]);
-        assert!(s
-            .warning
-            .as_deref()
-            .unwrap()
-            .contains("AWS_LAMBDA_LOG_LEVEL"));
+        assert!(s.warning.as_deref().unwrap().contains("AWS_LAMBDA_LOG_LEVEL"));
         assert!(enabled(&s, "shared", Level::INFO));
         let s = settings(&[("RUST_LOG", "a=b=c")]);
         assert!(s.warning.is_some());
@@ -220,10 +203,7 @@ mod tests {
     #[test]
     fn format_from_lambda() {
         assert_eq!(settings(&[]).format, LogFormat::Json);
-        assert_eq!(
-            settings(&[("AWS_LAMBDA_LOG_FORMAT", "Text")]).format,
-            LogFormat::Text
-        );
+        assert_eq!(settings(&[("AWS_LAMBDA_LOG_FORMAT", "Text")]).format, LogFormat::Text);
         let s = settings(&[("AWS_LAMBDA_LOG_FORMAT", "xml")]);
         assert_eq!(s.format, LogFormat::Json);
         assert!(s.warning.is_some());
@@ -242,14 +222,9 @@ mod tests {
             tracing::trace!(target: "shared::authorizer", "own trace kept");
         });
         let out = buf.text();
-        assert!(
-            !out.contains("RAW-EVENT-BODY") && !out.contains("SDK-BODY"),
-            "{out}"
-        );
-        let lines: Vec<serde_json::Value> = out
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        assert!(!out.contains("RAW-EVENT-BODY") && !out.contains("SDK-BODY"), "{out}");
+        let lines: Vec<serde_json::Value> =
+            out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(lines.len(), 2, "{out}");
         assert_eq!(lines[0]["message"], "runtime error kept");
         assert_eq!(lines[0]["level"], "ERROR");

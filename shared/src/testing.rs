@@ -39,9 +39,7 @@ pub fn sample_key_with_token(kind: KeyKind) -> (ApiKey, Token) {
 pub fn audit_of(key: &ApiKey) -> AuditRecord {
     AuditRecord::of(
         AuditAction::Updated,
-        Actor::Operator {
-            name: "tests".into(),
-        },
+        Actor::Operator { name: "tests".into() },
         None,
         key,
         Changes::new(),
@@ -69,10 +67,7 @@ impl LogBuffer {
 
 impl std::io::Write for LogBuffer {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(buf);
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {

@@ -141,10 +141,7 @@ impl Token {
         if bytes[PREFIX_LEN] != b'_' {
             return Err(TokenError::Separator);
         }
-        let ok = bytes[..PREFIX_LEN]
-            .iter()
-            .chain(&bytes[PREFIX_LEN + 1..])
-            .all(|&b| is_base62(b));
+        let ok = bytes[..PREFIX_LEN].iter().chain(&bytes[PREFIX_LEN + 1..]).all(|&b| is_base62(b));
         if !ok {
             return Err(TokenError::Alphabet);
         }
@@ -153,11 +150,7 @@ impl Token {
         if expected.as_bytes() != &s.as_bytes()[body_len..] {
             return Err(TokenError::Checksum);
         }
-        Ok(Token {
-            kind,
-            prefix: Prefix(rest[..PREFIX_LEN].to_owned()),
-            full: s.to_owned(),
-        })
+        Ok(Token { kind, prefix: Prefix(rest[..PREFIX_LEN].to_owned()), full: s.to_owned() })
     }
 
     pub fn kind(&self) -> KeyKind {
@@ -176,11 +169,7 @@ impl Token {
     }
     /// `sk-project-...` + the last 4 characters of the token.
     pub fn preview(&self) -> String {
-        format!(
-            "{}...{}",
-            self.kind.tag(),
-            &self.full[self.full.len() - 4..]
-        )
+        format!("{}...{}", self.kind.tag(), &self.full[self.full.len() - 4..])
     }
 }
 
@@ -246,11 +235,7 @@ pub fn random_base62(len: usize) -> String {
     use rand::distr::{Alphanumeric, Distribution};
     use rand::TryRngCore;
     let mut os = rand::rngs::OsRng.unwrap_err();
-    Alphanumeric
-        .sample_iter(&mut os)
-        .take(len)
-        .map(char::from)
-        .collect()
+    Alphanumeric.sample_iter(&mut os).take(len).map(char::from).collect()
 }
 
 #[cfg(test)]
@@ -287,24 +272,15 @@ mod tests {
         let t = Token::generate(KeyKind::Project);
         let s = t.expose().to_owned();
         assert_eq!(Token::parse(""), Err(TokenError::Kind));
-        assert_eq!(
-            Token::parse(&s.replace("sk-project-", "sk-robot-")),
-            Err(TokenError::Kind)
-        );
+        assert_eq!(Token::parse(&s.replace("sk-project-", "sk-robot-")), Err(TokenError::Kind));
         assert_eq!(Token::parse(&s[..s.len() - 1]), Err(TokenError::Length));
         assert_eq!(Token::parse(&format!("{s}A")), Err(TokenError::Length));
         let mut sep = s.clone().into_bytes();
         sep[11 + 12] = b'x';
-        assert_eq!(
-            Token::parse(std::str::from_utf8(&sep).unwrap()),
-            Err(TokenError::Separator)
-        );
+        assert_eq!(Token::parse(std::str::from_utf8(&sep).unwrap()), Err(TokenError::Separator));
         let mut alpha = s.clone().into_bytes();
         alpha[11 + 20] = b'-';
-        assert_eq!(
-            Token::parse(std::str::from_utf8(&alpha).unwrap()),
-            Err(TokenError::Alphabet)
-        );
+        assert_eq!(Token::parse(std::str::from_utf8(&alpha).unwrap()), Err(TokenError::Alphabet));
         // multi-byte characters never panic on slicing, and are refused by class: 50 bytes
         let uni = format!("sk-project-{}", "é".repeat(25));
         assert_eq!(Token::parse(&uni), Err(TokenError::Length));
@@ -350,14 +326,8 @@ mod tests {
             assert_eq!(SecretHash::of(text).as_str(), sha256);
             assert_eq!(SecretHash::from_stored(sha256), Some(t.hash()));
             assert!(SecretHash::from_stored(sha256).unwrap().verify(&t));
-            assert_eq!(
-                checksum(&text.as_bytes()[..text.len() - 6]),
-                text[text.len() - 6..]
-            );
-            assert_eq!(
-                t.preview(),
-                format!("{}...{}", kind.tag(), &text[text.len() - 4..])
-            );
+            assert_eq!(checksum(&text.as_bytes()[..text.len() - 6]), text[text.len() - 6..]);
+            assert_eq!(t.preview(), format!("{}...{}", kind.tag(), &text[text.len() - 4..]));
         }
         // the checksum's last digit off by one: refused for its checksum alone
         let (text, ..) = KNOWN[0];

@@ -85,12 +85,7 @@ impl Answer {
         } else {
             serde_json::from_str(&text).unwrap_or(Value::Null)
         };
-        Answer {
-            status,
-            headers,
-            text,
-            body,
-        }
+        Answer { status, headers, text, body }
     }
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
@@ -99,11 +94,7 @@ impl Answer {
     pub fn error_fields(&self) -> Vec<String> {
         self.body["errors"]
             .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|e| e["field"].as_str().unwrap_or("").to_owned())
-                    .collect()
-            })
+            .map(|a| a.iter().map(|e| e["field"].as_str().unwrap_or("").to_owned()).collect())
             .unwrap_or_default()
     }
     #[track_caller]
@@ -147,8 +138,7 @@ impl Call {
     }
     pub fn json(mut self, body: Value) -> Self {
         self.body = Some(body.to_string());
-        self.headers
-            .push(("content-type".into(), "application/json".into()));
+        self.headers.push(("content-type".into(), "application/json".into()));
         self
     }
     pub fn raw(mut self, content_type: Option<&str>, body: &str) -> Self {
@@ -174,10 +164,7 @@ impl Call {
             RouteMatch::Found { def, params } => (
                 def.route_key(),
                 (!params.is_empty()).then(|| {
-                    params
-                        .into_iter()
-                        .map(|(k, v)| (k.to_owned(), Value::from(v)))
-                        .collect()
+                    params.into_iter().map(|(k, v)| (k.to_owned(), Value::from(v))).collect()
                 }),
             ),
             _ => ("$default".into(), None),
@@ -246,10 +233,7 @@ pub struct Api<S> {
 impl<S: Store> Api<S> {
     pub fn new(store: S) -> Self {
         let clock = FixedClock::new(START);
-        Api {
-            state: AppState::new(store, Arc::new(clock.clone())),
-            clock,
-        }
+        Api { state: AppState::new(store, Arc::new(clock.clone())), clock }
     }
 
     pub fn store(&self) -> &S {
@@ -264,28 +248,17 @@ impl<S: Store> Api<S> {
     }
 
     pub async fn put(&self, key: &ApiKey) {
-        self.store()
-            .create(key, &shared::testing::audit_of(key))
-            .await
-            .expect("seeding a key");
+        self.store().create(key, &shared::testing::audit_of(key)).await.expect("seeding a key");
     }
 
     /// The stored key of a prefix an answer named.
     pub async fn stored_prefix(&self, prefix: &str) -> ApiKey {
         let prefix = shared::token::Prefix::parse(prefix).expect("a prefix");
-        self.store()
-            .get(&prefix)
-            .await
-            .unwrap()
-            .expect("the key is stored")
+        self.store().get(&prefix).await.unwrap().expect("the key is stored")
     }
 
     pub async fn stored(&self, key: &ApiKey) -> ApiKey {
-        self.store()
-            .get(&key.prefix)
-            .await
-            .unwrap()
-            .expect("the key is stored")
+        self.store().get(&key.prefix).await.unwrap().expect("the key is stored")
     }
 }
 
@@ -317,16 +290,7 @@ impl Team {
         }
         let tokens = keys.iter().map(|(_, t)| t.clone()).collect();
         let [admin, pa_p1, pa_p2, pm_p1, user1, user2, stranger] = keys.map(|(k, _)| k);
-        Team {
-            admin,
-            pa_p1,
-            pa_p2,
-            pm_p1,
-            user1,
-            user2,
-            stranger,
-            tokens,
-        }
+        Team { admin, pa_p1, pa_p2, pm_p1, user1, user2, stranger, tokens }
     }
 }
 

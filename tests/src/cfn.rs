@@ -49,11 +49,9 @@ fn to_json(y: Yaml) -> Value {
         }
         Yaml::String(s) => Value::String(s),
         Yaml::Sequence(items) => Value::Array(items.into_iter().map(to_json).collect()),
-        Yaml::Mapping(m) => Value::Object(
-            m.into_iter()
-                .map(|(k, v)| (scalar_key(k), to_json(v)))
-                .collect(),
-        ),
+        Yaml::Mapping(m) => {
+            Value::Object(m.into_iter().map(|(k, v)| (scalar_key(k), to_json(v))).collect())
+        }
         Yaml::Tagged(tagged) => {
             let tag = tagged.tag.to_string();
             let name = tag.trim_start_matches('!');
@@ -147,13 +145,7 @@ pub fn workspace_bins() -> Vec<Bin> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let manifest = workspace_root().join("Cargo.toml");
     let out = std::process::Command::new(&cargo)
-        .args([
-            "metadata",
-            "--no-deps",
-            "--offline",
-            "--format-version",
-            "1",
-        ])
+        .args(["metadata", "--no-deps", "--offline", "--format-version", "1"])
         .arg("--manifest-path")
         .arg(&manifest)
         .output()
@@ -167,9 +159,7 @@ pub fn workspace_bins() -> Vec<Bin> {
     let mut bins = Vec::new();
     for package in meta["packages"].as_array().expect("packages") {
         for target in package["targets"].as_array().expect("targets") {
-            let is_bin = target["kind"]
-                .as_array()
-                .is_some_and(|k| k.iter().any(|k| k == "bin"));
+            let is_bin = target["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == "bin"));
             if is_bin {
                 bins.push(Bin {
                     name: target["name"].as_str().expect("name").to_owned(),

@@ -52,11 +52,7 @@ impl Figures {
         );
         eprintln!("{line}");
         let file = crate::target_tmp().join("hardening-figures.txt");
-        if let Ok(mut f) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(file)
-        {
+        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(file) {
             let _ = writeln!(f, "{} {line}", time::OffsetDateTime::now_utc());
         }
     }

@@ -20,10 +20,7 @@ impl Reply {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
     }
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -59,11 +56,7 @@ pub fn http(
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
         .collect();
-    Reply {
-        status,
-        headers,
-        body: body.to_owned(),
-    }
+    Reply { status, headers, body: body.to_owned() }
 }
 
 /// Everything a pipe wrote (a server's stderr: its log lines, scanned by the tests for tokens),
@@ -83,9 +76,8 @@ impl Collected {
     /// `deadline`.
     pub fn until_eof(&self, deadline: Duration) -> String {
         let (lock, closed) = &*self.state;
-        let (guard, waited) = closed
-            .wait_timeout_while(lock.lock().unwrap(), deadline, |(_, eof)| !*eof)
-            .unwrap();
+        let (guard, waited) =
+            closed.wait_timeout_while(lock.lock().unwrap(), deadline, |(_, eof)| !*eof).unwrap();
         assert!(
             !waited.timed_out(),
             "the pipe was still open {deadline:?} later: a process is still writing to it"
@@ -103,12 +95,7 @@ pub fn collect(mut pipe: impl Read + Send + 'static) -> Collected {
         loop {
             match pipe.read(&mut buf) {
                 Ok(0) | Err(_) => break,
-                Ok(n) => sink
-                    .0
-                    .lock()
-                    .unwrap()
-                    .0
-                    .push_str(&String::from_utf8_lossy(&buf[..n])),
+                Ok(n) => sink.0.lock().unwrap().0.push_str(&String::from_utf8_lossy(&buf[..n])),
             }
         }
         sink.0.lock().unwrap().1 = true;

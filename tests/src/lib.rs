@@ -41,10 +41,7 @@ pub fn target_tmp() -> std::path::PathBuf {
 pub fn skip(test: &str, why: &str, required: &str) {
     let must = std::env::var(required).is_ok_and(|v| v == "1")
         || std::env::var("CI").is_ok_and(|v| v == "true");
-    assert!(
-        !must,
-        "{test}: {why}, but {required}=1 or CI=true: it must run"
-    );
+    assert!(!must, "{test}: {why}, but {required}=1 or CI=true: it must run");
     eprintln!("SKIPPED {test}: {why} (run it through tests/run.sh)");
     use std::io::Write;
     if let Ok(mut f) = std::fs::OpenOptions::new()

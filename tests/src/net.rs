@@ -16,14 +16,9 @@ pub struct ClosedPort {
 impl ClosedPort {
     pub fn new() -> ClosedPort {
         let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
-        socket
-            .bind("127.0.0.1:0".parse().unwrap())
-            .expect("a local port");
+        socket.bind("127.0.0.1:0".parse().unwrap()).expect("a local port");
         let port = socket.local_addr().expect("its address").port();
-        ClosedPort {
-            _socket: socket,
-            port,
-        }
+        ClosedPort { _socket: socket, port }
     }
 
     pub fn port(&self) -> u16 {
@@ -82,11 +77,7 @@ impl Relay {
                 }
             }
         });
-        Relay {
-            url,
-            upstream,
-            accepted,
-        }
+        Relay { url, upstream, accepted }
     }
 
     /// `http://127.0.0.1:<port>`: what clients are given.

@@ -59,11 +59,7 @@ impl Counts {
     }
     /// Reads: GetItem, Query, Scan, BatchGetItem, TransactGetItems.
     pub fn reads(&self) -> u64 {
-        self.by_operation
-            .iter()
-            .filter(|(op, _)| is_read(op))
-            .map(|(_, n)| n)
-            .sum()
+        self.by_operation.iter().filter(|(op, _)| is_read(op)).map(|(_, n)| n).sum()
     }
     pub fn writes(&self) -> u64 {
         self.total() - self.reads()
@@ -73,19 +69,12 @@ impl Counts {
         if self.by_operation.is_empty() {
             return "none".into();
         }
-        self.by_operation
-            .iter()
-            .map(|(op, n)| format!("{op} {n}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        self.by_operation.iter().map(|(op, n)| format!("{op} {n}")).collect::<Vec<_>>().join(", ")
     }
 }
 
 fn is_read(operation: &str) -> bool {
-    matches!(
-        operation,
-        "GetItem" | "Query" | "Scan" | "BatchGetItem" | "TransactGetItems"
-    )
+    matches!(operation, "GetItem" | "Query" | "Scan" | "BatchGetItem" | "TransactGetItems")
 }
 
 /// The interceptor; clones share the counts.
@@ -121,9 +110,7 @@ impl Intercept for CallCounter {
                 _ => None,
             })
         };
-        let item = pk(input
-            .downcast_ref::<UpdateItemInput>()
-            .and_then(|i| i.key()));
+        let item = pk(input.downcast_ref::<UpdateItemInput>().and_then(|i| i.key()));
         let read = if let Some(i) = input.downcast_ref::<GetItemInput>() {
             Some(Consistency {
                 consistent: i.consistent_read() == Some(true),
@@ -158,10 +145,8 @@ impl Intercept for CallCounter {
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let operation = cfg
-            .load::<Metadata>()
-            .map(|m| m.name().to_owned())
-            .unwrap_or_else(|| "unknown".into());
+        let operation =
+            cfg.load::<Metadata>().map(|m| m.name().to_owned()).unwrap_or_else(|| "unknown".into());
         let noted = cfg.load::<UpdatedItem>().cloned();
         let mut counts = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(UpdatedItem(item, read)) = noted {
@@ -169,9 +154,7 @@ impl Intercept for CallCounter {
                 *counts.updates_by_item.entry(item).or_default() += 1;
             }
             if let Some(read) = read.filter(|r| !r.consistent) {
-                counts
-                    .eventually_consistent
-                    .push(format!("{operation} {}", read.what));
+                counts.eventually_consistent.push(format!("{operation} {}", read.what));
             }
         }
         *counts.by_operation.entry(operation).or_default() += 1;
@@ -184,10 +167,6 @@ pub fn counting_client(
     client: &aws_sdk_dynamodb::Client,
     counter: &CallCounter,
 ) -> aws_sdk_dynamodb::Client {
-    let config = client
-        .config()
-        .to_builder()
-        .interceptor(counter.clone())
-        .build();
+    let config = client.config().to_builder().interceptor(counter.clone()).build();
     aws_sdk_dynamodb::Client::from_conf(config)
 }

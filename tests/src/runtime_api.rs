@@ -65,17 +65,11 @@ impl RuntimeApi {
 
     /// A Runtime API without the Extensions API (as some emulators are).
     pub async fn start_without_extensions() -> RuntimeApi {
-        Self::serve(State {
-            no_extensions: true,
-            ..State::default()
-        })
-        .await
+        Self::serve(State { no_extensions: true, ..State::default() }).await
     }
 
     async fn serve(state: State) -> RuntimeApi {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a port for the Runtime API");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port for the Runtime API");
         let address = listener.local_addr().expect("its address").to_string();
         let state = Arc::new(state);
         let serving = Arc::clone(&state);
@@ -93,11 +87,7 @@ impl RuntimeApi {
                 });
             }
         });
-        RuntimeApi {
-            address,
-            state,
-            server,
-        }
+        RuntimeApi { address, state, server }
     }
 
     /// `host:port`, as `AWS_LAMBDA_RUNTIME_API` holds it.
@@ -107,15 +97,8 @@ impl RuntimeApi {
 
     /// Hands the function one event and waits (at most `deadline`) for its answer.
     pub async fn invoke(&self, event: &Value, deadline: Duration) -> Option<Answer> {
-        let id = format!(
-            "invocation-{}",
-            self.state.ids.fetch_add(1, Ordering::SeqCst)
-        );
-        self.state
-            .queue
-            .lock()
-            .unwrap()
-            .push_back((id.clone(), Bytes::from(event.to_string())));
+        let id = format!("invocation-{}", self.state.ids.fetch_add(1, Ordering::SeqCst));
+        self.state.queue.lock().unwrap().push_back((id.clone(), Bytes::from(event.to_string())));
         self.state.queued.notify_waiters();
         tokio::time::timeout(deadline, async {
             loop {
@@ -172,17 +155,9 @@ async fn serve(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = req.uri().path().to_owned();
     let method = req.method().clone();
-    let name = req
-        .headers()
-        .get("lambda-extension-name")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let body = req
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let name =
+        req.headers().get("lambda-extension-name").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let json = || serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null);
     Ok(match (method, path.as_str()) {
         (Method::GET, "/2018-06-01/runtime/invocation/next") => {
@@ -227,11 +202,7 @@ async fn serve(
             reply(202, r#"{"status":"OK"}"#)
         }
         (Method::POST, "/2018-06-01/runtime/init/error") => {
-            state
-                .init_errors
-                .lock()
-                .unwrap()
-                .push(String::from_utf8_lossy(&body).into_owned());
+            state.init_errors.lock().unwrap().push(String::from_utf8_lossy(&body).into_owned());
             reply(202, r#"{"status":"OK"}"#)
         }
         (_, p) if state.no_extensions && p.starts_with("/2020-01-01/extension/") => {
@@ -288,9 +259,8 @@ impl Function {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
+        let mut child =
+            cmd.spawn().unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
         let read_all = |mut r: Box<dyn std::io::Read + Send>| {
             std::thread::spawn(move || {
                 let mut out = Vec::new();
@@ -300,11 +270,7 @@ impl Function {
         };
         let stdout = read_all(Box::new(child.stdout.take().expect("stdout")));
         let stderr = read_all(Box::new(child.stderr.take().expect("stderr")));
-        Function {
-            child,
-            stdout,
-            stderr,
-        }
+        Function { child, stdout, stderr }
     }
 
     pub fn pid(&self) -> u32 {
@@ -313,9 +279,7 @@ impl Function {
 
     /// Sends `SIGTERM`, as Lambda does before shutting an instance down.
     pub fn terminate(&self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
     }
 
     /// Waits (at most `deadline`, then kills it) for the process to end; its exit code (none if

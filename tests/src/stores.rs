@@ -40,11 +40,7 @@ pub fn memory_store() -> MemoryStore {
 /// and not required.
 pub async fn dynamo_store(tag: &str) -> Option<DynamoStore> {
     if !dynamodb_local() {
-        crate::skip(
-            tag,
-            "DynamoDB Local is not running",
-            "DYNAMODB_LOCAL_REQUIRED",
-        );
+        crate::skip(tag, "DynamoDB Local is not running", "DYNAMODB_LOCAL_REQUIRED");
         return None;
     }
     let client = dynamo_client(Timeouts::default()).await;
@@ -116,12 +112,7 @@ pub async fn seed<S: Store>(store: &S, key: &ApiKey) {
             Err(StoreError::Unavailable(_)) if attempt < 4 => continue,
             Err(StoreError::Conflict(_)) if attempt > 0 => {
                 let stored = store.get(&key.prefix).await.expect("reading a seeded key");
-                assert_eq!(
-                    stored.as_ref(),
-                    Some(key),
-                    "a different key under {}",
-                    key.prefix
-                );
+                assert_eq!(stored.as_ref(), Some(key), "a different key under {}", key.prefix);
                 return;
             }
             Err(e) => panic!("seeding {}: {}", key.prefix, shared::error::chain(&e)),

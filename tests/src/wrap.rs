@@ -65,10 +65,7 @@ pub struct Wrapped<S, H> {
 
 impl<S: Store, H: Hooks<S>> Wrapped<S, H> {
     pub fn new(inner: S, hooks: H) -> Self {
-        Wrapped {
-            inner,
-            hooks: Arc::new(hooks),
-        }
+        Wrapped { inner, hooks: Arc::new(hooks) }
     }
 
     async fn around<T>(
@@ -87,8 +84,7 @@ impl<S: Store, H: Hooks<S>> Wrapped<S, H> {
 
 impl<S: Store, H: Hooks<S>> KeyReader for Wrapped<S, H> {
     async fn get(&self, prefix: &Prefix) -> Result<Option<ApiKey>, StoreError> {
-        self.around(OpKind::Get, Some(prefix), self.inner.get(prefix))
-            .await
+        self.around(OpKind::Get, Some(prefix), self.inner.get(prefix)).await
     }
     /// Announced to the hooks as the read of `second` (the key a request acts on).
     async fn get_pair(
@@ -96,23 +92,13 @@ impl<S: Store, H: Hooks<S>> KeyReader for Wrapped<S, H> {
         first: &Prefix,
         second: &Prefix,
     ) -> Result<(Option<ApiKey>, Option<ApiKey>), StoreError> {
-        self.around(
-            OpKind::GetPair,
-            Some(second),
-            self.inner.get_pair(first, second),
-        )
-        .await
+        self.around(OpKind::GetPair, Some(second), self.inner.get_pair(first, second)).await
     }
 }
 
 impl<S: Store, H: Hooks<S>> KeyWriter for Wrapped<S, H> {
     async fn create(&self, key: &ApiKey, audit: &AuditRecord) -> Result<(), StoreError> {
-        self.around(
-            OpKind::Create,
-            Some(&key.prefix),
-            self.inner.create(key, audit),
-        )
-        .await
+        self.around(OpKind::Create, Some(&key.prefix), self.inner.create(key, audit)).await
     }
     async fn update_with(
         &self,
@@ -157,20 +143,10 @@ impl<S: Store, H: Hooks<S>> Limiter for Wrapped<S, H> {
         self.around(OpKind::Charge, Some(prefix), call).await
     }
     async fn lease_quota(&self, prefix: &Prefix, want: u64) -> Result<Option<Lease>, StoreError> {
-        self.around(
-            OpKind::Charge,
-            Some(prefix),
-            self.inner.lease_quota(prefix, want),
-        )
-        .await
+        self.around(OpKind::Charge, Some(prefix), self.inner.lease_quota(prefix, want)).await
     }
     async fn return_quota(&self, prefix: &Prefix, calls: u64) -> Result<(), StoreError> {
-        self.around(
-            OpKind::Charge,
-            Some(prefix),
-            self.inner.return_quota(prefix, calls),
-        )
-        .await
+        self.around(OpKind::Charge, Some(prefix), self.inner.return_quota(prefix, calls)).await
     }
     async fn refill_quota(
         &self,
@@ -188,26 +164,19 @@ impl<S: Store, H: Hooks<S>> Limiter for Wrapped<S, H> {
         hash: &SecretHash,
         now: OffsetDateTime,
     ) -> Result<Charged, StoreError> {
-        self.around(
-            OpKind::Charge,
-            Some(prefix),
-            self.inner.charge_one(prefix, hash, now),
-        )
-        .await
+        self.around(OpKind::Charge, Some(prefix), self.inner.charge_one(prefix, hash, now)).await
     }
 }
 
 impl<S: Store, H: Hooks<S>> AuditReader for Wrapped<S, H> {
     async fn audit(&self, query: &AuditQuery) -> Result<AuditPage, StoreError> {
-        self.around(OpKind::Audit, None, self.inner.audit(query))
-            .await
+        self.around(OpKind::Audit, None, self.inner.audit(query)).await
     }
 }
 
 impl<S: Store, H: Hooks<S>> KeyLister for Wrapped<S, H> {
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
-        self.around(OpKind::List, None, self.inner.list(query))
-            .await
+        self.around(OpKind::List, None, self.inner.list(query)).await
     }
 }
 
@@ -218,12 +187,8 @@ impl<S: Store, H: Hooks<S>> UsageRecorder for Wrapped<S, H> {
         calls: u64,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        self.around(
-            OpKind::RecordUsage,
-            Some(prefix),
-            self.inner.record_usage(prefix, calls, at),
-        )
-        .await
+        self.around(OpKind::RecordUsage, Some(prefix), self.inner.record_usage(prefix, calls, at))
+            .await
     }
 }
 
@@ -348,10 +313,7 @@ impl<S: Store> Hooks<S> for Interleave {
         if let Some((n, mut rx)) = gate {
             let waited =
                 tokio::time::timeout(GATE_DEADLINE, rx.wait_for(|reads| *reads >= n)).await;
-            assert!(
-                waited.is_ok(),
-                "the race gate waited {GATE_DEADLINE:?} for {n} readers"
-            );
+            assert!(waited.is_ok(), "the race gate waited {GATE_DEADLINE:?} for {n} readers");
         }
     }
 }

@@ -65,38 +65,10 @@ pub fn hot(s: &mut String, h: &LimitedHot, warmup: usize) -> (f64, f64) {
             ratio(x.p50(), base)
         );
     };
-    row(
-        s,
-        "bare GetItem (consistent)",
-        &h.bare_get,
-        g,
-        "GetItem",
-        "",
-    );
-    row(
-        s,
-        "`handle`, key without limits",
-        &h.unlimited,
-        g,
-        "GetItem",
-        "unchanged",
-    );
-    row(
-        s,
-        "`handle`, limited key (leases)",
-        &h.limited,
-        g,
-        "GetItem",
-        "≤ 1.15×",
-    );
-    row(
-        s,
-        "bare conditional UpdateItem (`ADD -1`, ALL_NEW)",
-        &h.bare_update,
-        u,
-        "UpdateItem",
-        "",
-    );
+    row(s, "bare GetItem (consistent)", &h.bare_get, g, "GetItem", "");
+    row(s, "`handle`, key without limits", &h.unlimited, g, "GetItem", "unchanged");
+    row(s, "`handle`, limited key (leases)", &h.limited, g, "GetItem", "≤ 1.15×");
+    row(s, "bare conditional UpdateItem (`ADD -1`, ALL_NEW)", &h.bare_update, u, "UpdateItem", "");
     row(
         s,
         "`handle`, small quota (one-call charge, no read)",
@@ -139,10 +111,7 @@ pub fn fleet(s: &mut String, runs: &[FleetRun], scale: usize) -> bool {
                 r.allowed <= q && r.quota_left == Some(q),
             ),
             (Some(_), _) | (_, Some(_)) if scale > 1 => (
-                format!(
-                    "{} item write units/s (not judged at this scale)",
-                    units(peak_item_units)
-                ),
+                format!("{} item write units/s (not judged at this scale)", units(peak_item_units)),
                 r.allowed == r.calls,
             ),
             (Some(_), _) | (_, Some(_)) => (
@@ -152,10 +121,7 @@ pub fn fleet(s: &mut String, runs: &[FleetRun], scale: usize) -> bool {
             (None, None) => {
                 let reads = r.busiest(|x| x.read_units);
                 let peak = reads.1.map_or(reads.0, |x| x.max(reads.0));
-                (
-                    format!("{} read units/s of {ITEM_READ_UNITS}", units(peak)),
-                    r.allowed == r.calls,
-                )
+                (format!("{} read units/s of {ITEM_READ_UNITS}", units(peak)), r.allowed == r.calls)
             }
         };
         ok_all &= ok;

@@ -54,17 +54,11 @@ fn cpu_model() -> String {
 
 fn command_line(cmd: &str, args: &[&str]) -> Option<String> {
     let out = std::process::Command::new(cmd).args(args).output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 fn mib(kib: u64) -> String {
-    format!(
-        "{:.1} MiB ({:.1} MB)",
-        kib as f64 / 1024.0,
-        kib as f64 * 1024.0 / 1e6
-    )
+    format!("{:.1} MiB ({:.1} MB)", kib as f64 / 1024.0, kib as f64 * 1024.0 / 1e6)
 }
 
 pub fn render(i: &Input<'_>) -> String {
@@ -114,11 +108,7 @@ pub fn render(i: &Input<'_>) -> String {
     row(&mut s, "bare GetItem", &h.bare);
     row(&mut s, "`store.get`: GetItem + item → key", &h.store_get);
     row(&mut s, "authorize: `decide(token)`", &h.decide);
-    row(
-        &mut s,
-        "authorize: `handle(event)`, HTTP API v2 — what the Lambda runs",
-        &h.handle,
-    );
+    row(&mut s, "authorize: `handle(event)`, HTTP API v2 — what the Lambda runs", &h.handle);
     let _ = writeln!(
         s,
         "| malformed key: `handle(event)` (no DynamoDB call) | {} | {} | — | — |\n",
@@ -154,11 +144,7 @@ pub fn render(i: &Input<'_>) -> String {
         let pattern = if op.patterns.len() == 1 {
             op.counts.describe()
         } else {
-            op.patterns
-                .iter()
-                .map(|(p, n)| format!("{p} (×{n})"))
-                .collect::<Vec<_>>()
-                .join("; ")
+            op.patterns.iter().map(|(p, n)| format!("{p} (×{n})")).collect::<Vec<_>>().join("; ")
         };
         let is_list = op.route == "GET /keys";
         let (target, ok) = if is_list {
@@ -167,10 +153,7 @@ pub fn render(i: &Input<'_>) -> String {
                 op.patterns.len() == 1 && op.counts.get("Query") == 1 && op.counts.writes() == 0,
             )
         } else if op.route == "GET /keys/{prefix}" {
-            (
-                "1 read",
-                op.patterns.len() == 1 && op.counts.reads() == 1 && op.counts.writes() == 0,
-            )
+            ("1 read", op.patterns.len() == 1 && op.counts.reads() == 1 && op.counts.writes() == 0)
         } else {
             (
                 "1 read round trip (caller + key) + 1 write call",
@@ -211,10 +194,7 @@ pub fn render(i: &Input<'_>) -> String {
             n if n.starts_with("malformed") || n.starts_with("no key") => {
                 ("0", c.per_call.total() == 0)
             }
-            _ => (
-                "1 read",
-                c.per_call.reads() == 1 && c.per_call.writes() == 0,
-            ),
+            _ => ("1 read", c.per_call.reads() == 1 && c.per_call.writes() == 0),
         };
         let ok = ok && c.uniform;
         auth_ok &= ok;
@@ -276,25 +256,11 @@ pub fn render(i: &Input<'_>) -> String {
             verdict(ok_time)
         );
         for (name, x) in [
-            (
-                "exec → init done (first `GET …/next`)",
-                c.series(|r| r.init),
-            ),
-            (
-                "first invocation (event → answer)",
-                c.series(|r| r.first_invoke),
-            ),
-            (
-                "second invocation, warm (event → answer)",
-                c.series(|r| r.warm_invoke),
-            ),
+            ("exec → init done (first `GET …/next`)", c.series(|r| r.init)),
+            ("first invocation (event → answer)", c.series(|r| r.first_invoke)),
+            ("second invocation, warm (event → answer)", c.series(|r| r.warm_invoke)),
         ] {
-            let _ = writeln!(
-                s,
-                "| {name} | {} ms | {} ms | | |",
-                ms(x.p50()),
-                ms(x.max())
-            );
+            let _ = writeln!(s, "| {name} | {} ms | {} ms | | |", ms(x.p50()), ms(x.max()));
         }
         let _ = writeln!(
             s,
@@ -319,22 +285,14 @@ pub fn render(i: &Input<'_>) -> String {
             "| p50 | warm-up at init (default) | no warm-up | difference |\n|---|---:|---:|---:|\n",
         );
         for (name, f) in [
-            (
-                "exec → init done",
-                (|r: &crate::cold::Run| r.init) as fn(&_) -> Duration,
-            ),
+            ("exec → init done", (|r: &crate::cold::Run| r.init) as fn(&_) -> Duration),
             ("first invocation (event → answer)", |r| r.first_invoke),
             ("exec → first answer", |r| r.first_answer),
         ] {
             let (on, off) = (c.series(f).p50(), c.series_without_warm_up(f).p50());
             let diff = on.as_secs_f64() - off.as_secs_f64();
-            let _ = writeln!(
-                s,
-                "| {name} | {} ms | {} ms | {:+.3} ms |",
-                ms(on),
-                ms(off),
-                diff * 1e3
-            );
+            let _ =
+                writeln!(s, "| {name} | {} ms | {} ms | {:+.3} ms |", ms(on), ms(off), diff * 1e3);
         }
         s.push('\n');
     }
@@ -368,12 +326,7 @@ pub fn render(i: &Input<'_>) -> String {
                 ms(first),
                 verdict(ok_time)
             );
-            let _ = writeln!(
-                s,
-                "| peak RSS ≤ 20 MB | {} max | {} |",
-                mib(hwm),
-                verdict(ok_rss)
-            );
+            let _ = writeln!(s, "| peak RSS ≤ 20 MB | {} max | {} |", mib(hwm), verdict(ok_rss));
         }
         None => s.push_str("| cold start, peak RSS | not measured (`--no-cold`) | — |\n"),
     }
@@ -408,11 +361,8 @@ pub fn render(i: &Input<'_>) -> String {
     s.push_str("| arm64 `bootstrap` ≤ 5 MB | measured separately: `bash bench/size.sh` | — |\n\n");
 
     s.push_str("Section run times: ");
-    let parts: Vec<String> = i
-        .timings
-        .iter()
-        .map(|(n, d)| format!("{} {:.1} s", n.trim(), d.as_secs_f64()))
-        .collect();
+    let parts: Vec<String> =
+        i.timings.iter().map(|(n, d)| format!("{} {:.1} s", n.trim(), d.as_secs_f64())).collect();
     s.push_str(&parts.join(", "));
     s.push_str(".\n");
     s

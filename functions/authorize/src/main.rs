@@ -17,11 +17,7 @@ async fn main() -> Result<(), Error> {
     shared::telemetry::init_lambda();
     let config = Config::from_env()?;
     let store = shared::aws::dynamo_store(&config).await?;
-    let authorizer = Arc::new(Authorizer::new(
-        store,
-        Arc::new(SystemClock),
-        config.auth_cache_ttl,
-    ));
+    let authorizer = Arc::new(Authorizer::new(store, Arc::new(SystemClock), config.auth_cache_ttl));
     let flushing = Arc::clone(&authorizer);
     shared::shutdown::on_shutdown(move || async move {
         flushing.flush_within(SHUTDOWN_FLUSH).await;

@@ -42,10 +42,7 @@ pub type Reply = Response<Cow<'static, [u8]>>;
 
 /// The asset at `path` (relative to `assets/`), if there is one.
 pub fn asset(path: &str) -> Option<&'static Asset> {
-    ASSETS
-        .binary_search_by(|a| a.path.cmp(path))
-        .ok()
-        .map(|i| &ASSETS[i])
+    ASSETS.binary_search_by(|a| a.path.cmp(path)).ok().map(|i| &ASSETS[i])
 }
 
 /// The console's answer to `method path`, or `None` when the path is not the console's
@@ -54,20 +51,16 @@ pub fn respond(method: &Method, path: &str, accept_encoding: Option<&str>) -> Op
     let target = Target::of(path)?;
     if method != Method::GET && method != Method::HEAD {
         let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");
-        r.headers_mut()
-            .insert(ALLOW, http::HeaderValue::from_static("GET, HEAD"));
+        r.headers_mut().insert(ALLOW, http::HeaderValue::from_static("GET, HEAD"));
         return Some(head_only(method, r));
     }
     let reply = match target {
-        Target::Index => file(
-            asset("index.html").expect("index.html is built in"),
-            NO_CACHE,
-            accept_encoding,
-        ),
+        Target::Index => {
+            file(asset("index.html").expect("index.html is built in"), NO_CACHE, accept_encoding)
+        }
         Target::Redirect => {
             let mut r = plain(StatusCode::FOUND, "Found: /\n");
-            r.headers_mut()
-                .insert(LOCATION, http::HeaderValue::from_static("/"));
+            r.headers_mut().insert(LOCATION, http::HeaderValue::from_static("/"));
             r
         }
         Target::Asset(rest) => match rest
@@ -145,10 +138,7 @@ fn plain(status: StatusCode, text: &'static str) -> Reply {
     let mut r = Response::new(Cow::Borrowed(text.as_bytes()));
     *r.status_mut() = status;
     let h = r.headers_mut();
-    h.insert(
-        CONTENT_TYPE,
-        http::HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
+    h.insert(CONTENT_TYPE, http::HeaderValue::from_static("text/plain; charset=utf-8"));
     h.insert(CACHE_CONTROL, http::HeaderValue::from_static(NO_CACHE));
     secure(r)
 }
@@ -157,14 +147,8 @@ fn plain(status: StatusCode, text: &'static str) -> Reply {
 fn secure(mut r: Reply) -> Reply {
     let h = r.headers_mut();
     h.insert(CONTENT_SECURITY_POLICY, http::HeaderValue::from_static(CSP));
-    h.insert(
-        X_CONTENT_TYPE_OPTIONS,
-        http::HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        REFERRER_POLICY,
-        http::HeaderValue::from_static("no-referrer"),
-    );
+    h.insert(X_CONTENT_TYPE_OPTIONS, http::HeaderValue::from_static("nosniff"));
+    h.insert(REFERRER_POLICY, http::HeaderValue::from_static("no-referrer"));
     h.insert(VARY, http::HeaderValue::from_static("Accept-Encoding"));
     r
 }
@@ -184,15 +168,8 @@ fn head_only(method: &Method, mut r: Reply) -> Reply {
 pub fn lambda_response(req: &lambda_http::Request) -> lambda_http::Response<lambda_http::Body> {
     use lambda_http::RequestExt;
     let raw = req.raw_http_path();
-    let path = if raw.is_empty() {
-        req.uri().path()
-    } else {
-        raw
-    };
-    let accept = req
-        .headers()
-        .get(http::header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok());
+    let path = if raw.is_empty() { req.uri().path() } else { raw };
+    let accept = req.headers().get(http::header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok());
     let reply = respond(req.method(), path, accept)
         .unwrap_or_else(|| secure(plain(StatusCode::NOT_FOUND, "Not Found\n")));
     let (parts, body) = reply.into_parts();

@@ -6,8 +6,6 @@ use lambda_http::{run, service_fn, Error, Request};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init_lambda();
-    run(service_fn(|req: Request| async move {
-        Ok::<_, Error>(console::lambda_response(&req))
-    }))
-    .await
+    run(service_fn(|req: Request| async move { Ok::<_, Error>(console::lambda_response(&req)) }))
+        .await
 }

@@ -7,20 +7,14 @@ fn get(path: &str, accept: Option<&str>) -> Reply {
 }
 
 fn header<'a>(r: &'a Reply, name: &str) -> &'a str {
-    r.headers()
-        .get(name)
-        .unwrap_or_else(|| panic!("no {name}"))
-        .to_str()
-        .unwrap()
+    r.headers().get(name).unwrap_or_else(|| panic!("no {name}")).to_str().unwrap()
 }
 
 fn gunzip(bytes: &[u8]) -> Vec<u8> {
     // Reproducible: no file name, mtime 0.
     assert_eq!(&bytes[..8], &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0], "gzip header");
     let mut out = Vec::new();
-    flate2::read::GzDecoder::new(bytes)
-        .read_to_end(&mut out)
-        .unwrap();
+    flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).unwrap();
     out
 }
 
@@ -40,9 +34,7 @@ fn assert_secure(r: &Reply) {
 #[test]
 fn the_version_is_twelve_hex_digits_and_names_the_base() {
     assert_eq!(VERSION.len(), 12);
-    assert!(VERSION
-        .bytes()
-        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    assert!(VERSION.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
     assert_eq!(BASE, format!("/console/{VERSION}/"));
 }
 
@@ -104,20 +96,11 @@ fn every_text_asset_says_its_charset_and_nothing_is_inline() {
         }
         if a.path.ends_with(".css") {
             let text = std::str::from_utf8(a.raw).unwrap();
-            assert!(
-                !text.contains("url(http") && !text.contains("@import"),
-                "{}",
-                a.path
-            );
+            assert!(!text.contains("url(http") && !text.contains("@import"), "{}", a.path);
         }
         if a.path.ends_with(".html") || a.path.ends_with(".js") {
             let text = std::str::from_utf8(a.raw).unwrap();
-            assert_eq!(
-                inline_attribute(text),
-                None,
-                "{}: an inline handler or style",
-                a.path
-            );
+            assert_eq!(inline_attribute(text), None, "{}: an inline handler or style", a.path);
             assert!(!text.contains("<script>"), "{}: inline script", a.path);
             for load in [
                 "src=\"http",
@@ -128,17 +111,9 @@ fn every_text_asset_says_its_charset_and_nothing_is_inline() {
                 "fetch('http",
                 "//cdn",
             ] {
-                assert!(
-                    !text.contains(load),
-                    "{}: loads from another origin ({load})",
-                    a.path
-                );
+                assert!(!text.contains(load), "{}: loads from another origin ({load})", a.path);
             }
-            assert!(
-                !text.contains("console.log") && !text.contains("localStorage"),
-                "{}",
-                a.path
-            );
+            assert!(!text.contains("console.log") && !text.contains("localStorage"), "{}", a.path);
         }
     }
     assert_eq!(inline_attribute("<a onclick=\"x()\">"), Some("onclick="));
@@ -153,11 +128,7 @@ fn gzip_is_served_when_accepted_and_holds_the_same_bytes() {
     assert_eq!(gunzip(r.body()), get("/", None).body().as_ref());
     for a in ASSETS {
         assert_eq!(gunzip(a.gzip), a.raw, "{}", a.path);
-        assert!(
-            a.gzip.len() < a.raw.len() || a.raw.len() < 200,
-            "{} compresses",
-            a.path
-        );
+        assert!(a.gzip.len() < a.raw.len() || a.raw.len() < 200, "{} compresses", a.path);
     }
     let js = get(&format!("{BASE}app.js"), Some("gzip"));
     assert_eq!(header(&js, "content-encoding"), "gzip");
@@ -231,26 +202,10 @@ fn unknown_files_and_old_versions_are_plain_404s() {
 
 #[test]
 fn other_methods_are_405_with_allow() {
-    for method in [
-        Method::POST,
-        Method::PUT,
-        Method::DELETE,
-        Method::PATCH,
-        Method::OPTIONS,
-    ] {
-        for path in [
-            "/",
-            "/console",
-            "/console/",
-            &format!("{BASE}app.js"),
-            "/console/x",
-        ] {
+    for method in [Method::POST, Method::PUT, Method::DELETE, Method::PATCH, Method::OPTIONS] {
+        for path in ["/", "/console", "/console/", &format!("{BASE}app.js"), "/console/x"] {
             let r = respond(&method, path, None).unwrap();
-            assert_eq!(
-                r.status(),
-                StatusCode::METHOD_NOT_ALLOWED,
-                "{method} {path}"
-            );
+            assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
             assert_eq!(header(&r, "allow"), "GET, HEAD");
             assert_secure(&r);
         }
@@ -275,15 +230,7 @@ fn head_has_the_get_headers_and_no_body() {
 
 #[test]
 fn other_paths_are_not_the_consoles() {
-    for path in [
-        "/keys",
-        "/keys/abc",
-        "/me",
-        "/audit",
-        "/consoles",
-        "/index.html",
-        "",
-    ] {
+    for path in ["/keys", "/keys/abc", "/me", "/audit", "/consoles", "/index.html", ""] {
         assert!(respond(&Method::GET, path, None).is_none(), "{path}");
     }
 }

@@ -39,10 +39,7 @@ pub(super) fn refused(m: impl Into<String>) -> Failure {
 pub(super) fn squash(text: &str) -> String {
     let mut line = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if line.len() > 300 {
-        let cut = (0..=300)
-            .rev()
-            .find(|i| line.is_char_boundary(*i))
-            .unwrap_or(0);
+        let cut = (0..=300).rev().find(|i| line.is_char_boundary(*i)).unwrap_or(0);
         line.truncate(cut);
         line.push_str("...");
     }

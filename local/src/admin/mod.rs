@@ -69,13 +69,7 @@ pub async fn main() -> i32 {
 pub async fn run(cli: Cli) -> Result<(), Failure> {
     let now = || SystemClock.now();
     match cli.command {
-        Command::Bootstrap {
-            common,
-            team,
-            user,
-            name,
-            key_file,
-        } => {
+        Command::Bootstrap { common, team, user, name, key_file } => {
             if let Some(path) = &key_file {
                 probe_key_file(path)?;
             }
@@ -93,13 +87,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             let what = format!("admin key {} for user {user} in team {team}", key.prefix);
             hand_out(&key, &token, key_file.as_deref(), common.json, &what)
         }
-        Command::List {
-            common,
-            team,
-            project,
-            status,
-            limit,
-        } => {
+        Command::List { common, team, project, status, limit } => {
             let table = open(&common, false).await?;
             let scope = match project {
                 Some(p) => ListScope::Project(team.clone(), p),
@@ -128,12 +116,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Enable { common, prefix } => {
             set_status(&common, &prefix, Status::Active, now()).await
         }
-        Command::Replace {
-            common,
-            prefix,
-            grace,
-            key_file,
-        } => {
+        Command::Replace { common, prefix, grace, key_file } => {
             if let Some(path) = &key_file {
                 probe_key_file(path)?;
             }
@@ -157,10 +140,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                 Some(p) => format!("the old secret works until {}", format_time(p.valid_until)),
                 None => "the old secret stopped working".to_owned(),
             };
-            let what = format!(
-                "key {prefix} replaced (secret generation {}; {old})",
-                stored.generation
-            );
+            let what =
+                format!("key {prefix} replaced (secret generation {}; {old})", stored.generation);
             hand_out(&stored, &token, key_file.as_deref(), common.json, &what)
         }
         Command::Delete { common, prefix } => {
@@ -176,13 +157,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                 .await
                 .map_err(|e| store_failure(e, &format!("deleting key {prefix}")))?;
             // the tombstone as stored (its new version); the key as deleted if it cannot be read
-            let shown = table
-                .store
-                .get(&prefix)
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or(dead);
+            let shown = table.store.get(&prefix).await.ok().flatten().unwrap_or(dead);
             if common.json {
                 print_json(&shown.to_json());
             } else {
@@ -248,13 +223,8 @@ async fn read(table: &Table, prefix: &Prefix) -> Result<ApiKey, Failure> {
 async fn live(table: &Table, prefix: &Prefix) -> Result<ApiKey, Failure> {
     let key = read(table, prefix).await?;
     if key.status == Status::Deleted {
-        let when = key
-            .deleted_at
-            .map(|t| format!(" at {}", format_time(t)))
-            .unwrap_or_default();
-        return Err(refused(format!(
-            "key {prefix} was deleted{when}; nothing written"
-        )));
+        let when = key.deleted_at.map(|t| format!(" at {}", format_time(t))).unwrap_or_default();
+        return Err(refused(format!("key {prefix} was deleted{when}; nothing written")));
     }
     Ok(key)
 }
@@ -355,26 +325,16 @@ fn probe_key_file(path: &Path) -> Result<(), Failure> {
         _ => PathBuf::from("."),
     };
     if path.file_name().is_none() || path.is_dir() {
-        return Err(Failure::Usage(format!(
-            "--key-file {}: names no file",
-            path.display()
-        )));
+        return Err(Failure::Usage(format!("--key-file {}: names no file", path.display())));
     }
-    let probe = dir.join(format!(
-        ".keys-admin.{}.probe",
-        shared::token::random_base62(8)
-    ));
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&probe)
-        .map_err(|e| {
-            refused(format!(
-                "--key-file {}: cannot write in {}: {e}; nothing written",
-                path.display(),
-                dir.display()
-            ))
-        })?;
+    let probe = dir.join(format!(".keys-admin.{}.probe", shared::token::random_base62(8)));
+    std::fs::OpenOptions::new().write(true).create_new(true).open(&probe).map_err(|e| {
+        refused(format!(
+            "--key-file {}: cannot write in {}: {e}; nothing written",
+            path.display(),
+            dir.display()
+        ))
+    })?;
     let _ = std::fs::remove_file(&probe);
     Ok(())
 }
@@ -397,22 +357,8 @@ mod tests {
     #[test]
     fn bad_usage_is_exit_2() {
         for args in [
-            &[
-                "replace",
-                "AbCdEf123456",
-                "--table",
-                "keys",
-                "--grace",
-                "-1",
-            ][..],
-            &[
-                "replace",
-                "AbCdEf123456",
-                "--table",
-                "keys",
-                "--grace",
-                "86401",
-            ],
+            &["replace", "AbCdEf123456", "--table", "keys", "--grace", "-1"][..],
+            &["replace", "AbCdEf123456", "--table", "keys", "--grace", "86401"],
             &["disable", "AbCdEf123456"],
             &["frobnicate", "--table", "keys"],
             &["get", "sk-team-AbCdEf123456_secret", "--table", "keys"],
@@ -423,15 +369,8 @@ mod tests {
             let e = parse(args).expect_err(&format!("{args:?}"));
             assert_eq!(e.exit_code(), EXIT_USAGE, "{args:?}: {e}");
         }
-        let e = parse(&[
-            "replace",
-            "AbCdEf123456",
-            "--table",
-            "keys",
-            "--grace",
-            "-1",
-        ])
-        .unwrap_err();
+        let e =
+            parse(&["replace", "AbCdEf123456", "--table", "keys", "--grace", "-1"]).unwrap_err();
         assert!(e.to_string().contains("0 to 86400"), "{e}");
     }
 
@@ -440,17 +379,7 @@ mod tests {
         let p = "AbCdEf123456";
         for args in [
             &["bootstrap", "--team", "t", "--user", "u"][..],
-            &[
-                "list",
-                "--team",
-                "t",
-                "--project",
-                "p",
-                "--status",
-                "Active",
-                "--limit",
-                "3",
-            ],
+            &["list", "--team", "t", "--project", "p", "--status", "Active", "--limit", "3"],
             &["get", p],
             &["disable", p],
             &["enable", p],
@@ -477,13 +406,8 @@ mod tests {
     #[test]
     fn help_documents_the_exit_codes() {
         let help = Cli::command().render_long_help().to_string();
-        for word in [
-            "Exit codes",
-            "0  done",
-            "1  refused",
-            "2  bad usage",
-            "AUDIT_RETENTION_DAYS",
-        ] {
+        for word in ["Exit codes", "0  done", "1  refused", "2  bad usage", "AUDIT_RETENTION_DAYS"]
+        {
             assert!(help.contains(word), "--help lacks {word}");
         }
         let mut cmd = Cli::command();
@@ -502,23 +426,13 @@ mod tests {
             k.created_at += time::Duration::seconds(i as i64);
             store.create(&k, &audit_of(&k)).await.unwrap();
         }
-        let all = list(&store, ListScope::WholeTeam(team.clone()), None, None)
-            .await
-            .unwrap();
+        let all = list(&store, ListScope::WholeTeam(team.clone()), None, None).await.unwrap();
         assert_eq!(all.len(), MAX_PAGE + 5);
-        let some = list(&store, ListScope::WholeTeam(team.clone()), None, Some(7))
-            .await
-            .unwrap();
+        let some = list(&store, ListScope::WholeTeam(team.clone()), None, Some(7)).await.unwrap();
         assert_eq!(some.len(), 7);
         assert_eq!(some[..], all[..7]);
-        let none = list(
-            &store,
-            ListScope::WholeTeam(team),
-            Some(Status::Pending),
-            None,
-        )
-        .await
-        .unwrap();
+        let none =
+            list(&store, ListScope::WholeTeam(team), Some(Status::Pending), None).await.unwrap();
         assert!(none.is_empty());
         assert_eq!(key_table(&none), "no keys\n");
         assert!(key_table(&some).ends_with("7 keys\n"));

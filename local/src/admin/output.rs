@@ -62,10 +62,7 @@ pub(super) fn print_token(key: &ApiKey, token: &Token, json: bool, what: &str) {
 }
 
 pub(super) fn print_json(v: &Value) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(v).expect("JSON values print")
-    );
+    println!("{}", serde_json::to_string_pretty(v).expect("JSON values print"));
 }
 
 pub(super) fn show(key: &ApiKey, json: bool, now: OffsetDateTime) {
@@ -79,10 +76,9 @@ pub(super) fn show(key: &ApiKey, json: bool, now: OffsetDateTime) {
 pub(super) fn owner(key: &ApiKey) -> String {
     match key.kind {
         KeyKind::Team => format!("user {}", key.user_id.as_ref().map_or("?", |u| u.as_str())),
-        KeyKind::Project => format!(
-            "project {}",
-            key.project_id.as_ref().map_or("?", |p| p.as_str())
-        ),
+        KeyKind::Project => {
+            format!("project {}", key.project_id.as_ref().map_or("?", |p| p.as_str()))
+        }
     }
 }
 
@@ -112,10 +108,7 @@ pub fn describe(key: &ApiKey, now: OffsetDateTime) -> String {
     line("team", key.team_id.as_str().to_owned());
     line("status", key.status.to_string());
     line("roles", or_none(key.roles.as_strs()));
-    line(
-        "labels",
-        or_none(key.labels.as_slice().iter().map(String::as_str).collect()),
-    );
+    line("labels", or_none(key.labels.as_slice().iter().map(String::as_str).collect()));
     line(
         "expires",
         match key.expires_at {
@@ -134,26 +127,15 @@ pub fn describe(key: &ApiKey, now: OffsetDateTime) -> String {
         });
         limits.push(format!("quota {} calls left{refill}", q.remaining));
     }
-    line(
-        "limits",
-        if limits.is_empty() {
-            "none".to_owned()
-        } else {
-            limits.join("; ")
-        },
-    );
+    line("limits", if limits.is_empty() { "none".to_owned() } else { limits.join("; ") });
     let previous = match &key.previous {
-        Some(p) if now < p.valid_until => format!(
-            "; the previous one works until {}",
-            format_time(p.valid_until)
-        ),
+        Some(p) if now < p.valid_until => {
+            format!("; the previous one works until {}", format_time(p.valid_until))
+        }
         _ => String::new(),
     };
     line("secret", format!("generation {}{previous}", key.generation));
-    line(
-        "created",
-        format!("{} by {}", format_time(key.created_at), key.created_by),
-    );
+    line("created", format!("{} by {}", format_time(key.created_at), key.created_by));
     line("updated", format_time(key.updated_at));
     if let Some(t) = key.deleted_at {
         line("deleted", format_time(t));
@@ -192,11 +174,6 @@ pub fn key_table(keys: &[ApiKey]) -> String {
             k.name.as_str()
         );
     }
-    let _ = writeln!(
-        out,
-        "{} key{}",
-        keys.len(),
-        if keys.len() == 1 { "" } else { "s" }
-    );
+    let _ = writeln!(out, "{} key{}", keys.len(), if keys.len() == 1 { "" } else { "s" });
     out
 }

@@ -38,9 +38,7 @@ pub async fn open(common: &Common, create_locally: bool) -> Result<Table, Failur
     })
     .map_err(|e| Failure::Usage(e.to_string()))?
     .audit_retention;
-    let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
-        .ok()
-        .filter(|v| !v.trim().is_empty());
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").ok().filter(|v| !v.trim().is_empty());
     let client = dynamo_client(TIMEOUTS).await;
     let Some(region) = client.config().region().map(|r| r.to_string()) else {
         return Err(refused(
@@ -62,23 +60,14 @@ pub async fn open(common: &Common, create_locally: bool) -> Result<Table, Failur
                 )));
             }
             create_table(&client, table).await.map_err(|e| {
-                refused(format!(
-                    "cannot create table {table} at {place}: {}",
-                    one_line(&e)
-                ))
+                refused(format!("cannot create table {table} at {place}: {}", one_line(&e)))
             })?;
         }
         Err(e) => {
-            return Err(refused(format!(
-                "cannot read table {table} in {place}: {}",
-                sdk_error(&e)
-            )))
+            return Err(refused(format!("cannot read table {table} in {place}: {}", sdk_error(&e))))
         }
     }
     let store = DynamoStore::new(client, table.as_str(), CursorCodec::for_table(table))
         .with_audit_retention(retention);
-    Ok(Table {
-        store,
-        name: table.clone(),
-    })
+    Ok(Table { store, name: table.clone() })
 }

@@ -56,10 +56,7 @@ async fn run() -> Result<(), String> {
     local::init_logging();
     let port: u16 = flags
         .get("port")
-        .map(|p| {
-            p.parse()
-                .map_err(|_| format!("--port: '{p}' is not a port number"))
-        })
+        .map(|p| p.parse().map_err(|_| format!("--port: '{p}' is not a port number")))
         .transpose()?
         .unwrap_or(8080);
     let team = Ident::parse(flags.get("team").map_or("local-team", String::as_str))
@@ -88,16 +85,9 @@ async fn run() -> Result<(), String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     println!(
         "keys-dev listening on http://{addr} (store: {kind}{})",
-        if kind == "DynamoDB" {
-            format!(", table {table}")
-        } else {
-            String::new()
-        }
+        if kind == "DynamoDB" { format!(", table {table}") } else { String::new() }
     );
-    println!(
-        "bootstrap admin key (team {team}, user {user}, prefix {}):",
-        key.prefix
-    );
+    println!("bootstrap admin key (team {team}, user {user}, prefix {}):", key.prefix);
     println!("{}", token.expose());
     if let Some(path) = flags.get("key-file") {
         write_key_file(&PathBuf::from(path), token.expose())

@@ -94,11 +94,7 @@ fn filters(req: &Request, allowed: &[&str]) -> Result<Filters, ApiError> {
 
 fn page_response(page: crate::store::AuditPage) -> Response<Body> {
     let items: Vec<_> = page.items.iter().map(|r| r.to_json()).collect();
-    json_response(
-        200,
-        &json!({ "items": items, "nextCursor": page.next_cursor }),
-    )
-    .finish()
+    json_response(200, &json!({ "items": items, "nextCursor": page.next_cursor })).finish()
 }
 
 /// `GET /keys/{prefix}/audit`.
@@ -124,10 +120,7 @@ async fn key_history<S: Store>(
         _ => {
             let newest = state
                 .store
-                .audit(&AuditQuery {
-                    limit: 1,
-                    ..AuditQuery::new(scope.clone())
-                })
+                .audit(&AuditQuery { limit: 1, ..AuditQuery::new(scope.clone()) })
                 .await?;
             let record = newest.items.first().ok_or(ApiError::NotFound)?;
             let may = caller.is_admin()
@@ -142,11 +135,7 @@ async fn key_history<S: Store>(
     }
     let page = state
         .store
-        .audit(&AuditQuery {
-            limit: p.limit,
-            cursor: p.cursor,
-            ..AuditQuery::new(scope)
-        })
+        .audit(&AuditQuery { limit: p.limit, cursor: p.cursor, ..AuditQuery::new(scope) })
         .await?;
     tracing::info!(caller = %caller.prefix(), count = page.items.len(), "key history listed");
     Ok(page_response(page))
@@ -158,18 +147,7 @@ async fn team_activity<S: Store>(
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let claim = Claim::from_request(req)?;
-    let p = filters(
-        req,
-        &[
-            "projectId",
-            "actor",
-            "action",
-            "since",
-            "until",
-            "limit",
-            "cursor",
-        ],
-    )?;
+    let p = filters(req, &["projectId", "actor", "action", "since", "until", "limit", "cursor"])?;
     let caller = Caller::of(&state.store, &claim, state.clock.now()).await?;
     let team = caller.team().clone();
     let project = match (&p.project, caller.is_admin()) {

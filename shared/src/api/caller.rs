@@ -76,12 +76,7 @@ impl Caller {
                 project_member.extend(Ident::parse(p).ok());
             }
         }
-        Caller {
-            key,
-            admin,
-            project_admin,
-            project_member,
-        }
+        Caller { key, admin, project_admin, project_member }
     }
 
     /// The caller `claim` names, from its key as stored now: 401 unless that key is the claimed
@@ -161,10 +156,7 @@ impl Caller {
     }
     /// The projects the caller's roles name.
     pub fn projects(&self) -> BTreeSet<&Ident> {
-        self.project_admin
-            .iter()
-            .chain(self.project_member.iter())
-            .collect()
+        self.project_admin.iter().chain(self.project_member.iter()).collect()
     }
     /// The one project the roles name, when there is exactly one.
     pub fn only_project(&self) -> Option<&Ident> {
@@ -193,11 +185,7 @@ mod tests {
     use time::Duration;
 
     fn claim(key: &ApiKey) -> Claim {
-        Claim {
-            prefix: key.prefix.clone(),
-            team: key.team_id.clone(),
-            generation: key.generation,
-        }
+        Claim { prefix: key.prefix.clone(), team: key.team_id.clone(), generation: key.generation }
     }
 
     #[test]
@@ -208,12 +196,7 @@ mod tests {
         let refused =
             |stored: Option<ApiKey>, c: &Claim| Caller::check(c, stored, now).unwrap_err().status();
         assert_eq!(refused(None, &claim(&key)), 401);
-        for status in [
-            Status::Disabled,
-            Status::Pending,
-            Status::Rejected,
-            Status::Deleted,
-        ] {
+        for status in [Status::Disabled, Status::Pending, Status::Rejected, Status::Deleted] {
             let mut k = key.clone();
             k.status = status;
             assert_eq!(refused(Some(k), &claim(&key)), 401, "{status}");

@@ -27,11 +27,7 @@ impl KeyChange {
         let prefix = super::request::prefix(req)?;
         super::record_prefix(&prefix);
         let precondition = super::request::if_match(req)?;
-        Ok(KeyChange {
-            claim,
-            prefix,
-            precondition,
-        })
+        Ok(KeyChange { claim, prefix, precondition })
     }
 
     /// The caller and the key, re-read together in one round trip: the key as the caller may see

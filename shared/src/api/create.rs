@@ -48,15 +48,8 @@ pub async fn store_new<S: KeyWriter>(
     let mut attempts = 0;
     loop {
         let (key, token) = spec.mint(now);
-        let audit = AuditRecord::of(
-            action,
-            actor.clone(),
-            None,
-            &key,
-            Changes::new(),
-            origin.clone(),
-            now,
-        );
+        let audit =
+            AuditRecord::of(action, actor.clone(), None, &key, Changes::new(), origin.clone(), now);
         match store.create(&key, &audit).await {
             Ok(()) => return Ok((key, token)),
             Err(StoreError::Conflict(Conflict::DuplicatePrefix)) if attempts < 2 => {
@@ -147,11 +140,7 @@ fn parse(
     // keyType defaults to "system" when a projectId is given, else "user".
     let given_project = body.get("projectId").is_some_and(|v| !v.is_null());
     let given_user = body.get("userId").is_some_and(|v| !v.is_null());
-    let kind = kind.unwrap_or(if given_project {
-        KeyKind::Project
-    } else {
-        KeyKind::Team
-    });
+    let kind = kind.unwrap_or(if given_project { KeyKind::Project } else { KeyKind::Team });
     let (user_id, project_id) = match kind {
         KeyKind::Project => {
             if given_user {
@@ -179,10 +168,7 @@ fn parse(
         // `finish` has reported the name; this only satisfies the types.
         return Err(done
             .err()
-            .unwrap_or(ApiError::Validation(vec![FieldError::new(
-                "name",
-                "is required",
-            )])));
+            .unwrap_or(ApiError::Validation(vec![FieldError::new("name", "is required")])));
     };
     done?;
     let status = create_status(caller, kind, project_id.as_ref())?;
@@ -242,9 +228,7 @@ pub async fn bootstrap_admin<S: KeyWriter>(
     };
     let audit = (
         AuditAction::Bootstrapped,
-        Actor::Operator {
-            name: operator.to_owned(),
-        },
+        Actor::Operator { name: operator.to_owned() },
         Origin {
             request_id: format!("operator-{}", crate::token::random_base62(12)),
             ..Origin::default()

@@ -49,10 +49,7 @@ pub struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     pub fn new(obj: &'a Map<String, Value>) -> Self {
-        Fields {
-            obj,
-            errors: Vec::new(),
-        }
+        Fields { obj, errors: Vec::new() }
     }
 
     pub fn error(&mut self, field: &str, message: impl Into<String>) {
@@ -196,10 +193,7 @@ impl QueryParams {
             let shown = shown_name(k);
             if !allowed.contains(&k) {
                 if !errors.iter().any(|e| e.field == shown) {
-                    errors.push(FieldError::new(
-                        shown,
-                        "is not a query parameter of this route",
-                    ));
+                    errors.push(FieldError::new(shown, "is not a query parameter of this route"));
                 }
                 continue;
             }
@@ -245,14 +239,11 @@ pub fn text(v: &Value) -> Result<&str, String> {
 }
 
 pub fn boolean(v: &Value) -> Result<bool, String> {
-    v.as_bool()
-        .ok_or_else(|| "must be true or false".to_owned())
+    v.as_bool().ok_or_else(|| "must be true or false".to_owned())
 }
 
 pub fn texts(v: &Value) -> Result<Vec<&str>, String> {
-    let items = v
-        .as_array()
-        .ok_or_else(|| "must be an array of strings".to_owned())?;
+    let items = v.as_array().ok_or_else(|| "must be an array of strings".to_owned())?;
     items
         .iter()
         .map(|i| i.as_str())
@@ -317,9 +308,7 @@ mod tests {
         assert!(!f.has_errors());
         assert_eq!(f.non_null("b", text), None);
         assert!(f.has_errors());
-        assert!(integer(&json!(86401), 0, 86400)
-            .unwrap_err()
-            .contains("0 to 86400"));
+        assert!(integer(&json!(86401), 0, 86400).unwrap_err().contains("0 to 86400"));
         assert!(integer(&json!(-1), 0, 86400).is_err());
         assert!(integer(&json!(1.5), 0, 86400).is_err());
         assert_eq!(integer(&json!(0), 0, 86400), Ok(0));

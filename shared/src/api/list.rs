@@ -16,14 +16,7 @@ use crate::model::{FieldError, Ident, NAME_MAX};
 use crate::store::{ListQuery, ListScope, Store, MAX_PAGE};
 use crate::token::KeyKind;
 
-const PARAMS: &[&str] = &[
-    "projectId",
-    "keyType",
-    "status",
-    "search",
-    "limit",
-    "cursor",
-];
+const PARAMS: &[&str] = &["projectId", "keyType", "status", "search", "limit", "cursor"];
 const DEFAULT_LIMIT: usize = 20;
 
 /// The function of `GET /keys` and `GET /keys/{prefix}`.
@@ -52,9 +45,7 @@ async fn get_one<S: Store>(state: &AppState<S>, req: &Request) -> Result<Respons
     let (caller, target) = Caller::with_target(&state.store, &claim, &prefix, now).await?;
     let key = visible(&caller, target).ok_or(ApiError::NotFound)?;
     authorize(&caller, Action::View, &key)?;
-    Ok(json_response(200, &key.to_json())
-        .header("etag", etag(key.version))
-        .finish())
+    Ok(json_response(200, &key.to_json()).header("etag", etag(key.version)).finish())
 }
 
 /// `GET /me`: the calling key as it is stored now, and what its roles let it do.
@@ -110,9 +101,7 @@ fn params(req: &Request) -> Result<Params, ApiError> {
     let search = f.optional("search", |v| {
         let s = text(v);
         if s.chars().count() > NAME_MAX || s.chars().any(char::is_control) {
-            Err(format!(
-                "must be at most {NAME_MAX} characters without control characters"
-            ))
+            Err(format!("must be at most {NAME_MAX} characters without control characters"))
         } else {
             Ok(s)
         }
@@ -143,12 +132,8 @@ fn invalid(field: &str, message: &str) -> ApiError {
 
 fn scope(caller: &Caller, p: &Params) -> Result<Scope, ApiError> {
     let team = caller.team().clone();
-    let ambiguous = || {
-        invalid(
-            "projectId",
-            "is required: this key's roles name more than one project",
-        )
-    };
+    let ambiguous =
+        || invalid("projectId", "is required: this key's roles name more than one project");
     match (&p.project, p.kind) {
         (Some(_), Some(KeyKind::Team)) => {
             Err(invalid("projectId", "is only for keyType \"system\""))
@@ -171,9 +156,7 @@ fn scope(caller: &Caller, p: &Params) -> Result<Scope, ApiError> {
             Some(project) => Ok(Scope::Keys(ListScope::Project(team, project.clone()))),
             None if caller.projects().len() > 1 => Err(ambiguous()),
             None if kind.is_none() => own_key_only(caller),
-            None => Err(ApiError::Forbidden(
-                "This key may not list project keys.".into(),
-            )),
+            None => Err(ApiError::Forbidden("This key may not list project keys.".into())),
         },
     }
 }
@@ -211,9 +194,7 @@ async fn list<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response<B
             let items = own
                 .filter(|k| p.status.is_none_or(|s| k.status == s))
                 .filter(|k| {
-                    needle
-                        .as_deref()
-                        .is_none_or(|n| k.name.as_str().to_lowercase().contains(n))
+                    needle.as_deref().is_none_or(|n| k.name.as_str().to_lowercase().contains(n))
                 })
                 .into_iter()
                 .collect();

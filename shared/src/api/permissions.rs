@@ -139,12 +139,10 @@ pub fn create_status(
     match (kind, project) {
         (KeyKind::Project, Some(p)) if caller.administers(p) => Ok(Status::Active),
         (KeyKind::Project, Some(p)) if caller.sees(p) => Ok(Status::Pending),
-        (KeyKind::Project, Some(p)) => Err(ApiError::Forbidden(format!(
-            "This key may not create keys in project {p}."
-        ))),
-        _ => Err(ApiError::Forbidden(
-            "Only an admin may create team keys.".into(),
-        )),
+        (KeyKind::Project, Some(p)) => {
+            Err(ApiError::Forbidden(format!("This key may not create keys in project {p}.")))
+        }
+        _ => Err(ApiError::Forbidden("Only an admin may create team keys.".into())),
     }
 }
 
@@ -221,10 +219,7 @@ pub fn within_callers_expiry(
         ),
         Some(_) => return Ok(()),
     };
-    Err(ApiError::Validation(vec![FieldError::new(
-        "expiresAt",
-        message,
-    )]))
+    Err(ApiError::Validation(vec![FieldError::new("expiresAt", message)]))
 }
 
 /// 403 when a caller other than an admin sets `isHighPriority` to anything but what it is: the
@@ -233,9 +228,7 @@ pub fn may_set_priority(caller: &Caller, current: bool, next: bool) -> Result<()
     if current == next || caller.is_admin() {
         Ok(())
     } else {
-        Err(ApiError::Forbidden(
-            "Only an admin may change isHighPriority.".into(),
-        ))
+        Err(ApiError::Forbidden("Only an admin may change isHighPriority.".into()))
     }
 }
 
@@ -296,31 +289,15 @@ mod tests {
         let (pa, _) = caller(KeyKind::Team, &["project-admin:p1"]);
         let (pm, _) = caller(KeyKind::Team, &["project-member:p1"]);
         let (other, _) = caller(KeyKind::Team, &["project-admin:p2"]);
-        for a in [
-            Action::View,
-            Action::Replace,
-            Action::Update,
-            Action::Delete,
-        ] {
+        for a in [Action::View, Action::Replace, Action::Update, Action::Delete] {
             assert!(may(&pa, a, &p1), "{a:?}");
             assert!(!may(&other, a, &p1), "{a:?}");
             assert_eq!(may(&pm, a, &p1), a == Action::View, "{a:?}");
         }
         let p = Ident::parse("p1").unwrap();
-        assert_eq!(
-            create_status(&pa, KeyKind::Project, Some(&p)).unwrap(),
-            Status::Active
-        );
-        assert_eq!(
-            create_status(&pm, KeyKind::Project, Some(&p)).unwrap(),
-            Status::Pending
-        );
-        assert_eq!(
-            create_status(&other, KeyKind::Project, Some(&p))
-                .unwrap_err()
-                .status(),
-            403
-        );
+        assert_eq!(create_status(&pa, KeyKind::Project, Some(&p)).unwrap(), Status::Active);
+        assert_eq!(create_status(&pm, KeyKind::Project, Some(&p)).unwrap(), Status::Pending);
+        assert_eq!(create_status(&other, KeyKind::Project, Some(&p)).unwrap_err().status(), 403);
         assert!(create_status(&pa, KeyKind::Team, None).is_err());
     }
 
@@ -345,10 +322,7 @@ mod tests {
         assert!(may(&admin, Action::Delete, &k));
         let roles = Roles::parse(&["admin", "x"]).unwrap();
         assert!(may_grant(&admin, roles.iter()).is_ok());
-        assert_eq!(
-            create_status(&admin, KeyKind::Team, None).unwrap(),
-            Status::Active
-        );
+        assert_eq!(create_status(&admin, KeyKind::Team, None).unwrap(), Status::Active);
     }
 
     #[test]
@@ -361,12 +335,7 @@ mod tests {
         // replacing a key with more power than the caller's is refused
         let mut strong = project_key("p1");
         strong.roles = Roles::parse(&["admin"]).unwrap();
-        assert_eq!(
-            authorize(&pa, Action::Replace, &strong)
-                .unwrap_err()
-                .status(),
-            403
-        );
+        assert_eq!(authorize(&pa, Action::Replace, &strong).unwrap_err().status(), 403);
         assert!(authorize(&pa, Action::Update, &strong).is_ok());
     }
 

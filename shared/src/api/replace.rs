@@ -31,9 +31,8 @@ async fn replace<S: Store>(state: &AppState<S>, req: &Request) -> Result<Respons
         Some(body) => {
             let mut f = Fields::new(&body);
             f.allow_only(&["gracePeriodSeconds"]);
-            let grace = f.optional("gracePeriodSeconds", |v| {
-                fields::integer(v, 0, MAX_GRACE_SECONDS)
-            });
+            let grace =
+                f.optional("gracePeriodSeconds", |v| fields::integer(v, 0, MAX_GRACE_SECONDS));
             f.finish()?;
             grace.unwrap_or(0)
         }

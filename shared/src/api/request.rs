@@ -16,10 +16,8 @@ pub const JSON: &str = "application/json";
 
 /// The Lambda request id, else API Gateway's, else a fresh one (a request built by hand).
 pub fn request_id(req: &Request) -> String {
-    if let Some(id) = req
-        .lambda_context_ref()
-        .map(|c| c.request_id.as_str())
-        .filter(|id| !id.is_empty())
+    if let Some(id) =
+        req.lambda_context_ref().map(|c| c.request_id.as_str()).filter(|id| !id.is_empty())
     {
         return id.to_owned();
     }
@@ -60,11 +58,7 @@ pub fn origin(req: &Request) -> crate::model::Origin {
 /// The request path without the API Gateway stage, e.g. `/keys/abc`.
 pub fn path(req: &Request) -> String {
     let raw = req.raw_http_path();
-    let raw = if raw.is_empty() {
-        req.uri().path()
-    } else {
-        raw
-    };
+    let raw = if raw.is_empty() { req.uri().path() } else { raw };
     let stage = match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(c)) => c.stage.as_deref(),
         Some(RequestContext::ApiGatewayV1(c)) => c.stage.as_deref(),
@@ -84,10 +78,7 @@ pub fn path(req: &Request) -> String {
 /// The raw `{prefix}` of the route: the path parameter API Gateway extracted, else the second
 /// segment of `/keys/{prefix}[/replace]` (a request built by hand or by the dev server).
 pub fn prefix_param(req: &Request) -> Option<String> {
-    if let Some(p) = req
-        .path_parameters_ref()
-        .and_then(|p| p.first("prefix").map(str::to_owned))
-    {
+    if let Some(p) = req.path_parameters_ref().and_then(|p| p.first("prefix").map(str::to_owned)) {
         return Some(p);
     }
     let path = path(req);
@@ -100,9 +91,7 @@ pub fn prefix_param(req: &Request) -> Option<String> {
 
 /// `{prefix}` parsed: anything but 12 base62 characters is a key that does not exist.
 pub fn prefix(req: &Request) -> Result<Prefix, ApiError> {
-    prefix_param(req)
-        .and_then(|p| Prefix::parse(&p))
-        .ok_or(ApiError::NotFound)
+    prefix_param(req).and_then(|p| Prefix::parse(&p)).ok_or(ApiError::NotFound)
 }
 
 /// The query parameters, from the URI's query string (lambda_http puts API Gateway's raw query
@@ -110,10 +99,7 @@ pub fn prefix(req: &Request) -> Result<Prefix, ApiError> {
 pub fn query(req: &Request) -> QueryMap {
     match req.uri().query().filter(|q| !q.is_empty()) {
         Some(q) => q.parse().unwrap_or_default(),
-        None => req
-            .query_string_parameters_ref()
-            .cloned()
-            .unwrap_or_default(),
+        None => req.query_string_parameters_ref().cloned().unwrap_or_default(),
     }
 }
 
@@ -148,11 +134,7 @@ impl IfMatch {
 
 /// Parses `If-Match`. A value that is not a list of entity tags this API issued is a 400.
 pub fn if_match(req: &Request) -> Result<IfMatch, ApiError> {
-    let values: Vec<_> = req
-        .headers()
-        .get_all(http::header::IF_MATCH)
-        .iter()
-        .collect();
+    let values: Vec<_> = req.headers().get_all(http::header::IF_MATCH).iter().collect();
     if values.is_empty() {
         return Ok(IfMatch::Absent);
     }
@@ -170,10 +152,7 @@ pub fn if_match(req: &Request) -> Result<IfMatch, ApiError> {
                 return Ok(IfMatch::Any);
             }
             let tag = tag.strip_prefix("W/").unwrap_or(tag);
-            let inner = tag
-                .strip_prefix('"')
-                .and_then(|t| t.strip_suffix('"'))
-                .unwrap_or(tag);
+            let inner = tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(tag);
             if inner.is_empty() || inner.len() > 20 || !inner.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(bad());
             }
@@ -188,12 +167,7 @@ pub fn if_match(req: &Request) -> Result<IfMatch, ApiError> {
 
 /// Whether a `Content-Type` names JSON (`application/json`, `application/*+json`, any parameters).
 fn is_json(content_type: &str) -> bool {
-    let media = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     media == JSON || (media.starts_with("application/") && media.ends_with("+json"))
 }
 
@@ -206,9 +180,7 @@ pub fn json_body(req: &Request, required: bool) -> Result<Option<Map<String, Val
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return if required {
-            Err(ApiError::BadRequest(
-                "A JSON object body is required.".into(),
-            ))
+            Err(ApiError::BadRequest("A JSON object body is required.".into()))
         } else {
             Ok(None)
         };
@@ -231,9 +203,7 @@ pub fn json_body(req: &Request, required: bool) -> Result<Option<Map<String, Val
     })?;
     match value {
         Value::Object(m) => Ok(Some(m)),
-        _ => Err(ApiError::BadRequest(
-            "The body must be a JSON object.".into(),
-        )),
+        _ => Err(ApiError::BadRequest("The body must be a JSON object.".into())),
     }
 }
 
@@ -252,10 +222,7 @@ mod tests {
 
     #[test]
     fn bodies() {
-        let ok = json_body(
-            &req("{\"a\":1}", Some("application/json; charset=utf-8")),
-            true,
-        );
+        let ok = json_body(&req("{\"a\":1}", Some("application/json; charset=utf-8")), true);
         assert_eq!(ok.unwrap().unwrap()["a"], 1);
         assert!(json_body(&req("{}", Some("application/merge-patch+json")), true).is_ok());
         let e = json_body(&req("{}", Some("text/plain")), true).unwrap_err();
@@ -269,35 +236,21 @@ mod tests {
         assert!(json_body(&req("", None), false).unwrap().is_none());
         assert_eq!(json_body(&req(" ", None), true).unwrap_err().status(), 400);
         let big = format!("{{\"a\":\"{}\"}}", "x".repeat(MAX_BODY));
-        assert_eq!(
-            json_body(&req(&big, Some(JSON)), true)
-                .unwrap_err()
-                .status(),
-            413
-        );
+        assert_eq!(json_body(&req(&big, Some(JSON)), true).unwrap_err().status(), 413);
     }
 
     #[test]
     fn if_match_values() {
         let with = |v: &str| {
-            let r = http::Request::builder()
-                .header("if-match", v)
-                .body(Body::Empty)
-                .unwrap();
+            let r = http::Request::builder().header("if-match", v).body(Body::Empty).unwrap();
             if_match(&r)
         };
         assert_eq!(with("\"3\"").unwrap(), IfMatch::Versions(vec![3]));
-        assert_eq!(
-            with("W/\"3\", \"4\"").unwrap(),
-            IfMatch::Versions(vec![3, 4])
-        );
+        assert_eq!(with("W/\"3\", \"4\"").unwrap(), IfMatch::Versions(vec![3, 4]));
         assert_eq!(with("*").unwrap(), IfMatch::Any);
         assert_eq!(with("7").unwrap(), IfMatch::Versions(vec![7]));
         assert_eq!(with("\"abc\"").unwrap_err().status(), 400);
-        assert_eq!(
-            with("\"99999999999999999999999\"").unwrap_err().status(),
-            400
-        );
+        assert_eq!(with("\"99999999999999999999999\"").unwrap_err().status(), 400);
         assert!(IfMatch::Versions(vec![3]).check(4).is_err());
         let none = http::Request::builder().body(Body::Empty).unwrap();
         assert_eq!(if_match(&none).unwrap(), IfMatch::Absent);
@@ -305,20 +258,12 @@ mod tests {
 
     #[test]
     fn prefixes_from_the_path() {
-        let r = http::Request::builder()
-            .uri("/keys/abcDEF123456/replace")
-            .body(Body::Empty)
-            .unwrap();
+        let r =
+            http::Request::builder().uri("/keys/abcDEF123456/replace").body(Body::Empty).unwrap();
         assert_eq!(prefix(&r).unwrap().as_str(), "abcDEF123456");
-        let r = http::Request::builder()
-            .uri("/keys/abc")
-            .body(Body::Empty)
-            .unwrap();
+        let r = http::Request::builder().uri("/keys/abc").body(Body::Empty).unwrap();
         assert_eq!(prefix(&r).unwrap_err().status(), 404);
-        let r = http::Request::builder()
-            .uri("/keys/%C3%A9")
-            .body(Body::Empty)
-            .unwrap();
+        let r = http::Request::builder().uri("/keys/%C3%A9").body(Body::Empty).unwrap();
         assert_eq!(prefix(&r).unwrap_err().status(), 404);
     }
 }

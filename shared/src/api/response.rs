@@ -47,9 +47,6 @@ impl ResponseBuilder {
 pub fn no_content() -> Response<Body> {
     let mut r = Response::new(Body::Empty);
     *r.status_mut() = http::StatusCode::NO_CONTENT;
-    r.headers_mut().insert(
-        http::header::CACHE_CONTROL,
-        http::HeaderValue::from_static("no-store"),
-    );
+    r.headers_mut().insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
     r
 }

@@ -86,64 +86,22 @@ const fn row(
     function: Function,
     authorized: bool,
 ) -> RouteDef {
-    RouteDef {
-        method,
-        path,
-        route,
-        function,
-        authorized,
-    }
+    RouteDef { method, path, route, function, authorized }
 }
 
 /// Every route of the HTTP API.
 pub const ROUTES: &[RouteDef] = &[
     row("GET", "/keys", Route::ListKeys, Function::ListKeys, true),
     row("POST", "/keys", Route::CreateKey, Function::CreateKey, true),
-    row(
-        "GET",
-        "/keys/{prefix}",
-        Route::GetKey,
-        Function::ListKeys,
-        true,
-    ),
+    row("GET", "/keys/{prefix}", Route::GetKey, Function::ListKeys, true),
     row("GET", "/me", Route::Me, Function::ListKeys, true),
-    row(
-        "PATCH",
-        "/keys/{prefix}",
-        Route::UpdateKey,
-        Function::UpdateKey,
-        true,
-    ),
-    row(
-        "DELETE",
-        "/keys/{prefix}",
-        Route::DeleteKey,
-        Function::DeleteKey,
-        true,
-    ),
-    row(
-        "POST",
-        "/keys/{prefix}/replace",
-        Route::ReplaceKey,
-        Function::ReplaceKey,
-        true,
-    ),
-    row(
-        "GET",
-        "/keys/{prefix}/audit",
-        Route::KeyAudit,
-        Function::ListAudit,
-        true,
-    ),
+    row("PATCH", "/keys/{prefix}", Route::UpdateKey, Function::UpdateKey, true),
+    row("DELETE", "/keys/{prefix}", Route::DeleteKey, Function::DeleteKey, true),
+    row("POST", "/keys/{prefix}/replace", Route::ReplaceKey, Function::ReplaceKey, true),
+    row("GET", "/keys/{prefix}/audit", Route::KeyAudit, Function::ListAudit, true),
     row("GET", "/audit", Route::TeamAudit, Function::ListAudit, true),
     row("GET", "/", Route::ConsoleIndex, Function::Console, false),
-    row(
-        "GET",
-        "/console/{proxy+}",
-        Route::ConsoleAsset,
-        Function::Console,
-        false,
-    ),
+    row("GET", "/console/{proxy+}", Route::ConsoleAsset, Function::Console, false),
 ];
 
 /// What a method and path name.
@@ -179,9 +137,7 @@ pub fn match_route(method: &str, path: &str) -> RouteMatch {
     if allowed.is_empty() {
         RouteMatch::NotFound
     } else {
-        RouteMatch::WrongMethod {
-            allow: allowed.join(", "),
-        }
+        RouteMatch::WrongMethod { allow: allowed.join(", ") }
     }
 }
 
@@ -229,10 +185,7 @@ mod tests {
         assert_eq!(found("POST", "/keys").0, Route::CreateKey);
         assert_eq!(found("GET", "/keys").0, Route::ListKeys);
         let (r, p) = found("GET", "/keys/abcdefABCDEF");
-        assert_eq!(
-            (r, p),
-            (Route::GetKey, vec![("prefix", "abcdefABCDEF".into())])
-        );
+        assert_eq!((r, p), (Route::GetKey, vec![("prefix", "abcdefABCDEF".into())]));
         assert_eq!(found("PATCH", "/keys/abc").0, Route::UpdateKey);
         assert_eq!(found("DELETE", "/keys/abc").0, Route::DeleteKey);
         assert_eq!(found("POST", "/keys/abc/replace").0, Route::ReplaceKey);
@@ -241,35 +194,19 @@ mod tests {
         assert_eq!(found("GET", "/audit").0, Route::TeamAudit);
         assert_eq!(found("GET", "/").0, Route::ConsoleIndex);
         let (r, p) = found("GET", "/console/v1/app.js");
-        assert_eq!(
-            (r, p),
-            (Route::ConsoleAsset, vec![("proxy", "v1/app.js".into())])
-        );
+        assert_eq!((r, p), (Route::ConsoleAsset, vec![("proxy", "v1/app.js".into())]));
         assert_eq!(
             match_route("PUT", "/keys/abc"),
-            RouteMatch::WrongMethod {
-                allow: "GET, PATCH, DELETE".into()
-            }
+            RouteMatch::WrongMethod { allow: "GET, PATCH, DELETE".into() }
         );
         assert_eq!(
             match_route("PUT", "/keys"),
-            RouteMatch::WrongMethod {
-                allow: "GET, POST".into()
-            }
+            RouteMatch::WrongMethod { allow: "GET, POST".into() }
         );
-        for missing in [
-            "/nope",
-            "/keys/a/b",
-            "/keys/a/b/c",
-            "/console",
-            "/console/",
-            "/keys//replace",
-        ] {
-            assert_eq!(
-                match_route("GET", missing),
-                RouteMatch::NotFound,
-                "{missing}"
-            );
+        for missing in
+            ["/nope", "/keys/a/b", "/keys/a/b/c", "/console", "/console/", "/keys//replace"]
+        {
+            assert_eq!(match_route("GET", missing), RouteMatch::NotFound, "{missing}");
         }
     }
 

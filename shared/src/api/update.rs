@@ -70,10 +70,7 @@ fn parse(
     let mut f = Fields::new(body);
     f.allow_only(FIELDS);
     if body.is_empty() {
-        f.error(
-            "body",
-            format!("must name at least one of: {}", FIELDS.join(", ")),
-        );
+        f.error("body", format!("must name at least one of: {}", FIELDS.join(", ")));
     }
     let changes = Patched {
         name: f.non_null("name", |v| KeyName::parse(fields::text(v)?)),
@@ -115,10 +112,7 @@ async fn update<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response
         }
     }
     if let Some(roles) = &changes.roles {
-        may_grant(
-            &caller,
-            roles.iter().filter(|r| !current.roles.contains(r.as_str())),
-        )?;
+        may_grant(&caller, roles.iter().filter(|r| !current.roles.contains(r.as_str())))?;
     }
 
     let mut next = current.clone();
@@ -192,24 +186,15 @@ async fn update<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response
         origin(req),
         now,
     );
-    let stored = write(
-        state,
-        &next,
-        current.version,
-        &change.precondition,
-        &audit,
-        quota_write,
-    )
-    .await?;
+    let stored =
+        write(state, &next, current.version, &change.precondition, &audit, quota_write).await?;
     tracing::info!(
         prefix = %stored.prefix,
         caller = %caller.prefix(),
         status = %stored.status,
         "key updated"
     );
-    Ok(json_response(200, &stored.to_json())
-        .header("etag", etag(stored.version))
-        .finish())
+    Ok(json_response(200, &stored.to_json()).header("etag", etag(stored.version)).finish())
 }
 
 /// The conditional write of update and replace, with its audit record. A change that slipped in
@@ -223,11 +208,7 @@ pub(crate) async fn write<S: Store>(
     audit: &AuditRecord,
     quota: QuotaWrite,
 ) -> Result<ApiKey, ApiError> {
-    match state
-        .store
-        .update_with(next, expected_version, audit, quota)
-        .await
-    {
+    match state.store.update_with(next, expected_version, audit, quota).await {
         Ok(k) => Ok(k),
         Err(StoreError::Conflict(Conflict::VersionMismatch))
             if matches!(precondition, IfMatch::Versions(_)) =>

@@ -34,10 +34,7 @@ impl AllowCache {
     /// `None` when the TTL is zero (caching off).
     pub fn new(ttl: std::time::Duration) -> Option<Self> {
         let ttl = Duration::try_from(ttl).ok().filter(|t| t.is_positive())?;
-        Some(AllowCache {
-            ttl,
-            entries: Mutex::default(),
-        })
+        Some(AllowCache { ttl, entries: Mutex::default() })
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
@@ -75,13 +72,7 @@ impl AllowCache {
                 entries.clear();
             }
         }
-        entries.insert(
-            hash.as_str().to_owned(),
-            Entry {
-                context: context.clone(),
-                until,
-            },
-        );
+        entries.insert(hash.as_str().to_owned(), Entry { context: context.clone(), until });
     }
 }
 

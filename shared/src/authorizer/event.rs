@@ -43,11 +43,7 @@ pub(crate) enum Request<'a> {
     /// HTTP API payload 2.0: a simple response.
     HttpV2 { key: Presented<'a> },
     /// REST TOKEN or REQUEST (and HTTP API payload 1.0): an IAM policy on `resource`.
-    Policy {
-        format: &'static str,
-        key: Presented<'a>,
-        resource: String,
-    },
+    Policy { format: &'static str, key: Presented<'a>, resource: String },
 }
 
 impl<'a> Request<'a> {
@@ -64,12 +60,7 @@ impl<'a> Request<'a> {
             let sources: Vec<&str> = event
                 .get("identitySource")
                 .and_then(Value::as_array)
-                .map(|values| {
-                    values
-                        .iter()
-                        .map(|v| v.as_str().unwrap_or(NOT_TEXT))
-                        .collect()
-                })
+                .map(|values| values.iter().map(|v| v.as_str().unwrap_or(NOT_TEXT)).collect())
                 .unwrap_or_default();
             let key = agree(identity_source_key(&sources), headers());
             return Ok(Request::HttpV2 { key });
@@ -87,15 +78,9 @@ impl<'a> Request<'a> {
             Some("REQUEST") => ("rest-request", headers()),
             _ => return Err(AuthorizerError::UnknownEvent),
         };
-        let resource = env
-            .method_arn
-            .and_then(stage_resource)
-            .ok_or(AuthorizerError::BadMethodArn)?;
-        Ok(Request::Policy {
-            format,
-            key,
-            resource,
-        })
+        let resource =
+            env.method_arn.and_then(stage_resource).ok_or(AuthorizerError::BadMethodArn)?;
+        Ok(Request::Policy { format, key, resource })
     }
 
     pub fn key(&self) -> Presented<'a> {
@@ -128,20 +113,12 @@ fn agree<'a>(identity: Option<Presented<'a>>, headers: Presented<'a>) -> Present
 /// Gateway caches for one route is right for all of them.
 pub fn stage_resource(method_arn: &str) -> Option<String> {
     let mut parts = method_arn.splitn(6, ':');
-    let (arn, partition, service, region, account, rest) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
+    let (arn, partition, service, region, account, rest) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
     let mut path = rest.split('/');
     let (api, stage) = (path.next()?, path.next()?);
     let ok = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_$.".contains(&b))
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_$.".contains(&b))
     };
     if arn != "arn"
         || service != "execute-api"
@@ -152,9 +129,7 @@ pub fn stage_resource(method_arn: &str) -> Option<String> {
     if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    Some(format!(
-        "arn:{partition}:execute-api:{region}:{account}:{api}/{stage}/*/*"
-    ))
+    Some(format!("arn:{partition}:execute-api:{region}:{account}:{api}/{stage}/*/*"))
 }
 
 /// The HTTP API simple response.
@@ -178,11 +153,7 @@ pub fn policy_response(
 ) -> Value {
     let mut statement = IamPolicyStatement::default();
     statement.action = vec!["execute-api:Invoke".to_owned()];
-    statement.effect = if allow {
-        IamPolicyEffect::Allow
-    } else {
-        IamPolicyEffect::Deny
-    };
+    statement.effect = if allow { IamPolicyEffect::Allow } else { IamPolicyEffect::Deny };
     statement.resource = vec![resource.to_owned()];
     let mut policy = ApiGatewayCustomAuthorizerPolicy::default();
     policy.version = Some("2012-10-17".to_owned());
@@ -231,12 +202,7 @@ mod tests {
     #[test]
     fn formats_are_detected() {
         let v2 = json!({ "version": "2.0", "type": "REQUEST", "headers": { "x-api-key": "k" } });
-        assert_eq!(
-            Request::parse(&v2).unwrap(),
-            Request::HttpV2 {
-                key: Presented::Key("k")
-            }
-        );
+        assert_eq!(Request::parse(&v2).unwrap(), Request::HttpV2 { key: Presented::Key("k") });
         // the identity source wins over the headers; its values must agree
         let v2 = json!({ "version": "2.0", "identitySource": ["Bearer a"],
                          "headers": { "authorization": "Bearer a" } });
@@ -281,10 +247,7 @@ mod tests {
         let mut ctx = Map::new();
         ctx.insert("keyPrefix".into(), "p".into());
         let s = simple_response(true, ctx.clone());
-        assert_eq!(
-            s,
-            json!({ "isAuthorized": true, "context": { "keyPrefix": "p" } })
-        );
+        assert_eq!(s, json!({ "isAuthorized": true, "context": { "keyPrefix": "p" } }));
         let p = policy_response("p", false, "arn:x", Map::new());
         assert_eq!(
             p,

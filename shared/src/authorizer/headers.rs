@@ -41,9 +41,7 @@ impl Headers for serde_json::Map<String, Value> {
 
 impl<S: BuildHasher> Headers for HashMap<String, String, S> {
     fn header(&self, lowercase_name: &str) -> Option<&str> {
-        self.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(lowercase_name))
-            .map(|(_, v)| v.as_str())
+        self.iter().find(|(k, _)| k.eq_ignore_ascii_case(lowercase_name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -93,19 +91,13 @@ pub fn presented_key<H: Headers + ?Sized>(headers: &H) -> Presented<'_> {
 pub fn identity_source_key<'a>(values: &[&'a str]) -> Option<Presented<'a>> {
     let mut keys = values.iter().map(|v| token_from_authorization_token(v));
     let first = keys.next()?;
-    Some(if keys.all(|k| k == first) {
-        Presented::Key(first)
-    } else {
-        Presented::Conflict
-    })
+    Some(if keys.all(|k| k == first) { Presented::Key(first) } else { Presented::Conflict })
 }
 
 /// The credential of a `Bearer` authorization value (scheme matched case-insensitively).
 pub fn bearer(value: &str) -> Option<&str> {
     let value = value.trim_start();
-    let (scheme, rest) = value
-        .split_once(|c: char| c.is_ascii_whitespace())
-        .unwrap_or((value, ""));
+    let (scheme, rest) = value.split_once(|c: char| c.is_ascii_whitespace()).unwrap_or((value, ""));
     scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
 }
 
@@ -160,32 +152,17 @@ mod tests {
         assert_eq!(presented_key(&h), Presented::Key("sk-a"));
         let h = map(json!({ "authorization": " ", "x-api-key": "sk-b" }));
         assert_eq!(presented_key(&h), Presented::Key("sk-b"));
-        assert_eq!(
-            presented_key(&map(json!({ "accept": "*/*" }))),
-            Presented::Nothing
-        );
+        assert_eq!(presented_key(&map(json!({ "accept": "*/*" }))), Presented::Nothing);
     }
 
     #[test]
     fn identity_source_values_must_agree() {
         assert_eq!(identity_source_key(&[]), None);
-        assert_eq!(
-            identity_source_key(&["Bearer k"]),
-            Some(Presented::Key("k"))
-        );
+        assert_eq!(identity_source_key(&["Bearer k"]), Some(Presented::Key("k")));
         assert_eq!(identity_source_key(&["k"]), Some(Presented::Key("k")));
-        assert_eq!(
-            identity_source_key(&["Bearer k", "k"]),
-            Some(Presented::Key("k"))
-        );
-        assert_eq!(
-            identity_source_key(&["Bearer k", "j"]),
-            Some(Presented::Conflict)
-        );
-        assert_eq!(
-            identity_source_key(&["ApiKey x"]),
-            Some(Presented::Key("ApiKey x"))
-        );
+        assert_eq!(identity_source_key(&["Bearer k", "k"]), Some(Presented::Key("k")));
+        assert_eq!(identity_source_key(&["Bearer k", "j"]), Some(Presented::Conflict));
+        assert_eq!(identity_source_key(&["ApiKey x"]), Some(Presented::Key("ApiKey x")));
     }
 
     #[test]
@@ -193,10 +170,7 @@ mod tests {
         let h = map(json!({ "x-api-key": 42 }));
         assert_eq!(presented_key(&h), Presented::Key(NOT_TEXT));
         let mut hm = http::HeaderMap::new();
-        hm.insert(
-            "x-api-key",
-            http::HeaderValue::from_bytes(b"sk-\xff").unwrap(),
-        );
+        hm.insert("x-api-key", http::HeaderValue::from_bytes(b"sk-\xff").unwrap());
         assert_eq!(presented_key(&hm), Presented::Key(NOT_TEXT));
     }
 

@@ -88,11 +88,7 @@ impl Local {
     fn note_call(&mut self, now: OffsetDateTime) {
         let s = now.unix_timestamp();
         if s != self.second {
-            self.last_second = if s == self.second + 1 {
-                self.this_second
-            } else {
-                0
-            };
+            self.last_second = if s == self.second + 1 { self.this_second } else { 0 };
             self.second = s;
             self.this_second = 0;
         }
@@ -136,10 +132,7 @@ impl Limits {
         let left = key.quota.map_or(0, |q| q.remaining);
         l.quota_left = left;
         l.exact = key.rate_limit.is_none() && is_small(left);
-        Remaining {
-            rate: None,
-            quota: Some(left),
-        }
+        Remaining { rate: None, quota: Some(left) }
     }
 
     /// Charges one call of `key` (read at `now`): from this instance's leases, or a new lease.
@@ -209,9 +202,7 @@ impl Limits {
         if let Some(q) = key.quota {
             let mut left = q.remaining;
             if let Some(refill) = q.refill_due(now) {
-                store
-                    .refill_quota(&key.prefix, refill.amount, q.refilled_at, now)
-                    .await?;
+                store.refill_quota(&key.prefix, refill.amount, q.refilled_at, now).await?;
                 left = refill.amount;
             }
             if quota_want > 0 {

@@ -195,8 +195,7 @@ where
     /// Writes every pending usage count now, whatever its age, and waits (bounded) for all
     /// writes in flight: for tests.
     pub async fn flush(&self) {
-        self.flush_within(STORE_TIMEOUT + Duration::from_millis(500))
-            .await;
+        self.flush_within(STORE_TIMEOUT + Duration::from_millis(500)).await;
     }
 
     /// [`Self::flush`], waiting at most `bound`; true when every write finished in time. Calls
@@ -211,19 +210,14 @@ where
                 }
             }
         };
-        let (_, idle) = tokio::join!(
-            tokio::time::timeout(bound, give_back),
-            self.usage.idle(bound)
-        );
+        let (_, idle) =
+            tokio::join!(tokio::time::timeout(bound, give_back), self.usage.idle(bound));
         idle
     }
 
     async fn evaluate(&self, presented: Presented<'_>) -> Result<Outcome, AuthorizerError> {
         if presented == Presented::Conflict {
-            tracing::info!(
-                reason = "two places carry different keys",
-                "request refused"
-            );
+            tracing::info!(reason = "two places carry different keys", "request refused");
             return Ok(Outcome::Conflicting);
         }
         let Some(raw) = presented.key().map(str::trim).filter(|s| !s.is_empty()) else {

@@ -53,36 +53,24 @@ fn fixture_token(event: &Value) -> String {
 
 #[tokio::test]
 async fn event_files_parse_and_are_answered() {
-    for (name, text) in [
-        ("http-v2", HTTP_V2),
-        ("rest-token", REST_TOKEN),
-        ("rest-request", REST_REQUEST),
-    ] {
+    for (name, text) in
+        [("http-v2", HTTP_V2), ("rest-token", REST_TOKEN), ("rest-request", REST_REQUEST)]
+    {
         let event: Value = serde_json::from_str(text).expect(name);
         let token = fixture_token(&event);
 
         // an empty store: a well-formed but unknown key is refused in the format's own way
         let refused = authorizer(memory()).handle(event.clone()).await.unwrap();
         if name == "http-v2" {
-            assert_eq!(
-                refused,
-                json!({ "isAuthorized": false, "context": {} }),
-                "{name}"
-            );
+            assert_eq!(refused, json!({ "isAuthorized": false, "context": {} }), "{name}");
         } else {
-            assert_eq!(
-                refused["policyDocument"]["Statement"][0]["Effect"], "Deny",
-                "{name}"
-            );
+            assert_eq!(refused["policyDocument"]["Statement"][0]["Effect"], "Deny", "{name}");
         }
 
         // with the fixture's key stored, the same event is allowed with the whole context
         let store = memory();
         let key = key_for(&token);
-        store
-            .create(&key, &crate::testing::audit_of(&key))
-            .await
-            .unwrap();
+        store.create(&key, &crate::testing::audit_of(&key)).await.unwrap();
         let answer = authorizer(store).handle(event.clone()).await.unwrap();
         let expected_ctx = Value::Object(AuthContext::of(&key).to_map());
         if name == "http-v2" {
@@ -94,10 +82,7 @@ async fn event_files_parse_and_are_answered() {
             assert_eq!(st["Effect"], "Allow", "{name}");
             assert_eq!(st["Action"], json!(["execute-api:Invoke"]), "{name}");
             let resource = st["Resource"][0].as_str().unwrap();
-            assert!(
-                resource.ends_with(":f6g7h8i9j0/prod/*/*"),
-                "{name}: {resource}"
-            );
+            assert!(resource.ends_with(":f6g7h8i9j0/prod/*/*"), "{name}: {resource}");
             assert_eq!(answer["context"], expected_ctx, "{name}");
             assert_eq!(answer["context"]["origin"], "API");
         }
@@ -121,16 +106,10 @@ async fn rest_missing_or_malformed_is_unauthorized_and_odd_events_are_errors() {
         .unwrap_err();
     assert_eq!(e.to_string(), "Unauthorized");
     // HTTP API: no key is a plain refusal (API Gateway answers 403)
-    let r = auth
-        .handle(json!({ "version": "2.0", "type": "REQUEST", "headers": {} }))
-        .await
-        .unwrap();
+    let r =
+        auth.handle(json!({ "version": "2.0", "type": "REQUEST", "headers": {} })).await.unwrap();
     assert_eq!(r["isAuthorized"], false);
-    for odd in [
-        json!({ "hello": "world" }),
-        json!(null),
-        json!({ "type": "TOKEN" }),
-    ] {
+    for odd in [json!({ "hello": "world" }), json!(null), json!({ "type": "TOKEN" })] {
         assert!(auth.handle(odd).await.is_err());
     }
 }
@@ -139,10 +118,7 @@ async fn rest_missing_or_malformed_is_unauthorized_and_odd_events_are_errors() {
 async fn decide_covers_the_basic_outcomes() {
     let store = memory();
     let (key, token) = sample_key_with_token(crate::token::KeyKind::Team);
-    store
-        .create(&key, &crate::testing::audit_of(&key))
-        .await
-        .unwrap();
+    store.create(&key, &crate::testing::audit_of(&key)).await.unwrap();
     let auth = authorizer(store);
     assert_eq!(auth.decide(None).await.unwrap(), Decision::Missing);
     assert_eq!(auth.decide(Some("  ")).await.unwrap(), Decision::Missing);
@@ -152,10 +128,7 @@ async fn decide_covers_the_basic_outcomes() {
         Decision::Allow(AuthContext::of(&key))
     );
     let other = Token::generate_for(key.kind, key.prefix.clone());
-    assert_eq!(
-        auth.decide(Some(other.expose())).await.unwrap(),
-        Decision::Deny
-    );
+    assert_eq!(auth.decide(Some(other.expose())).await.unwrap(), Decision::Deny);
 }
 
 /// A store whose usage writes panic.
@@ -224,21 +197,11 @@ impl UsageRecorder for PanickingUsage {
 async fn a_panicking_usage_write_does_not_stop_the_authorizer() {
     let store = memory();
     let (key, token) = sample_key_with_token(crate::token::KeyKind::Project);
-    store
-        .create(&key, &crate::testing::audit_of(&key))
-        .await
-        .unwrap();
+    store.create(&key, &crate::testing::audit_of(&key)).await.unwrap();
     let clock = FixedClock::new(datetime!(2026-01-01 0:00 UTC));
-    let auth = Authorizer::new(
-        PanickingUsage(store),
-        Arc::new(clock.clone()),
-        Duration::ZERO,
-    );
+    let auth = Authorizer::new(PanickingUsage(store), Arc::new(clock.clone()), Duration::ZERO);
     for _ in 0..3 {
-        assert!(matches!(
-            auth.decide(Some(token.expose())).await.unwrap(),
-            Decision::Allow(_)
-        ));
+        assert!(matches!(auth.decide(Some(token.expose())).await.unwrap(), Decision::Allow(_)));
         clock.advance(time::Duration::minutes(2));
     }
     // the in-flight count came back down although every write panicked

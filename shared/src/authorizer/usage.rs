@@ -51,11 +51,7 @@ impl Counter {
         self.calls > 0 && self.last_write.is_none_or(|w| now - w >= USAGE_INTERVAL)
     }
     fn take(&mut self, prefix: &Prefix, now: OffsetDateTime) -> UsageWrite {
-        let write = UsageWrite {
-            prefix: prefix.clone(),
-            calls: self.calls,
-            at: self.last_call,
-        };
+        let write = UsageWrite { prefix: prefix.clone(), calls: self.calls, at: self.last_call };
         self.calls = 0;
         self.last_write = Some(now);
         write
@@ -77,10 +73,7 @@ pub(crate) struct UsageTracker {
 
 impl Default for UsageTracker {
     fn default() -> Self {
-        UsageTracker {
-            state: Mutex::default(),
-            in_flight: watch::Sender::new(0),
-        }
+        UsageTracker { state: Mutex::default(), in_flight: watch::Sender::new(0) }
     }
 }
 
@@ -132,11 +125,7 @@ impl UsageTracker {
     /// Every pending count, due or not (shutdown, tests).
     pub fn take_all(&self, now: OffsetDateTime) -> Vec<UsageWrite> {
         let mut st = self.lock();
-        st.keys
-            .iter_mut()
-            .filter(|(_, c)| c.calls > 0)
-            .map(|(p, c)| c.take(p, now))
-            .collect()
+        st.keys.iter_mut().filter(|(_, c)| c.calls > 0).map(|(p, c)| c.take(p, now)).collect()
     }
 
     /// Puts back the count of a write that did not happen.

@@ -14,10 +14,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError {
-            field: field.into(),
-            message: message.into(),
-        }
+        FieldError { field: field.into(), message: message.into() }
     }
 }
 
@@ -66,9 +63,7 @@ impl Description {
         if s.chars().count() > DESCRIPTION_MAX {
             return Err(format!("must be at most {DESCRIPTION_MAX} characters"));
         }
-        if s.chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
-        {
+        if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
             return Err("must not contain control characters".into());
         }
         Ok(Description(s.to_owned()))
@@ -84,15 +79,9 @@ fn restricted(s: &str, max: usize, extra: &[u8]) -> Result<String, String> {
     if s.is_empty() || s.len() > max {
         return Err(format!("must be 1 to {max} characters"));
     }
-    if !s
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
-    {
+    if !s.bytes().all(|b| b.is_ascii_alphanumeric() || extra.contains(&b)) {
         let shown: Vec<String> = extra.iter().map(|b| char::from(*b).to_string()).collect();
-        return Err(format!(
-            "may contain only letters, digits and {}",
-            shown.join(" ")
-        ));
+        return Err(format!("may contain only letters, digits and {}", shown.join(" ")));
     }
     Ok(s.to_owned())
 }
@@ -176,9 +165,7 @@ impl Labels {
                 return Err(format!("label {i}: must be 1 to {LABEL_MAX} characters"));
             }
             if has_control(s) || s.contains(',') {
-                return Err(format!(
-                    "label {i}: must not contain commas or control characters"
-                ));
+                return Err(format!("label {i}: must not contain commas or control characters"));
             }
             if !out.iter().any(|l| l == s) {
                 out.push(s.to_owned());

@@ -82,12 +82,7 @@ impl fmt::Display for AuditAction {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
     /// A key, through the API.
-    Key {
-        prefix: Prefix,
-        kind: KeyKind,
-        user: Option<Ident>,
-        project: Option<Ident>,
-    },
+    Key { prefix: Prefix, kind: KeyKind, user: Option<Ident>, project: Option<Ident> },
     /// An operator, through `keys-admin` with AWS credentials.
     Operator { name: String },
 }
@@ -113,12 +108,7 @@ impl Actor {
     pub fn to_json(&self) -> Value {
         let id = |i: &Option<Ident>| i.as_ref().map(|i| json!({ "id": i.as_str() }));
         match self {
-            Actor::Key {
-                prefix,
-                kind,
-                user,
-                project,
-            } => json!({
+            Actor::Key { prefix, kind, user, project } => json!({
                 "type": "key",
                 "prefix": prefix.as_str(),
                 "keyType": kind.key_type(),
@@ -152,10 +142,7 @@ pub fn replace_changes(before: &ApiKey, after: &ApiKey, grace_seconds: u64) -> C
                 json!(format!("generation {}", after.generation)),
             ),
         ),
-        (
-            "gracePeriodSeconds".to_owned(),
-            (Value::Null, json!(grace_seconds)),
-        ),
+        ("gracePeriodSeconds".to_owned(), (Value::Null, json!(grace_seconds))),
     ])
 }
 

@@ -249,14 +249,8 @@ mod tests {
         let later = now + Duration::seconds(60);
         assert_eq!(next.match_secret(&old, later), SecretMatch::None);
         let changes = super::super::audit::replace_changes(&key, &next, 60);
-        assert_eq!(
-            changes["secret"],
-            (json!("generation 1"), json!("generation 2"))
-        );
-        assert_eq!(
-            changes["gracePeriodSeconds"],
-            (serde_json::Value::Null, json!(60))
-        );
+        assert_eq!(changes["secret"], (json!("generation 1"), json!("generation 2")));
+        assert_eq!(changes["gracePeriodSeconds"], (serde_json::Value::Null, json!(60)));
 
         // no grace: the old secret stops now; a second replace ends the first one's grace
         let (again, _) = next.replaced(now, 0);

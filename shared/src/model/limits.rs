@@ -21,22 +21,14 @@ pub struct RateLimit {
 
 impl RateLimit {
     pub fn parse(v: &Value) -> Result<Self, String> {
-        let o = v
-            .as_object()
-            .ok_or("must be an object {limit, periodSeconds} or null")?;
-        if let Some(extra) = o
-            .keys()
-            .find(|k| !["limit", "periodSeconds"].contains(&k.as_str()))
-        {
+        let o = v.as_object().ok_or("must be an object {limit, periodSeconds} or null")?;
+        if let Some(extra) = o.keys().find(|k| !["limit", "periodSeconds"].contains(&k.as_str())) {
             return Err(format!("has no field {extra}"));
         }
         let limit = whole(o.get("limit"), 1, RATE_LIMIT_MAX).map_err(|m| format!("limit {m}"))?;
         let period_seconds = whole(o.get("periodSeconds"), 1, RATE_PERIOD_MAX)
             .map_err(|m| format!("periodSeconds {m}"))?;
-        Ok(RateLimit {
-            limit,
-            period_seconds,
-        })
+        Ok(RateLimit { limit, period_seconds })
     }
 
     /// The start (epoch seconds) of the window `now` falls in.
@@ -78,9 +70,7 @@ impl RefillInterval {
     }
     /// The first refill due after `last`: the next UTC midnight, or the first of the next month.
     pub fn next_after(self, last: OffsetDateTime) -> OffsetDateTime {
-        let day = last
-            .to_offset(time::UtcOffset::UTC)
-            .replace_time(time::Time::MIDNIGHT);
+        let day = last.to_offset(time::UtcOffset::UTC).replace_time(time::Time::MIDNIGHT);
         match self {
             RefillInterval::Day => day + Duration::days(1),
             RefillInterval::Month => {
@@ -117,13 +107,8 @@ pub struct Quota {
 impl Quota {
     /// `{remaining, refill: {amount, interval} | null}`; `now` is when it is set.
     pub fn parse(v: &Value, now: OffsetDateTime) -> Result<Self, String> {
-        let o = v
-            .as_object()
-            .ok_or("must be an object {remaining, refill} or null")?;
-        if let Some(extra) = o
-            .keys()
-            .find(|k| !["remaining", "refill"].contains(&k.as_str()))
-        {
+        let o = v.as_object().ok_or("must be an object {remaining, refill} or null")?;
+        if let Some(extra) = o.keys().find(|k| !["remaining", "refill"].contains(&k.as_str())) {
             return Err(format!("has no field {extra}"));
         }
         let remaining =
@@ -131,9 +116,8 @@ impl Quota {
         let refill = match o.get("refill") {
             None | Some(Value::Null) => None,
             Some(Value::Object(r)) => {
-                if let Some(extra) = r
-                    .keys()
-                    .find(|k| !["amount", "interval"].contains(&k.as_str()))
+                if let Some(extra) =
+                    r.keys().find(|k| !["amount", "interval"].contains(&k.as_str()))
                 {
                     return Err(format!("refill has no field {extra}"));
                 }
@@ -148,11 +132,7 @@ impl Quota {
             }
             Some(_) => return Err("refill must be an object {amount, interval} or null".into()),
         };
-        Ok(Quota {
-            remaining,
-            refill,
-            refilled_at: Some(now),
-        })
+        Ok(Quota { remaining, refill, refilled_at: Some(now) })
     }
 
     /// Whether a refill is due at `now`.
@@ -196,9 +176,7 @@ mod tests {
         assert_eq!(r.window(datetime!(2026-01-01 0:01:30 UTC)), 1767225660);
         assert_eq!(r.per_second(), 1);
         assert_eq!(
-            RateLimit::parse(&json!({"limit": 10, "periodSeconds": 1}))
-                .unwrap()
-                .per_second(),
+            RateLimit::parse(&json!({"limit": 10, "periodSeconds": 1})).unwrap().per_second(),
             10
         );
         for bad in [
@@ -220,25 +198,13 @@ mod tests {
             t,
         )
         .unwrap();
-        assert_eq!(
-            q.refill.unwrap().interval.next_after(t),
-            datetime!(2026-02-01 0:00 UTC)
-        );
+        assert_eq!(q.refill.unwrap().interval.next_after(t), datetime!(2026-02-01 0:00 UTC));
         assert!(q.refill_due(datetime!(2026-01-31 23:59 UTC)).is_none());
         assert!(q.refill_due(datetime!(2026-02-01 0:00 UTC)).is_some());
         let dec = datetime!(2026-12-05 0:00 UTC);
-        assert_eq!(
-            RefillInterval::Month.next_after(dec),
-            datetime!(2027-01-01 0:00 UTC)
-        );
-        assert_eq!(
-            RefillInterval::Day.next_after(t),
-            datetime!(2026-02-01 0:00 UTC)
-        );
-        assert!(Quota::parse(&json!({"remaining": 5}), t)
-            .unwrap()
-            .refill
-            .is_none());
+        assert_eq!(RefillInterval::Month.next_after(dec), datetime!(2027-01-01 0:00 UTC));
+        assert_eq!(RefillInterval::Day.next_after(t), datetime!(2026-02-01 0:00 UTC));
+        assert!(Quota::parse(&json!({"remaining": 5}), t).unwrap().refill.is_none());
         for bad in [
             json!({"refill": null}),
             json!({"remaining": -1}),

@@ -13,13 +13,8 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 5] = [
-        Status::Active,
-        Status::Disabled,
-        Status::Pending,
-        Status::Rejected,
-        Status::Deleted,
-    ];
+    pub const ALL: [Status; 5] =
+        [Status::Active, Status::Disabled, Status::Pending, Status::Rejected, Status::Deleted];
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Active => "Active",

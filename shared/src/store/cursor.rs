@@ -35,9 +35,7 @@ impl CursorCodec {
     }
 
     pub fn new(key: impl AsRef<[u8]>) -> Self {
-        CursorCodec {
-            key: key.as_ref().to_vec(),
-        }
+        CursorCodec { key: key.as_ref().to_vec() }
     }
 
     fn mac(&self, fingerprint: &str, payload: &str) -> HmacSha256 {
@@ -93,10 +91,7 @@ mod tests {
         let pos = "2026-01-01T00:00:00.000000000Z#abcdefABCDEF";
         let s = c.encode("q", pos);
         assert_eq!(c.decode("q", &s).unwrap(), pos);
-        assert!(matches!(
-            c.decode("other query", &s),
-            Err(StoreError::BadCursor)
-        ));
+        assert!(matches!(c.decode("other query", &s), Err(StoreError::BadCursor)));
         assert!(CursorCodec::new(b"other").decode("q", &s).is_err());
         let mut bytes = s.clone().into_bytes();
         bytes[3] = if bytes[3] == b'A' { b'B' } else { b'A' };

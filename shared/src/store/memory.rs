@@ -46,10 +46,7 @@ pub struct MemoryStore {
 
 impl MemoryStore {
     pub fn new(cursors: CursorCodec) -> Self {
-        MemoryStore {
-            state: Arc::default(),
-            cursors,
-        }
+        MemoryStore { state: Arc::default(), cursors }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -109,10 +106,7 @@ impl KeyWriter for MemoryStore {
             return Err(StoreError::Conflict(Conflict::DuplicatePrefix));
         }
         let sentinel = sentinel_of(key);
-        if sentinel
-            .as_ref()
-            .is_some_and(|s| st.sentinels.contains_key(s))
-        {
+        if sentinel.as_ref().is_some_and(|s| st.sentinels.contains_key(s)) {
             return Err(StoreError::Conflict(Conflict::TeamKeyExists));
         }
         st.can_record(audit)?;
@@ -156,22 +150,14 @@ impl KeyWriter for MemoryStore {
         stored.quota = match (quota, key.quota, stored.quota) {
             (QuotaWrite::Remove, ..) | (_, None, _) => None,
             (QuotaWrite::Set(q), ..) => Some(q),
-            (QuotaWrite::Keep, Some(k), Some(s)) => Some(Quota {
-                refill: k.refill,
-                ..s
-            }),
-            (QuotaWrite::TopUp(n), Some(k), Some(s)) => Some(Quota {
-                refill: k.refill,
-                remaining: s.remaining + n,
-                ..s
-            }),
+            (QuotaWrite::Keep, Some(k), Some(s)) => Some(Quota { refill: k.refill, ..s }),
+            (QuotaWrite::TopUp(n), Some(k), Some(s)) => {
+                Some(Quota { refill: k.refill, remaining: s.remaining + n, ..s })
+            }
             (_, Some(k), None) => Some(k),
         };
         stored.version = expected_version + 1;
-        Ok(ApiKey {
-            version: expected_version + 1,
-            ..key.clone()
-        })
+        Ok(ApiKey { version: expected_version + 1, ..key.clone() })
     }
 
     async fn delete(
@@ -214,25 +200,16 @@ impl MemoryStore {
         let more = items.len() > limit;
         items.truncate(limit);
         let next_cursor = more
-            .then(|| {
-                items
-                    .last()
-                    .map(|(at, _)| self.cursors.encode(fingerprint, at))
-            })
+            .then(|| items.last().map(|(at, _)| self.cursors.encode(fingerprint, at)))
             .flatten();
-        Page {
-            items: items.into_iter().map(|(_, item)| item).collect(),
-            next_cursor,
-        }
+        Page { items: items.into_iter().map(|(_, item)| item).collect(), next_cursor }
     }
 }
 
 impl KeyLister for MemoryStore {
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
         let fingerprint = query.fingerprint();
-        let after = self
-            .cursors
-            .position(&fingerprint, query.cursor.as_deref())?;
+        let after = self.cursors.position(&fingerprint, query.cursor.as_deref())?;
         let st = self.lock();
         // Newest first: descending order keys, strictly before the cursor's position.
         let in_order: BTreeMap<String, &ApiKey> = st
@@ -250,9 +227,7 @@ impl KeyLister for MemoryStore {
 impl AuditReader for MemoryStore {
     async fn audit(&self, query: &AuditQuery) -> Result<AuditPage, StoreError> {
         let fingerprint = query.fingerprint();
-        let after = self
-            .cursors
-            .position(&fingerprint, query.cursor.as_deref())?;
+        let after = self.cursors.position(&fingerprint, query.cursor.as_deref())?;
         let st = self.lock();
         let newest_first = st
             .audit
@@ -280,20 +255,14 @@ impl Limiter for MemoryStore {
             return Ok(None);
         }
         if w.start < window {
-            *w = RateWindow {
-                start: window,
-                used: 0,
-            };
+            *w = RateWindow { start: window, used: 0 };
         }
         let granted = want.min(limit.saturating_sub(w.used));
         if granted == 0 {
             return Ok(None);
         }
         w.used += granted;
-        Ok(Some(Lease {
-            granted,
-            after: w.used,
-        }))
+        Ok(Some(Lease { granted, after: w.used }))
     }
 
     async fn lease_quota(&self, prefix: &Prefix, want: u64) -> Result<Option<Lease>, StoreError> {
@@ -307,10 +276,7 @@ impl Limiter for MemoryStore {
             return Ok(None);
         }
         q.remaining -= granted;
-        Ok(Some(Lease {
-            granted,
-            after: q.remaining,
-        }))
+        Ok(Some(Lease { granted, after: q.remaining }))
     }
 
     async fn return_quota(&self, prefix: &Prefix, calls: u64) -> Result<(), StoreError> {
@@ -350,9 +316,7 @@ impl Limiter for MemoryStore {
             return Ok(Charged::No(None));
         };
         let opens = k.secret_hash.ct_eq(hash)
-            || k.previous
-                .as_ref()
-                .is_some_and(|p| p.hash.ct_eq(hash) && now < p.valid_until);
+            || k.previous.as_ref().is_some_and(|p| p.hash.ct_eq(hash) && now < p.valid_until);
         let charge = opens
             && k.status == Status::Active
             && !k.is_expired(now)

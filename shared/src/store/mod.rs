@@ -111,20 +111,11 @@ pub struct ListQuery {
 
 impl ListQuery {
     pub fn new(scope: ListScope) -> Self {
-        ListQuery {
-            scope,
-            status: None,
-            search: None,
-            limit: 20,
-            cursor: None,
-        }
+        ListQuery { scope, status: None, search: None, limit: 20, cursor: None }
     }
     /// The search term as matched (lowercase), if any.
     pub fn needle(&self) -> Option<String> {
-        self.search
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(str::to_lowercase)
+        self.search.as_deref().filter(|s| !s.is_empty()).map(str::to_lowercase)
     }
     /// Whether the list is of tombstones rather than live keys.
     pub fn tombstones(&self) -> bool {
@@ -148,9 +139,7 @@ impl ListQuery {
         let deleted = key.status == Status::Deleted;
         deleted == self.tombstones()
             && self.status_filter().is_none_or(|s| key.status == s)
-            && self
-                .needle()
-                .is_none_or(|n| key.name.as_str().to_lowercase().contains(n.as_str()))
+            && self.needle().is_none_or(|n| key.name.as_str().to_lowercase().contains(n.as_str()))
     }
 }
 
@@ -320,10 +309,7 @@ impl AuditQuery {
             AuditScope::Project(t, p) => &r.team == t && r.project.as_ref() == Some(p),
         };
         in_scope
-            && self
-                .actor
-                .as_ref()
-                .is_none_or(|a| &r.actor.filter_value() == a)
+            && self.actor.as_ref().is_none_or(|a| &r.actor.filter_value() == a)
             && self.action.is_none_or(|a| r.action == a)
             && self.lowest().is_none_or(|l| r.id >= l)
             && self.below().is_none_or(|b| r.id < b)

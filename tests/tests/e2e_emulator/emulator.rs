@@ -67,27 +67,16 @@ fn cargo_command() -> Command {
 pub fn build(root: &Path, bins: &[&str]) {
     let started = Instant::now();
     let mut cmd = cargo_command();
-    cmd.arg("build")
-        .arg("--manifest-path")
-        .arg(root.join("Cargo.toml"))
-        .current_dir(root);
+    cmd.arg("build").arg("--manifest-path").arg(root.join("Cargo.toml")).current_dir(root);
     for b in bins {
         cmd.args(["--bin", b]);
     }
     let out = cmd.output().expect("running cargo build");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "cargo build of {bins:?} failed:\n{stderr}"
-    );
-    let compiled: Vec<&str> = stderr
-        .lines()
-        .filter_map(|l| l.trim_start().strip_prefix("Compiling "))
-        .collect();
-    eprintln!(
-        "built {bins:?} in {:.1?} (compiled: {compiled:?})",
-        started.elapsed()
-    );
+    assert!(out.status.success(), "cargo build of {bins:?} failed:\n{stderr}");
+    let compiled: Vec<&str> =
+        stderr.lines().filter_map(|l| l.trim_start().strip_prefix("Compiling ")).collect();
+    eprintln!("built {bins:?} in {:.1?} (compiled: {compiled:?})", started.elapsed());
 }
 
 /// A `POST` answered by the emulator's invoke API.
@@ -111,11 +100,7 @@ impl Invocation {
     /// The `errorMessage` of a function error, failing the test on a result.
     #[track_caller]
     pub fn error_message(self) -> String {
-        assert_eq!(
-            self.http_status, 500,
-            "expected a function error: {}",
-            self.text
-        );
+        assert_eq!(self.http_status, 500, "expected a function error: {}", self.text);
         self.body["errorMessage"]
             .as_str()
             .unwrap_or_else(|| panic!("no errorMessage: {}", self.text))
@@ -182,12 +167,7 @@ impl Emulator {
             cmd.process_group(0);
             let child = cmd.spawn().expect("starting cargo lambda watch");
             let watchdog = spawn_watchdog(child.id());
-            let mut emulator = Emulator {
-                child,
-                watchdog,
-                port,
-                log,
-            };
+            let mut emulator = Emulator { child, watchdog, port, log };
             match emulator.wait_ready() {
                 Ok(()) => return emulator,
                 Err(Exit::PortTaken) => {
@@ -218,12 +198,7 @@ impl Emulator {
                     "cargo lambda watch exited during start-up ({status})"
                 )));
             }
-            match post(
-                self.port,
-                &path("e2e-readiness-probe"),
-                b"{}",
-                INVOKE_TIMEOUT,
-            ) {
+            match post(self.port, &path("e2e-readiness-probe"), b"{}", INVOKE_TIMEOUT) {
                 Ok((404, text)) if text.contains("Missing function") => return Ok(()),
                 // someone else answers there: the port was taken before cargo-lambda bound it
                 Ok((status, text)) => {
@@ -252,11 +227,7 @@ impl Emulator {
         let (http_status, text) = post(self.port, &path(function), &payload, INVOKE_TIMEOUT)
             .unwrap_or_else(|e| panic!("invoking {function}: {e}\n{}", self.log_tail(40)));
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Invocation {
-            http_status,
-            text,
-            body,
-        }
+        Invocation { http_status, text, body }
     }
 
     /// Everything the emulator, cargo and the functions printed so far.
@@ -294,9 +265,7 @@ impl Emulator {
         for p in &instances {
             if alive(*p) {
                 eprintln!("function instance {p} outlived the emulator: SIGKILL");
-                let _ = Command::new("kill")
-                    .args(["-s", "KILL", &p.to_string()])
-                    .status();
+                let _ = Command::new("kill").args(["-s", "KILL", &p.to_string()]).status();
             }
         }
         let _ = self.child.kill();
@@ -384,21 +353,17 @@ fn descendants(root: u32) -> Vec<u32> {
 
 /// `(pid, ppid, pgid, state)` of every process, from /proc.
 fn processes() -> impl Iterator<Item = (u32, u32, u32, char)> {
-    std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
-            // "pid (comm) state ppid pgrp ...": comm may contain spaces and parentheses
-            let rest = &stat[stat.rfind(')')? + 2..];
-            let mut f = rest.split(' ');
-            let state = f.next()?.chars().next()?;
-            let ppid = f.next()?.parse().ok()?;
-            let pgrp = f.next()?.parse().ok()?;
-            Some((pid, ppid, pgrp, state))
-        })
+    std::fs::read_dir("/proc").into_iter().flatten().flatten().filter_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+        // "pid (comm) state ppid pgrp ...": comm may contain spaces and parentheses
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let mut f = rest.split(' ');
+        let state = f.next()?.chars().next()?;
+        let ppid = f.next()?.parse().ok()?;
+        let pgrp = f.next()?.parse().ok()?;
+        Some((pid, ppid, pgrp, state))
+    })
 }
 
 /// One HTTP/1.1 POST with `Connection: close`: status and body (de-chunked).

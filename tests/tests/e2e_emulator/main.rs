@@ -64,22 +64,15 @@ impl Setup {
             integration_tests::skip(tag, "DynamoDB Local is not running", "E2E_REQUIRED");
             return None;
         }
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let store = rt
-            .block_on(integration_tests::dynamo_store(tag))
-            .expect("DynamoDB Local is running");
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let store =
+            rt.block_on(integration_tests::dynamo_store(tag)).expect("DynamoDB Local is running");
         let template = cfn::template();
         let root = cfn::workspace_root();
         build_once(&root, &template);
         let env = [
             ("TABLE_NAME", store.table().to_owned()),
-            (
-                "AWS_ENDPOINT_URL_DYNAMODB",
-                std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap(),
-            ),
+            ("AWS_ENDPOINT_URL_DYNAMODB", std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap()),
             ("AWS_ACCESS_KEY_ID", "e2e".to_owned()),
             ("AWS_SECRET_ACCESS_KEY", "e2e".to_owned()),
             ("AWS_REGION", "us-east-1".to_owned()),
@@ -88,12 +81,7 @@ impl Setup {
             ("RUST_LOG", "info".to_owned()),
         ];
         let emulator = Emulator::start(&root, &env);
-        Some(Setup {
-            rt,
-            store,
-            emulator,
-            template,
-        })
+        Some(Setup { rt, store, emulator, template })
     }
 
     fn seed(&self, key: &ApiKey) {
@@ -120,16 +108,12 @@ impl Setup {
     fn check_log(&self, binaries: &[&str], tokens: &[&Token]) {
         let log = self.emulator.log_text();
         let compiled: Vec<&str> = log.lines().filter(|l| l.contains("Compiling ")).collect();
-        assert!(
-            compiled.is_empty(),
-            "cargo lambda watch compiled again: {compiled:?}"
-        );
+        assert!(compiled.is_empty(), "cargo lambda watch compiled again: {compiled:?}");
         for b in binaries {
             // "Running `target/debug/<bin>`" (or under another CARGO_TARGET_DIR)
             let ran = format!("/debug/{b}`");
             assert!(
-                log.lines()
-                    .any(|l| l.contains("Running `") && l.contains(&ran)),
+                log.lines().any(|l| l.contains("Running `") && l.contains(&ran)),
                 "{b} did not run from target/debug\n{}",
                 self.emulator.log_tail(40)
             );
@@ -282,10 +266,7 @@ fn management_events() {
     let got = s.call(&event("get-key.json")).expect(200);
     assert_eq!(got.body["prefix"], EVENT_PREFIX);
     assert_eq!(got.body["project"]["id"], "project-1");
-    assert!(
-        got.body.get("key").is_none(),
-        "the token is shown only once"
-    );
+    assert!(got.body.get("key").is_none(), "the token is shown only once");
     assert!(got.header("content-type").starts_with("application/json"));
 
     // PATCH /keys/{prefix}: the authorizer sees the change on its next call
@@ -309,19 +290,13 @@ fn management_events() {
     let token1 = Token::parse(replaced.body["key"].as_str().expect("the new token")).unwrap();
     assert_eq!(token1.prefix().as_str(), EVENT_PREFIX);
     for t in [&token1, &token0] {
-        assert_eq!(
-            s.authorize(&http_v2_with(t.expose())).ok()["isAuthorized"],
-            true
-        );
+        assert_eq!(s.authorize(&http_v2_with(t.expose())).ok()["isAuthorized"], true);
     }
 
     // GET /keys?projectId=project-1
     let listed = s.call(&event("list-keys.json")).expect(200);
     let items = listed.body["items"].as_array().expect("items");
-    assert!(
-        items.iter().any(|i| i["prefix"] == EVENT_PREFIX),
-        "{items:?}"
-    );
+    assert!(items.iter().any(|i| i["prefix"] == EVENT_PREFIX), "{items:?}");
 
     // POST /keys: a project key whose token passes the REST REQUEST authorizer
     let created = s.call(&event("create-key.json")).expect(201);
@@ -333,10 +308,7 @@ fn management_events() {
     let request = rest_request_with(token2.expose());
     let answer = s.authorize(&request).ok();
     assert_eq!(answer["principalId"], prefix2.as_str());
-    assert_eq!(
-        answer["policyDocument"]["Statement"][0]["Effect"], "Allow",
-        "{answer}"
-    );
+    assert_eq!(answer["policyDocument"]["Statement"][0]["Effect"], "Allow", "{answer}");
     assert_eq!(answer["context"]["projectId"], "project-1");
     assert_eq!(answer["context"]["roles"], "jobs:run");
 
@@ -367,11 +339,7 @@ fn management_events() {
         .iter()
         .filter_map(|r| r["action"].as_str())
         .collect();
-    assert_eq!(
-        actions[..3],
-        ["deleted", "replaced", "updated"],
-        "{actions:?}"
-    );
+    assert_eq!(actions[..3], ["deleted", "replaced", "updated"], "{actions:?}");
 
     s.check_log(
         &[
@@ -399,10 +367,7 @@ fn authorizer_events() {
     s.seed(&team);
 
     // HTTP API payload 2.0: a simple response with the whole context
-    assert_simple(
-        s.authorize(&http_v2_with(p_token.expose())).ok(),
-        Some(&project),
-    );
+    assert_simple(s.authorize(&http_v2_with(p_token.expose())).ok(), Some(&project));
     // as committed: the right prefix with another secret
     assert_simple(s.authorize(&event("authorizer-http-v2.json")).ok(), None);
 
@@ -434,10 +399,7 @@ fn sam_generated_authorizer_events() {
     let request_event = sam_generate("request-authorizer");
     // the copies in events/generated/ are what the pinned SAM CLI generates
     assert_eq!(token_event, event("generated/apigateway-authorizer.json"));
-    assert_eq!(
-        request_event,
-        event("generated/apigateway-request-authorizer.json")
-    );
+    assert_eq!(request_event, event("generated/apigateway-request-authorizer.json"));
 
     let (active, token) = key_with_prefix(KeyKind::Project, EVENT_PREFIX);
     let (mut disabled, disabled_token) = key_with_prefix(KeyKind::Team, TOKEN_EVENT_PREFIX);
@@ -454,9 +416,7 @@ fn sam_generated_authorizer_events() {
         e["authorizationToken"] = json!(value);
         e
     };
-    let allowed = s
-        .authorize(&with(&format!("Bearer {}", token.expose())))
-        .ok();
+    let allowed = s.authorize(&with(&format!("Bearer {}", token.expose()))).ok();
     assert_policy(allowed, "Allow", prefix, arn, Some(&active));
     // as generated ("incoming-client-token"): not a key, API Gateway's 401
     assert_eq!(s.authorize(&token_event).error_message(), "Unauthorized");
@@ -472,10 +432,7 @@ fn sam_generated_authorizer_events() {
         e["headers"][name] = json!(value);
         e
     };
-    let allowed = s.authorize(&with(
-        "Authorization",
-        &format!("Bearer {}", token.expose()),
-    ));
+    let allowed = s.authorize(&with("Authorization", &format!("Bearer {}", token.expose())));
     assert_policy(allowed.ok(), "Allow", prefix, arn, Some(&active));
     let allowed = s.authorize(&with("x-api-key", token.expose()));
     assert_policy(allowed.ok(), "Allow", prefix, arn, Some(&active));

@@ -37,18 +37,11 @@ impl Loop {
             integration_tests::skip(tag, "DynamoDB Local is not running", "E2E_REQUIRED");
             return None;
         }
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let store = rt.block_on(integration_tests::dynamo_store(tag))?;
         let template = cfn::template();
         super::build_once(&cfn::workspace_root(), &template);
-        Some(Loop {
-            rt,
-            store,
-            template,
-        })
+        Some(Loop { rt, store, template })
     }
 
     fn seed(&self, key: &ApiKey) {
@@ -84,10 +77,7 @@ fn binary(name: &str) -> std::path::PathBuf {
 fn event_for(binary: &str, caller: &ApiKey, token: &Token, victim: &ApiKey) -> Value {
     let t = token.expose();
     let call = |c: Call| {
-        c.by(caller)
-            .header("authorization", &format!("Bearer {t}"))
-            .header("x-api-key", t)
-            .event()
+        c.by(caller).header("authorization", &format!("Bearer {t}")).header("x-api-key", t).event()
     };
     let path = format!("/keys/{}", victim.prefix);
     match binary {
@@ -116,15 +106,9 @@ fn issued(answer: &Answer) -> Vec<String> {
     let Answer::Response(r) = answer else {
         return Vec::new();
     };
-    let body: Value = r["body"]
-        .as_str()
-        .and_then(|b| serde_json::from_str(b).ok())
-        .unwrap_or(Value::Null);
-    body["key"]
-        .as_str()
-        .map(str::to_owned)
-        .into_iter()
-        .collect()
+    let body: Value =
+        r["body"].as_str().and_then(|b| serde_json::from_str(b).ok()).unwrap_or(Value::Null);
+    body["key"].as_str().map(str::to_owned).into_iter().collect()
 }
 
 /// Every line is a JSON object with an RFC 3339 UTC `timestamp` and a level Lambda knows.
@@ -138,10 +122,7 @@ fn check_lines(what: &str, output: &str) {
             "{what}: no RFC 3339 UTC timestamp: {line}"
         );
         assert!(
-            matches!(
-                v["level"].as_str(),
-                Some("TRACE" | "DEBUG" | "INFO" | "WARN" | "ERROR")
-            ),
+            matches!(v["level"].as_str(), Some("TRACE" | "DEBUG" | "INFO" | "WARN" | "ERROR")),
             "{what}: no level Lambda reads: {line}"
         );
     }
@@ -158,10 +139,8 @@ fn no_key_in_any_log_line_at_any_level() {
         .iter()
         .map(|v| v.as_str().unwrap().to_owned())
         .collect();
-    let functions: Vec<String> = cfn::functions(&l.template)
-        .iter()
-        .map(|f| f.binary.to_owned())
-        .collect();
+    let functions: Vec<String> =
+        cfn::functions(&l.template).iter().map(|f| f.binary.to_owned()).collect();
     let mut runs = 0;
     let mut lines = 0;
     let mut secrets_seen = 0;
@@ -178,10 +157,7 @@ fn no_key_in_any_log_line_at_any_level() {
                 victim.secret_hash.as_str().to_owned(),
             ];
             let api = l.rt.block_on(RuntimeApi::start());
-            let env = l.env(&[
-                ("AWS_LAMBDA_LOG_LEVEL", level),
-                ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
-            ]);
+            let env = l.env(&[("AWS_LAMBDA_LOG_LEVEL", level), ("AWS_LAMBDA_LOG_FORMAT", "JSON")]);
             let process = Function::spawn(&binary(f), &api, &env);
             let answer =
                 l.rt.block_on(api.invoke(&event_for(f, &admin, &token, &victim), DEADLINE))
@@ -239,10 +215,7 @@ fn usage_counts_are_written_when_lambda_shuts_down() {
         let answer =
             l.rt.block_on(api.invoke(&event_for("authorize", &key, &token, &key), DEADLINE))
                 .expect("the authorizer answers");
-        assert!(
-            matches!(&answer, Answer::Response(r) if r["isAuthorized"] == true),
-            "{answer:?}"
-        );
+        assert!(matches!(&answer, Answer::Response(r) if r["isAuthorized"] == true), "{answer:?}");
     }
     assert_eq!(api.extensions(), [shared::shutdown::EXTENSION_NAME]);
     // the first call of the key was written at once; the other 24 wait for the next minute
@@ -253,10 +226,7 @@ fn usage_counts_are_written_when_lambda_shuts_down() {
     let (code, out, err) = process.finish(Duration::from_secs(5));
     assert_eq!(code, Some(0), "{out}{err}");
     let after = l.rt.block_on(l.store.get(&key.prefix)).unwrap().unwrap();
-    assert_eq!(
-        after.submitted_jobs, calls,
-        "every counted call written:\n{out}{err}"
-    );
+    assert_eq!(after.submitted_jobs, calls, "every counted call written:\n{out}{err}");
     eprintln!(
         "shutdown flush: {calls} calls, {} written before SIGTERM, {} after",
         before.submitted_jobs, after.submitted_jobs
@@ -278,8 +248,7 @@ fn a_runtime_api_without_extensions_is_a_warning() {
     assert!(matches!(&answer, Answer::Response(r) if r["isAuthorized"] == true));
     let (out, _) = process.kill();
     assert!(
-        out.lines()
-            .any(|l| l.contains("\"WARN\"") && l.contains("shutdown extension")),
+        out.lines().any(|l| l.contains("\"WARN\"") && l.contains("shutdown extension")),
         "{out}"
     );
 }

@@ -15,54 +15,19 @@ use integration_tests::api::*;
 /// `(file, route key, handler's expected status)`, in an order where each leaves the key in a
 /// state the next one can use.
 const EVENTS: [(&str, &str, &str, u16); 8] = [
-    (
-        "get-key",
-        include_str!("../../../events/get-key.json"),
-        "GET /keys/{prefix}",
-        200,
-    ),
-    (
-        "update-key",
-        include_str!("../../../events/update-key.json"),
-        "PATCH /keys/{prefix}",
-        200,
-    ),
+    ("get-key", include_str!("../../../events/get-key.json"), "GET /keys/{prefix}", 200),
+    ("update-key", include_str!("../../../events/update-key.json"), "PATCH /keys/{prefix}", 200),
     (
         "replace-key",
         include_str!("../../../events/replace-key.json"),
         "POST /keys/{prefix}/replace",
         200,
     ),
-    (
-        "list-keys",
-        include_str!("../../../events/list-keys.json"),
-        "GET /keys",
-        200,
-    ),
-    (
-        "create-key",
-        include_str!("../../../events/create-key.json"),
-        "POST /keys",
-        201,
-    ),
-    (
-        "team-audit",
-        include_str!("../../../events/team-audit.json"),
-        "GET /audit",
-        200,
-    ),
-    (
-        "delete-key",
-        include_str!("../../../events/delete-key.json"),
-        "DELETE /keys/{prefix}",
-        204,
-    ),
-    (
-        "key-audit",
-        include_str!("../../../events/key-audit.json"),
-        "GET /keys/{prefix}/audit",
-        200,
-    ),
+    ("list-keys", include_str!("../../../events/list-keys.json"), "GET /keys", 200),
+    ("create-key", include_str!("../../../events/create-key.json"), "POST /keys", 201),
+    ("team-audit", include_str!("../../../events/team-audit.json"), "GET /audit", 200),
+    ("delete-key", include_str!("../../../events/delete-key.json"), "DELETE /keys/{prefix}", 204),
+    ("key-audit", include_str!("../../../events/key-audit.json"), "GET /keys/{prefix}/audit", 200),
 ];
 
 #[test]
@@ -74,10 +39,7 @@ fn events_are_http_api_v2_with_an_authorizer_context() {
         assert_eq!(event["requestContext"]["routeKey"], route_key, "{name}");
         let method = route_key.split(' ').next().unwrap();
         assert_eq!(event["requestContext"]["http"]["method"], method, "{name}");
-        assert_eq!(
-            event["rawPath"], event["requestContext"]["http"]["path"],
-            "{name}"
-        );
+        assert_eq!(event["rawPath"], event["requestContext"]["http"]["path"], "{name}");
         let ctx: HashMap<String, Value> =
             serde_json::from_value(event["requestContext"]["authorizer"]["lambda"].clone())
                 .unwrap();
@@ -160,31 +122,17 @@ async fn events_run_through_their_handlers<S: Store>(store: S) {
             assert_eq!(again.body, a.body);
         }
         if a.status >= 400 {
-            assert_eq!(
-                a.body["requestId"], event["requestContext"]["requestId"],
-                "{name}"
-            );
+            assert_eq!(a.body["requestId"], event["requestContext"]["requestId"], "{name}");
             request_ids_checked += 1;
         }
         // the same event without the authorizer's context: a 401 problem that names the
         // event's request id (the Lambda invocation's, in production)
         let mut bare = event.clone();
-        bare["requestContext"]
-            .as_object_mut()
-            .unwrap()
-            .remove("authorizer");
+        bare["requestContext"].as_object_mut().unwrap().remove("authorizer");
         let req = lambda_http::request::from_str(&bare.to_string()).unwrap();
         let refused = Answer::from(api::dispatch(&api.state, req).await.unwrap());
-        assert_eq!(
-            refused.status, 401,
-            "{name} without a caller: {}",
-            refused.text
-        );
-        assert_eq!(
-            refused.header("content-type"),
-            Some("application/problem+json"),
-            "{name}"
-        );
+        assert_eq!(refused.status, 401, "{name} without a caller: {}", refused.text);
+        assert_eq!(refused.header("content-type"), Some("application/problem+json"), "{name}");
         let rid = event["requestContext"]["requestId"].as_str().unwrap();
         assert!(!rid.is_empty(), "{name}");
         assert_eq!(refused.body["requestId"], rid, "{name} without a caller");

@@ -34,10 +34,7 @@ async fn create_shows_the_token_once<S: Store>(store: S) {
     let prefix = a.body["prefix"].as_str().unwrap();
     assert_eq!(token.prefix().as_str(), prefix);
     assert!(token.expose().starts_with("sk-project-"));
-    assert_eq!(
-        a.header("location"),
-        Some(format!("/keys/{prefix}").as_str())
-    );
+    assert_eq!(a.header("location"), Some(format!("/keys/{prefix}").as_str()));
     assert_eq!(a.header("cache-control"), Some("no-store"));
     assert_eq!(a.header("content-type"), Some("application/json"));
     assert_eq!(a.header("etag"), Some("\"1\""));
@@ -61,10 +58,8 @@ async fn create_shows_the_token_once<S: Store>(store: S) {
     assert_eq!(stored.secret_hash, token.hash());
     assert_eq!(stored.match_secret(&token, START), SecretMatch::Current);
     // and a get shows the same object without the token
-    let got = api
-        .send(Call::new("GET", format!("/keys/{prefix}")).by(&team.admin))
-        .await
-        .expect(200);
+    let got =
+        api.send(Call::new("GET", format!("/keys/{prefix}")).by(&team.admin)).await.expect(200);
     let mut without = a.body.clone();
     without.as_object_mut().unwrap().remove("key");
     assert_eq!(got.body, without);
@@ -85,21 +80,13 @@ async fn second_team_key_is_409<S: Store>(store: S) {
         .expect(409);
     assert_eq!(a.header("content-type"), Some("application/problem+json"));
     // and the admin itself (userId defaults to the caller) has one too
-    api.send(
-        Call::new("POST", "/keys")
-            .by(&team.admin)
-            .json(json!({"name": "mine"})),
-    )
-    .await
-    .expect(409);
-    // once uma's key is deleted the slot is free again
-    api.send(Call::new("DELETE", path(&team.user1)).by(&team.admin))
+    api.send(Call::new("POST", "/keys").by(&team.admin).json(json!({"name": "mine"})))
         .await
-        .expect(204);
+        .expect(409);
+    // once uma's key is deleted the slot is free again
+    api.send(Call::new("DELETE", path(&team.user1)).by(&team.admin)).await.expect(204);
     api.send(
-        Call::new("POST", "/keys")
-            .by(&team.admin)
-            .json(json!({"name": "again", "userId": "uma"})),
+        Call::new("POST", "/keys").by(&team.admin).json(json!({"name": "again", "userId": "uma"})),
     )
     .await
     .expect(201);
@@ -127,27 +114,15 @@ async fn if_match_is_412_when_stale<S: Store>(store: S) {
     api.send(patch("\"1\", \"3\"", "third")).await.expect(200);
     api.send(patch("*", "fourth")).await.expect(200);
     // replace and delete honour it too
-    api.send(
-        Call::new("POST", replace_path(&k))
-            .by(&team.admin)
-            .header("if-match", "\"1\""),
-    )
-    .await
-    .expect(412);
-    api.send(
-        Call::new("DELETE", path(&k))
-            .by(&team.admin)
-            .header("if-match", "\"4\""),
-    )
-    .await
-    .expect(412);
-    api.send(
-        Call::new("DELETE", path(&k))
-            .by(&team.admin)
-            .header("if-match", "\"5\""),
-    )
-    .await
-    .expect(204);
+    api.send(Call::new("POST", replace_path(&k)).by(&team.admin).header("if-match", "\"1\""))
+        .await
+        .expect(412);
+    api.send(Call::new("DELETE", path(&k)).by(&team.admin).header("if-match", "\"4\""))
+        .await
+        .expect(412);
+    api.send(Call::new("DELETE", path(&k)).by(&team.admin).header("if-match", "\"5\""))
+        .await
+        .expect(204);
 }
 
 async fn concurrent_change_is_409_or_412<S: Store>(store: S) {
@@ -168,12 +143,9 @@ async fn concurrent_change_is_409_or_412<S: Store>(store: S) {
         // with If-Match naming the version read, it is a failed precondition
         let version = api.stored(&k).await.version;
         race.arm();
-        api.send(
-            call.by(&team.admin)
-                .header("if-match", &format!("\"{version}\"")),
-        )
-        .await
-        .expect(412);
+        api.send(call.by(&team.admin).header("if-match", &format!("\"{version}\"")))
+            .await
+            .expect(412);
     }
     // nothing of the losers was written
     assert_ne!(api.stored(&k).await.name.as_str(), "mine");
@@ -209,21 +181,13 @@ async fn replace_with_a_grace_period<S: Store>(store: S) {
     assert_eq!(previous.hash, old.hash());
     assert_eq!(previous.valid_until, START + Duration::seconds(300));
     assert_eq!(stored.match_secret(&new, START), SecretMatch::Current);
-    assert_eq!(
-        stored.match_secret(&old, START + Duration::seconds(299)),
-        SecretMatch::Previous
-    );
-    assert_eq!(
-        stored.match_secret(&old, START + Duration::seconds(300)),
-        SecretMatch::None
-    );
+    assert_eq!(stored.match_secret(&old, START + Duration::seconds(299)), SecretMatch::Previous);
+    assert_eq!(stored.match_secret(&old, START + Duration::seconds(300)), SecretMatch::None);
     // a replace a minute later with no grace ends every older secret at once
     api.clock.advance(Duration::minutes(1));
     let a = api
         .send(
-            Call::new("POST", replace_path(&k))
-                .by(&team.pa_p1)
-                .raw(Some("application/json"), "{}"),
+            Call::new("POST", replace_path(&k)).by(&team.pa_p1).raw(Some("application/json"), "{}"),
         )
         .await
         .expect(200);
@@ -245,16 +209,11 @@ async fn replace_with_a_grace_period<S: Store>(store: S) {
         .await
         .expect(200);
     let stored = api.stored(&k).await;
-    assert_eq!(
-        stored.previous.unwrap().valid_until,
-        now + Duration::days(1)
-    );
+    assert_eq!(stored.previous.unwrap().valid_until, now + Duration::days(1));
     assert_eq!(a.body["version"], 4);
     // a team key replaces itself (seed 000)
-    let a = api
-        .send(Call::new("POST", replace_path(&team.user1)).by(&team.user1))
-        .await
-        .expect(200);
+    let a =
+        api.send(Call::new("POST", replace_path(&team.user1)).by(&team.user1)).await.expect(200);
     assert!(a.body["key"].as_str().unwrap().starts_with("sk-team-"));
 }
 
@@ -263,83 +222,43 @@ async fn deleted_keys_are_gone<S: Store>(store: S) {
     let team = Team::seed(&api).await;
     let (k, _) = p1_key(&api, &[]).await;
     // when deleted
-    let a = api
-        .send(Call::new("DELETE", path(&k)).by(&team.pa_p1))
-        .await
-        .expect(204);
+    let a = api.send(Call::new("DELETE", path(&k)).by(&team.pa_p1)).await.expect(204);
     assert!(a.text.is_empty());
     // then a tombstone is left
     assert_eq!(api.stored(&k).await.status, Status::Deleted);
     // and every route treats it as unknown
-    api.send(Call::new("GET", path(&k)).by(&team.admin))
+    api.send(Call::new("GET", path(&k)).by(&team.admin)).await.expect(404);
+    api.send(Call::new("POST", replace_path(&k)).by(&team.admin)).await.expect(404);
+    api.send(Call::new("PATCH", path(&k)).by(&team.admin).json(json!({"name": "back"})))
         .await
         .expect(404);
-    api.send(Call::new("POST", replace_path(&k)).by(&team.admin))
+    api.send(Call::new("PATCH", path(&k)).by(&team.admin).json(json!({"status": "Active"})))
         .await
         .expect(404);
-    api.send(
-        Call::new("PATCH", path(&k))
-            .by(&team.admin)
-            .json(json!({"name": "back"})),
-    )
-    .await
-    .expect(404);
-    api.send(
-        Call::new("PATCH", path(&k))
-            .by(&team.admin)
-            .json(json!({"status": "Active"})),
-    )
-    .await
-    .expect(404);
-    api.send(Call::new("DELETE", path(&k)).by(&team.admin))
-        .await
-        .expect(404);
+    api.send(Call::new("DELETE", path(&k)).by(&team.admin)).await.expect(404);
     // it leaves the list, and shows only when tombstones are asked for
-    let live = api
-        .send(
-            Call::new("GET", "/keys")
-                .query("projectId=p1")
-                .by(&team.admin),
-        )
-        .await
-        .expect(200);
+    let live =
+        api.send(Call::new("GET", "/keys").query("projectId=p1").by(&team.admin)).await.expect(200);
     assert!(!live.text.contains(k.prefix.as_str()));
     let dead = api
-        .send(
-            Call::new("GET", "/keys")
-                .query("projectId=p1&status=Deleted")
-                .by(&team.admin),
-        )
+        .send(Call::new("GET", "/keys").query("projectId=p1&status=Deleted").by(&team.admin))
         .await
         .expect(200);
     assert_eq!(dead.body["items"][0]["prefix"], k.prefix.as_str());
     assert_eq!(dead.body["items"][0]["status"], "Deleted");
     // a team key that deletes itself is gone the same way: it no longer calls at all (its
     // authorizer context, even from a cache, is refused on the next management request)
-    api.send(Call::new("DELETE", path(&team.user2)).by(&team.user2))
-        .await
-        .expect(204);
-    api.send(Call::new("GET", path(&team.user2)).by(&team.user2))
-        .await
-        .expect(401);
-    api.send(Call::new("GET", path(&team.user2)).by(&team.admin))
-        .await
-        .expect(404);
+    api.send(Call::new("DELETE", path(&team.user2)).by(&team.user2)).await.expect(204);
+    api.send(Call::new("GET", path(&team.user2)).by(&team.user2)).await.expect(401);
+    api.send(Call::new("GET", path(&team.user2)).by(&team.admin)).await.expect(404);
 }
 
 async fn lists_page_search_and_filter<S: Store>(store: S) {
     let api = Api::new(store);
     let team = Team::seed(&api).await;
     let mut made = Vec::new();
-    for (i, name) in [
-        "Deploy bot",
-        "deploy-staging",
-        "Metrics",
-        "DEPLOYER",
-        "misc",
-    ]
-    .iter()
-    .enumerate()
+    for (i, name) in
+        ["Deploy bot", "deploy-staging", "Metrics", "DEPLOYER", "misc"].iter().enumerate()
     {
         api.clock.advance(Duration::seconds(1));
         let a = api
@@ -370,37 +289,23 @@ async fn lists_page_search_and_filter<S: Store>(store: S) {
             .collect()
     };
     // newest first, paged by the cursor
-    let first = api
-        .send(Call::new("GET", "/keys").query("limit=2").by(&team.pa_p1))
-        .await
-        .expect(200);
+    let first =
+        api.send(Call::new("GET", "/keys").query("limit=2").by(&team.pa_p1)).await.expect(200);
     assert_eq!(names(&first), ["misc", "DEPLOYER"]);
     let cursor = first.body["nextCursor"].as_str().unwrap();
     let second = api
-        .send(
-            Call::new("GET", "/keys")
-                .query(&format!("limit=2&cursor={cursor}"))
-                .by(&team.pa_p1),
-        )
+        .send(Call::new("GET", "/keys").query(&format!("limit=2&cursor={cursor}")).by(&team.pa_p1))
         .await
         .expect(200);
     assert_eq!(names(&second), ["Metrics", "deploy-staging"]);
     // search is a case-insensitive substring of the name; status filters
     let found = api
-        .send(
-            Call::new("GET", "/keys")
-                .query("search=DePlOy")
-                .by(&team.pa_p1),
-        )
+        .send(Call::new("GET", "/keys").query("search=DePlOy").by(&team.pa_p1))
         .await
         .expect(200);
     assert_eq!(names(&found), ["DEPLOYER", "deploy-staging", "Deploy bot"]);
     let disabled = api
-        .send(
-            Call::new("GET", "/keys")
-                .query("status=Disabled&search=deploy")
-                .by(&team.pa_p1),
-        )
+        .send(Call::new("GET", "/keys").query("status=Disabled&search=deploy").by(&team.pa_p1))
         .await
         .expect(200);
     assert_eq!(names(&disabled), ["DEPLOYER", "deploy-staging"]);
@@ -428,33 +333,18 @@ async fn bootstrap_mints_the_first_admin<S: Store>(store: S) {
     // and the key works as an admin of that team right away
     let a = api
         .send(
-            Call::new("POST", "/keys")
-                .by(&stored)
-                .json(json!({"name": "ops", "projectId": "ops"})),
+            Call::new("POST", "/keys").by(&stored).json(json!({"name": "ops", "projectId": "ops"})),
         )
         .await
         .expect(201);
     assert_eq!(a.body["account"]["id"], "fresh-team");
     // a second bootstrap for the same user conflicts; a bad name is a validation error
-    let again = bootstrap_admin(
-        api.store(),
-        &api.clock,
-        id("fresh-team"),
-        id("root"),
-        "again",
-        "ops",
-    )
-    .await;
+    let again =
+        bootstrap_admin(api.store(), &api.clock, id("fresh-team"), id("root"), "again", "ops")
+            .await;
     assert_eq!(again.unwrap_err().status(), 409);
-    let bad = bootstrap_admin(
-        api.store(),
-        &api.clock,
-        id("fresh-team"),
-        id("other"),
-        "",
-        "ops",
-    )
-    .await;
+    let bad =
+        bootstrap_admin(api.store(), &api.clock, id("fresh-team"), id("other"), "", "ops").await;
     assert_eq!(bad.unwrap_err().status(), 400);
 }
 
@@ -470,10 +360,8 @@ async fn no_secret_outside_create_and_replace<S: Store>(store: S) {
     let mut bodies: Vec<(String, String)> = Vec::new();
     let without_key = |a: &Answer| {
         let mut body = a.body.clone();
-        let key = body
-            .as_object_mut()
-            .and_then(|o| o.remove("key"))
-            .expect("the answer carries the key");
+        let key =
+            body.as_object_mut().and_then(|o| o.remove("key")).expect("the answer carries the key");
         (key.as_str().expect("a token").to_owned(), body.to_string())
     };
     // keys made through the API, replaced with a grace period (so a previous hash is stored)
@@ -502,9 +390,7 @@ async fn no_secret_outside_create_and_replace<S: Store>(store: S) {
     bodies.push(("replace (without its key)".into(), rest));
     for key in api
         .store()
-        .list(&ListQuery::new(shared::store::ListScope::WholeTeam(id(
-            TEAM,
-        ))))
+        .list(&ListQuery::new(shared::store::ListScope::WholeTeam(id(TEAM))))
         .await
         .unwrap()
         .items
@@ -521,65 +407,22 @@ async fn no_secret_outside_create_and_replace<S: Store>(store: S) {
     let t = team.tokens[0].expose();
     let calls = vec![
         (Call::new("GET", "/keys").by(&team.admin), 200),
-        (
-            Call::new("GET", "/keys")
-                .query("keyType=user")
-                .by(&team.admin),
-            200,
-        ),
-        (
-            Call::new("GET", "/keys")
-                .query("projectId=p1")
-                .by(&team.pm_p1),
-            200,
-        ),
+        (Call::new("GET", "/keys").query("keyType=user").by(&team.admin), 200),
+        (Call::new("GET", "/keys").query("projectId=p1").by(&team.pm_p1), 200),
         (Call::new("GET", "/keys").by(&team.user1), 200),
         (Call::new("GET", &p).by(&team.admin), 200),
         (Call::new("GET", path(&team.user1)).by(&team.user1), 200),
         (Call::new("GET", "/me").by(&team.user1), 200),
         (Call::new("GET", format!("{p}/audit")).by(&team.admin), 200),
         (Call::new("GET", "/audit").by(&team.admin), 200),
-        (
-            Call::new("PATCH", &p)
-                .by(&team.admin)
-                .json(json!({"name": "scanned"})),
-            200,
-        ),
-        (
-            Call::new("PATCH", &p)
-                .by(&team.admin)
-                .json(json!({"hash": "x"})),
-            400,
-        ),
-        (
-            Call::new("PATCH", &p)
-                .by(&team.pm_p1)
-                .json(json!({"name": "no"})),
-            403,
-        ),
-        (
-            Call::new("POST", format!("{p}/replace")).by(&team.pm_p1),
-            403,
-        ),
-        (
-            Call::new("POST", "/keys")
-                .by(&team.admin)
-                .json(json!({"name": ""})),
-            400,
-        ),
+        (Call::new("PATCH", &p).by(&team.admin).json(json!({"name": "scanned"})), 200),
+        (Call::new("PATCH", &p).by(&team.admin).json(json!({"hash": "x"})), 400),
+        (Call::new("PATCH", &p).by(&team.pm_p1).json(json!({"name": "no"})), 403),
+        (Call::new("POST", format!("{p}/replace")).by(&team.pm_p1), 403),
+        (Call::new("POST", "/keys").by(&team.admin).json(json!({"name": ""})), 400),
         // a token as a query parameter's name, and as a body field's name
-        (
-            Call::new("GET", "/keys")
-                .query(&format!("{t}=1"))
-                .by(&team.admin),
-            400,
-        ),
-        (
-            Call::new("PATCH", &p)
-                .by(&team.admin)
-                .json(json!({ t: "x", "name": "ok" })),
-            400,
-        ),
+        (Call::new("GET", "/keys").query(&format!("{t}=1")).by(&team.admin), 400),
+        (Call::new("PATCH", &p).by(&team.admin).json(json!({ t: "x", "name": "ok" })), 400),
         (
             Call::new("POST", "/keys")
                 .by(&team.admin)
@@ -590,12 +433,7 @@ async fn no_secret_outside_create_and_replace<S: Store>(store: S) {
         (Call::new("GET", &p), 401),
         (Call::new("DELETE", &p).by(&team.admin), 204),
         (Call::new("DELETE", &p).by(&team.admin), 404),
-        (
-            Call::new("GET", "/keys")
-                .query("status=Deleted&projectId=p1")
-                .by(&team.admin),
-            200,
-        ),
+        (Call::new("GET", "/keys").query("status=Deleted&projectId=p1").by(&team.admin), 200),
     ];
     let sent = calls.len();
     for (call, want) in calls {
@@ -623,10 +461,7 @@ async fn no_secret_outside_create_and_replace<S: Store>(store: S) {
         }
         // (an audit record's `key` is the key it is about, an object)
         assert!(!body.contains("\"key\":\""), "{what}: {body}");
-        assert!(
-            !body.contains("secretHash") && !body.contains("previous"),
-            "{what}: {body}"
-        );
+        assert!(!body.contains("secretHash") && !body.contains("previous"), "{what}: {body}");
     }
     assert_eq!(bodies.len(), 2 + sent);
     assert_eq!(sent, 22);

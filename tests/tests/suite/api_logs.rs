@@ -18,10 +18,7 @@ fn no_secret_in_any_log_line() {
     // (what, answer) of every answer but create's and replace's, whose `key` is the token
     let mut answers: Vec<(String, String)> = Vec::new();
     {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
             let api = Api::new(integration_tests::memory_store());
             let team = Team::seed(&api).await;
@@ -66,12 +63,7 @@ fn no_secret_in_any_log_line() {
                     400,
                 ),
                 // a name is free text: the key is renamed (and the name is not logged)
-                (
-                    Call::new("PATCH", &p)
-                        .by(&team.admin)
-                        .json(json!({"name": token.clone()})),
-                    200,
-                ),
+                (Call::new("PATCH", &p).by(&team.admin).json(json!({"name": token.clone()})), 200),
                 (
                     Call::new("PATCH", &p)
                         .by(&team.admin)
@@ -79,28 +71,10 @@ fn no_secret_in_any_log_line() {
                     400,
                 ),
                 // a token as a body field's name and as a query parameter's name
-                (
-                    Call::new("PATCH", &p)
-                        .by(&team.admin)
-                        .json(json!({ &token: 1 })),
-                    400,
-                ),
-                (
-                    Call::new("GET", "/keys")
-                        .query(&format!("{token}=1"))
-                        .by(&team.admin),
-                    400,
-                ),
-                (
-                    Call::new("POST", format!("{p}/replace")).by(&team.pm_p1),
-                    403,
-                ),
-                (
-                    Call::new("POST", "/keys")
-                        .by(&team.admin)
-                        .raw(Some("text/plain"), &token),
-                    415,
-                ),
+                (Call::new("PATCH", &p).by(&team.admin).json(json!({ &token: 1 })), 400),
+                (Call::new("GET", "/keys").query(&format!("{token}=1")).by(&team.admin), 400),
+                (Call::new("POST", format!("{p}/replace")).by(&team.pm_p1), 403),
+                (Call::new("POST", "/keys").by(&team.admin).raw(Some("text/plain"), &token), 415),
                 (Call::new("DELETE", &p).by(&team.admin), 204),
                 (Call::new("DELETE", &p).by(&team.admin), 404),
                 (Call::new("GET", &p), 401),
@@ -156,15 +130,9 @@ fn no_secret_in_any_log_line() {
         for s in &secrets {
             let secret_part =
                 Token::parse(s).map(|t| t.expose()[t.expose().len() - 38..].to_owned());
-            assert!(
-                !text.contains(s.as_str()),
-                "{what} carries a secret: {text}"
-            );
+            assert!(!text.contains(s.as_str()), "{what} carries a secret: {text}");
             if let Ok(part) = &secret_part {
-                assert!(
-                    !text.contains(part.as_str()),
-                    "{what} carries a secret: {text}"
-                );
+                assert!(!text.contains(part.as_str()), "{what} carries a secret: {text}");
             }
         }
     }
@@ -179,15 +147,9 @@ fn no_secret_in_any_log_line() {
     for s in &secrets {
         let secret_part = Token::parse(s).map(|t| t.expose()[t.expose().len() - 38..].to_owned());
         for line in logs.lines() {
-            assert!(
-                !line.contains(s.as_str()),
-                "a log line carries a secret: {line}"
-            );
+            assert!(!line.contains(s.as_str()), "a log line carries a secret: {line}");
             if let Ok(part) = &secret_part {
-                assert!(
-                    !line.contains(part.as_str()),
-                    "a log line carries a secret: {line}"
-                );
+                assert!(!line.contains(part.as_str()), "a log line carries a secret: {line}");
             }
         }
     }

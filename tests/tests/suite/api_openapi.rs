@@ -25,9 +25,7 @@ fn resolve<'a>(spec: &'a Value, v: &'a Value) -> &'a Value {
     match v.get("$ref").and_then(Value::as_str) {
         Some(r) => {
             let pointer = r.strip_prefix('#').expect("local $ref");
-            let target = spec
-                .pointer(pointer)
-                .unwrap_or_else(|| panic!("dangling $ref {r}"));
+            let target = spec.pointer(pointer).unwrap_or_else(|| panic!("dangling $ref {r}"));
             resolve(spec, target)
         }
         None => v,
@@ -52,12 +50,7 @@ fn evaluated(spec: &Value, schema: &Value, out: &mut BTreeSet<String>) {
     if let Some(props) = schema.get("properties").and_then(Value::as_object) {
         out.extend(props.keys().cloned());
     }
-    for sub in schema
-        .get("allOf")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for sub in schema.get("allOf").and_then(Value::as_array).into_iter().flatten() {
         evaluated(spec, sub, out);
     }
 }
@@ -65,12 +58,7 @@ fn evaluated(spec: &Value, schema: &Value, out: &mut BTreeSet<String>) {
 /// Every way `value` breaks `schema`, as "path: problem".
 fn check(spec: &Value, schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>) {
     let schema = resolve(spec, schema);
-    for sub in schema
-        .get("allOf")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for sub in schema.get("allOf").and_then(Value::as_array).into_iter().flatten() {
         check(spec, sub, value, at, errors);
     }
     if let Some(t) = schema.get("type") {
@@ -97,44 +85,24 @@ fn check(spec: &Value, schema: &Value, value: &Value, at: &str, errors: &mut Vec
         }
     }
     if let Some(n) = value.as_f64() {
-        if schema
-            .get("minimum")
-            .and_then(Value::as_f64)
-            .is_some_and(|m| n < m)
-        {
+        if schema.get("minimum").and_then(Value::as_f64).is_some_and(|m| n < m) {
             errors.push(format!("{at}: {n} is below the minimum"));
         }
-        if schema
-            .get("maximum")
-            .and_then(Value::as_f64)
-            .is_some_and(|m| n > m)
-        {
+        if schema.get("maximum").and_then(Value::as_f64).is_some_and(|m| n > m) {
             errors.push(format!("{at}: {n} is above the maximum"));
         }
     }
     if let Some(s) = value.as_str() {
         let len = s.chars().count() as u64;
-        if schema
-            .get("minLength")
-            .and_then(Value::as_u64)
-            .is_some_and(|m| len < m)
-        {
+        if schema.get("minLength").and_then(Value::as_u64).is_some_and(|m| len < m) {
             errors.push(format!("{at}: shorter than minLength"));
         }
-        if schema
-            .get("maxLength")
-            .and_then(Value::as_u64)
-            .is_some_and(|m| len > m)
-        {
+        if schema.get("maxLength").and_then(Value::as_u64).is_some_and(|m| len > m) {
             errors.push(format!("{at}: longer than maxLength"));
         }
     }
     if let Some(items) = value.as_array() {
-        if schema
-            .get("maxItems")
-            .and_then(Value::as_u64)
-            .is_some_and(|m| items.len() as u64 > m)
-        {
+        if schema.get("maxItems").and_then(Value::as_u64).is_some_and(|m| items.len() as u64 > m) {
             errors.push(format!("{at}: more than maxItems"));
         }
         if let Some(item_schema) = schema.get("items") {
@@ -144,12 +112,7 @@ fn check(spec: &Value, schema: &Value, value: &Value, at: &str, errors: &mut Vec
         }
     }
     if let Some(obj) = value.as_object() {
-        for name in schema
-            .get("required")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for name in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
             let name = name.as_str().unwrap_or_default();
             if !obj.contains_key(name) {
                 errors.push(format!("{at}: required property {name} is missing"));
@@ -194,21 +157,10 @@ fn conforms(spec: &Value, call: &Call, a: &Answer) -> (String, String, String) {
         .get(&method)
         .unwrap_or_else(|| panic!("{method} {template} is not documented"));
     let status = a.status.to_string();
-    let response = op["responses"]
-        .get(&status)
-        .map(|r| resolve(spec, r))
-        .unwrap_or_else(|| {
-            panic!(
-                "{method} {template} answered {status}, which is not documented: {}",
-                a.text
-            )
-        });
-    for (name, header) in response
-        .get("headers")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
+    let response = op["responses"].get(&status).map(|r| resolve(spec, r)).unwrap_or_else(|| {
+        panic!("{method} {template} answered {status}, which is not documented: {}", a.text)
+    });
+    for (name, header) in response.get("headers").and_then(Value::as_object).into_iter().flatten() {
         let header = resolve(spec, header);
         if header["required"] == true {
             let got = a.header(name).unwrap_or_else(|| {
@@ -218,10 +170,7 @@ fn conforms(spec: &Value, call: &Call, a: &Answer) -> (String, String, String) {
             let as_json = got.parse::<Value>().ok().filter(|v| v.is_number());
             let v = as_json.unwrap_or_else(|| json!(got));
             check(spec, &header["schema"], &v, name, &mut errors);
-            assert!(
-                errors.is_empty(),
-                "{method} {template} {status}: {errors:?}"
-            );
+            assert!(errors.is_empty(), "{method} {template} {status}: {errors:?}");
         }
     }
     match response.get("content").and_then(Value::as_object) {
@@ -285,11 +234,8 @@ fn the_document_is_openapi_3_1_and_its_refs_resolve() {
         .map(|(p, m, _)| format!("{} {p}", m.to_uppercase()))
         .collect();
     // every guarded route of the route table, and nothing else
-    let routes: BTreeSet<String> = ROUTES
-        .iter()
-        .filter(|r| r.authorized)
-        .map(|r| r.route_key())
-        .collect();
+    let routes: BTreeSet<String> =
+        ROUTES.iter().filter(|r| r.authorized).map(|r| r.route_key()).collect();
     assert_eq!(ids, routes);
 }
 
@@ -406,20 +352,10 @@ async fn answers_match_the_document<S: Store>(store: S) {
     }
     // then every documented status of every route was produced and checked — but for the
     // refusals only API Gateway answers (GET /me reads no other key, so no handler forbids it)
-    let gateway_only = (
-        String::from("/me"),
-        String::from("get"),
-        String::from("403"),
-    );
-    let missing: Vec<_> = documented(&spec)
-        .difference(&covered)
-        .filter(|op| **op != gateway_only)
-        .cloned()
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "documented but never produced: {missing:?}"
-    );
+    let gateway_only = (String::from("/me"), String::from("get"), String::from("403"));
+    let missing: Vec<_> =
+        documented(&spec).difference(&covered).filter(|op| **op != gateway_only).cloned().collect();
+    assert!(missing.is_empty(), "documented but never produced: {missing:?}");
 }
 
 integration_tests::on_both_stores!(answers_match_the_document);

@@ -40,14 +40,8 @@ enum Route {
     Delete,
 }
 
-const ROUTES: [Route; 6] = [
-    Route::Create,
-    Route::List,
-    Route::Get,
-    Route::Replace,
-    Route::Update,
-    Route::Delete,
-];
+const ROUTES: [Route; 6] =
+    [Route::Create, Route::List, Route::Get, Route::Replace, Route::Update, Route::Delete];
 
 /// The status the permission rules (docs/API.md) imply. Keys of another team are 404 (never 403: that would confirm
 /// they exist); keys of the caller's own team it may not touch are 403.
@@ -139,10 +133,7 @@ async fn permission_matrix<S: Store>(store: S) {
                 answer.status, answer.text
             );
             if answer.status >= 400 {
-                assert_eq!(
-                    answer.header("content-type"),
-                    Some("application/problem+json")
-                );
+                assert_eq!(answer.header("content-type"), Some("application/problem+json"));
                 assert_eq!(answer.body["status"], answer.status);
                 continue;
             }
@@ -150,17 +141,9 @@ async fn permission_matrix<S: Store>(store: S) {
             let stored = api.store().get(&target.prefix).await.unwrap();
             match route {
                 Route::Create => {
-                    let team_id = if who == Who::OtherTeam {
-                        OTHER_TEAM
-                    } else {
-                        TEAM
-                    };
+                    let team_id = if who == Who::OtherTeam { OTHER_TEAM } else { TEAM };
                     assert_eq!(answer.body["account"]["id"], team_id);
-                    let want = if who == Who::ProjectMember {
-                        "Pending"
-                    } else {
-                        "Active"
-                    };
+                    let want = if who == Who::ProjectMember { "Pending" } else { "Active" };
                     assert_eq!(answer.body["status"], want, "{who:?}");
                 }
                 Route::List => {
@@ -208,48 +191,26 @@ async fn admins_manage_every_team_key<S: Store>(store: S) {
     assert_eq!(created.body["user"]["id"], "nina");
     let prefix = created.body["prefix"].as_str().unwrap().to_owned();
     let p = format!("/keys/{prefix}");
-    api.send(Call::new("GET", &p).by(&team.admin))
+    api.send(Call::new("GET", &p).by(&team.admin)).await.expect(200);
+    api.send(Call::new("PATCH", &p).by(&team.admin).json(json!({"status": "Disabled"})))
         .await
         .expect(200);
-    api.send(
-        Call::new("PATCH", &p)
-            .by(&team.admin)
-            .json(json!({"status": "Disabled"})),
-    )
-    .await
-    .expect(200);
-    api.send(Call::new("POST", format!("{p}/replace")).by(&team.admin))
-        .await
-        .expect(200);
+    api.send(Call::new("POST", format!("{p}/replace")).by(&team.admin)).await.expect(200);
     // the admin's team-wide list shows every key of the team and none of another
-    let all = api
-        .send(Call::new("GET", "/keys").query("limit=100").by(&team.admin))
-        .await
-        .expect(200);
+    let all =
+        api.send(Call::new("GET", "/keys").query("limit=100").by(&team.admin)).await.expect(200);
     let listed = all.body["items"].as_array().unwrap();
     assert!(listed.iter().any(|k| k["prefix"] == prefix.as_str()));
     assert!(listed.iter().all(|k| k["account"]["id"] == TEAM));
     let users = api
-        .send(
-            Call::new("GET", "/keys")
-                .query("keyType=user&limit=100")
-                .by(&team.admin),
-        )
+        .send(Call::new("GET", "/keys").query("keyType=user&limit=100").by(&team.admin))
         .await
         .expect(200);
-    assert!(users.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|k| k["keyType"] == "user"));
-    api.send(Call::new("DELETE", &p).by(&team.admin))
-        .await
-        .expect(204);
+    assert!(users.body["items"].as_array().unwrap().iter().all(|k| k["keyType"] == "user"));
+    api.send(Call::new("DELETE", &p).by(&team.admin)).await.expect(204);
     // and a non-admin may not create a team key, not even for itself
     api.send(
-        Call::new("POST", "/keys")
-            .by(&team.pa_p1)
-            .json(json!({"name": "x", "keyType": "user"})),
+        Call::new("POST", "/keys").by(&team.pa_p1).json(json!({"name": "x", "keyType": "user"})),
     )
     .await
     .expect(403);
@@ -262,57 +223,33 @@ async fn no_role_escalation<S: Store>(store: S) {
         Call::new("POST", "/keys").json(json!({"name": "k", "projectId": "p1", "roles": roles}))
     };
     // a project admin grants only what it holds
-    api.send(create(json!(["jobs:run", "project-admin:p1"])).by(&team.pa_p1))
-        .await
-        .expect(201);
-    for roles in [
-        json!(["admin"]),
-        json!(["project-admin:p2"]),
-        json!(["jobs:delete"]),
-    ] {
-        let a = api
-            .send(create(roles.clone()).by(&team.pa_p1))
-            .await
-            .expect(403);
-        assert!(
-            a.body["detail"].as_str().unwrap().contains("not held"),
-            "{roles}"
-        );
+    api.send(create(json!(["jobs:run", "project-admin:p1"])).by(&team.pa_p1)).await.expect(201);
+    for roles in [json!(["admin"]), json!(["project-admin:p2"]), json!(["jobs:delete"])] {
+        let a = api.send(create(roles.clone()).by(&team.pa_p1)).await.expect(403);
+        assert!(a.body["detail"].as_str().unwrap().contains("not held"), "{roles}");
     }
     // a project member cannot hand itself project-admin through a new key
-    api.send(create(json!(["project-admin:p1"])).by(&team.pm_p1))
-        .await
-        .expect(403);
+    api.send(create(json!(["project-admin:p1"])).by(&team.pm_p1)).await.expect(403);
     // nor can a project admin add a role it lacks to an existing key
     let (k, _) = p1_key(&api, &["jobs:run"]).await;
     api.send(
-        Call::new("PATCH", path(&k))
-            .by(&team.pa_p1)
-            .json(json!({"roles": ["jobs:run", "admin"]})),
+        Call::new("PATCH", path(&k)).by(&team.pa_p1).json(json!({"roles": ["jobs:run", "admin"]})),
     )
     .await
     .expect(403);
     // removing roles, or keeping ones it lacks, is fine
     let (strong, _) = p1_key(&api, &["billing:read", "jobs:run"]).await;
     api.send(
-        Call::new("PATCH", path(&strong))
-            .by(&team.pa_p1)
-            .json(json!({"roles": ["billing:read"]})),
+        Call::new("PATCH", path(&strong)).by(&team.pa_p1).json(json!({"roles": ["billing:read"]})),
     )
     .await
     .expect(200);
     // replacing a key that holds more than the caller would hand its power out: refused
     let (admin_key, _) = p1_key(&api, &["admin"]).await;
-    api.send(Call::new("POST", replace_path(&admin_key)).by(&team.pa_p1))
-        .await
-        .expect(403);
-    api.send(Call::new("POST", replace_path(&admin_key)).by(&team.admin))
-        .await
-        .expect(200);
+    api.send(Call::new("POST", replace_path(&admin_key)).by(&team.pa_p1)).await.expect(403);
+    api.send(Call::new("POST", replace_path(&admin_key)).by(&team.admin)).await.expect(200);
     // an admin grants anything
-    api.send(create(json!(["admin", "anything:at-all"])).by(&team.admin))
-        .await
-        .expect(201);
+    api.send(create(json!(["admin", "anything:at-all"])).by(&team.admin)).await.expect(201);
 }
 
 async fn pending_keys_wait_for_a_project_admin<S: Store>(store: S) {
@@ -330,59 +267,30 @@ async fn pending_keys_wait_for_a_project_admin<S: Store>(store: S) {
     assert_eq!(created.body["status"], "Pending");
     let p = format!("/keys/{}", created.body["prefix"].as_str().unwrap());
     // the member sees it but cannot approve it
-    api.send(Call::new("GET", &p).by(&team.pm_p1))
+    api.send(Call::new("GET", &p).by(&team.pm_p1)).await.expect(200);
+    api.send(Call::new("PATCH", &p).by(&team.pm_p1).json(json!({"status": "Active"})))
         .await
-        .expect(200);
-    api.send(
-        Call::new("PATCH", &p)
-            .by(&team.pm_p1)
-            .json(json!({"status": "Active"})),
-    )
-    .await
-    .expect(403);
+        .expect(403);
     // another project's admin cannot either
-    api.send(
-        Call::new("PATCH", &p)
-            .by(&team.pa_p2)
-            .json(json!({"status": "Active"})),
-    )
-    .await
-    .expect(403);
+    api.send(Call::new("PATCH", &p).by(&team.pa_p2).json(json!({"status": "Active"})))
+        .await
+        .expect(403);
     // the project admin rejects it, then approves it after all
     let r = api
-        .send(
-            Call::new("PATCH", &p)
-                .by(&team.pa_p1)
-                .json(json!({"status": "Rejected"})),
-        )
+        .send(Call::new("PATCH", &p).by(&team.pa_p1).json(json!({"status": "Rejected"})))
         .await
         .expect(200);
     assert_eq!(r.body["status"], "Rejected");
     let a = api
-        .send(
-            Call::new("PATCH", &p)
-                .by(&team.pa_p1)
-                .json(json!({"status": "Active"})),
-        )
+        .send(Call::new("PATCH", &p).by(&team.pa_p1).json(json!({"status": "Active"})))
         .await
         .expect(200);
     assert_eq!(a.body["status"], "Active");
     // the member's list of the project shows it; the pending filter no longer does
-    let listed = api
-        .send(Call::new("GET", "/keys").by(&team.pm_p1))
-        .await
-        .expect(200);
-    assert!(listed.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|k| k["status"] == "Active"));
+    let listed = api.send(Call::new("GET", "/keys").by(&team.pm_p1)).await.expect(200);
+    assert!(listed.body["items"].as_array().unwrap().iter().any(|k| k["status"] == "Active"));
     let pending = api
-        .send(
-            Call::new("GET", "/keys")
-                .query("status=Pending")
-                .by(&team.pm_p1),
-        )
+        .send(Call::new("GET", "/keys").query("status=Pending").by(&team.pm_p1))
         .await
         .expect(200);
     assert_eq!(pending.body["items"], json!([]));
@@ -403,52 +311,26 @@ async fn list_scopes<S: Store>(store: S) {
             .collect()
     };
     // one project in the roles: no projectId needed
-    let a = api
-        .send(Call::new("GET", "/keys").by(&team.pa_p1))
-        .await
-        .expect(200);
+    let a = api.send(Call::new("GET", "/keys").by(&team.pa_p1)).await.expect(200);
     assert_eq!(prefixes(&a), [k1.prefix.to_string()]);
     // several projects in the roles: projectId required
     let (multi, _) = team_key(TEAM, "multi", &["project-member:p1", "project-admin:p2"]);
     api.put(&multi).await;
-    let a = api
-        .send(Call::new("GET", "/keys").by(&multi))
-        .await
-        .expect(400);
+    let a = api.send(Call::new("GET", "/keys").by(&multi)).await.expect(400);
     assert_eq!(a.error_fields(), ["projectId"]);
-    let a = api
-        .send(Call::new("GET", "/keys").query("projectId=p2").by(&multi))
-        .await
-        .expect(200);
+    let a = api.send(Call::new("GET", "/keys").query("projectId=p2").by(&multi)).await.expect(200);
     assert_eq!(prefixes(&a), [k2.prefix.to_string()]);
     // a plain team key sees itself; asking for a project is refused
-    let a = api
-        .send(Call::new("GET", "/keys").by(&team.user1))
-        .await
-        .expect(200);
+    let a = api.send(Call::new("GET", "/keys").by(&team.user1)).await.expect(200);
     assert_eq!(prefixes(&a), [team.user1.prefix.to_string()]);
     assert_eq!(a.body["nextCursor"], json!(null));
-    api.send(
-        Call::new("GET", "/keys")
-            .query("projectId=p1")
-            .by(&team.user1),
-    )
-    .await
-    .expect(403);
+    api.send(Call::new("GET", "/keys").query("projectId=p1").by(&team.user1)).await.expect(403);
     // a project key with no roles may not list
-    api.send(Call::new("GET", "/keys").by(&k1))
-        .await
-        .expect(403);
-    api.send(Call::new("GET", path(&k1)).by(&k1))
-        .await
-        .expect(403);
+    api.send(Call::new("GET", "/keys").by(&k1)).await.expect(403);
+    api.send(Call::new("GET", path(&k1)).by(&k1)).await.expect(403);
     // an admin's keyType=system needs the project
     let a = api
-        .send(
-            Call::new("GET", "/keys")
-                .query("keyType=system")
-                .by(&team.admin),
-        )
+        .send(Call::new("GET", "/keys").query("keyType=system").by(&team.admin))
         .await
         .expect(400);
     assert_eq!(a.error_fields(), ["projectId"]);

@@ -22,10 +22,7 @@ async fn create_validation_classes<S: Store>(store: S) {
         (json!({"name": "   "}), &["name"]),
         (json!({"name": long(101)}), &["name"]),
         (json!({"name": 7}), &["name"]),
-        (
-            json!({"name": "k", "description": long(501)}),
-            &["description"],
-        ),
+        (json!({"name": "k", "description": long(501)}), &["description"]),
         (json!({"name": "k", "roles": "admin"}), &["roles"]),
         (json!({"name": "k", "roles": ["has space"]}), &["roles"]),
         (json!({"name": "k", "roles": [long(101)]}), &["roles"]),
@@ -42,40 +39,19 @@ async fn create_validation_classes<S: Store>(store: S) {
         // a label with a comma: the authorizer's context joins labels with commas
         (json!({"name": "k", "labels": ["a,b"]}), &["labels"]),
         (json!({"name": "k", "labels": ["ok", ","]}), &["labels"]),
-        (
-            json!({"name": "k", "webhookUrl": "http://hooks.example.com"}),
-            &["webhookUrl"],
-        ),
+        (json!({"name": "k", "webhookUrl": "http://hooks.example.com"}), &["webhookUrl"]),
         (
             json!({"name": "k", "webhookUrl": format!("https://h.example/{}", long(2048))}),
             &["webhookUrl"],
         ),
-        (
-            json!({"name": "k", "expiresAt": "2036-01-01T00:00:00Z"}),
-            &["expiresAt"],
-        ),
-        (
-            json!({"name": "k", "expiresAt": "2047-01-01T00:00:00Z"}),
-            &["expiresAt"],
-        ),
-        (
-            json!({"name": "k", "expiresAt": "next week"}),
-            &["expiresAt"],
-        ),
-        (
-            json!({"name": "k", "isHighPriority": "yes"}),
-            &["isHighPriority"],
-        ),
+        (json!({"name": "k", "expiresAt": "2036-01-01T00:00:00Z"}), &["expiresAt"]),
+        (json!({"name": "k", "expiresAt": "2047-01-01T00:00:00Z"}), &["expiresAt"]),
+        (json!({"name": "k", "expiresAt": "next week"}), &["expiresAt"]),
+        (json!({"name": "k", "isHighPriority": "yes"}), &["isHighPriority"]),
         (json!({"name": "k", "keyType": "robot"}), &["keyType"]),
         (json!({"name": "k", "projectId": "a#b"}), &["projectId"]),
-        (
-            json!({"name": "k", "keyType": "user", "projectId": "p1"}),
-            &["projectId"],
-        ),
-        (
-            json!({"name": "k", "projectId": "p1", "userId": "u"}),
-            &["userId"],
-        ),
+        (json!({"name": "k", "keyType": "user", "projectId": "p1"}), &["projectId"]),
+        (json!({"name": "k", "projectId": "p1", "userId": "u"}), &["userId"]),
         (json!({"name": "k", "keyType": "system"}), &["projectId"]),
         (json!({"name": "k", "prefix": "abcdefabcdef"}), &["prefix"]),
         (json!({"name": "k", "status": "Active"}), &["status"]),
@@ -94,9 +70,7 @@ async fn create_validation_classes<S: Store>(store: S) {
         let mut got = a.error_fields();
         got.sort();
         assert_eq!(got, fields, "{body}");
-        assert!(a.body["errors"][0]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()));
+        assert!(a.body["errors"][0]["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
     // the limits themselves are fine
     let ok = json!({
@@ -154,14 +128,9 @@ async fn update_validation_classes<S: Store>(store: S) {
     // nothing was written by any of them
     assert_eq!(api.stored(&k).await, k);
     // the comma is what is refused, and said to be
-    let a = api
-        .send(patch(json!({"labels": ["ci", "prod,eu"]})))
-        .await
-        .expect(400);
+    let a = api.send(patch(json!({"labels": ["ci", "prod,eu"]}))).await.expect(400);
     assert!(
-        a.body["errors"][0]["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("comma")),
+        a.body["errors"][0]["message"].as_str().is_some_and(|m| m.contains("comma")),
         "{}",
         a.text
     );
@@ -194,13 +163,8 @@ async fn replace_and_list_validation<S: Store>(store: S) {
         (json!({"gracePeriodSeconds": 1.5}), "gracePeriodSeconds"),
         (json!({"grace": 60}), "grace"),
     ] {
-        let a = api
-            .send(
-                Call::new("POST", replace_path(&k))
-                    .by(&team.admin)
-                    .json(body.clone()),
-            )
-            .await;
+        let a =
+            api.send(Call::new("POST", replace_path(&k)).by(&team.admin).json(body.clone())).await;
         assert_eq!(a.status, 400, "{body}");
         assert_eq!(a.error_fields(), [field]);
     }
@@ -214,14 +178,9 @@ async fn replace_and_list_validation<S: Store>(store: S) {
         ("colour=blue", "colour"),
         ("limit=5&limit=6", "limit"),
         ("cursor=not-a-cursor", "cursor"),
-        (
-            "projectId=p1&cursor=eyJ4IjoxfQ.AAAAAAAAAAAAAAAAAAAAAA",
-            "cursor",
-        ),
+        ("projectId=p1&cursor=eyJ4IjoxfQ.AAAAAAAAAAAAAAAAAAAAAA", "cursor"),
     ] {
-        let a = api
-            .send(Call::new("GET", "/keys").query(query).by(&team.admin))
-            .await;
+        let a = api.send(Call::new("GET", "/keys").query(query).by(&team.admin)).await;
         assert_eq!(a.status, 400, "{query}: {}", a.text);
         assert_eq!(a.error_fields(), [field], "{query}");
     }
@@ -230,11 +189,7 @@ async fn replace_and_list_validation<S: Store>(store: S) {
         p1_key(&api, &[]).await;
     }
     let page = api
-        .send(
-            Call::new("GET", "/keys")
-                .query("projectId=p1&limit=1")
-                .by(&team.admin),
-        )
+        .send(Call::new("GET", "/keys").query("projectId=p1&limit=1").by(&team.admin))
         .await
         .expect(200);
     let cursor = page.body["nextCursor"].as_str().unwrap().to_owned();
@@ -266,65 +221,35 @@ async fn transport_errors<S: Store>(store: S) {
     ] {
         let by = |c: Call| c.by(&team.admin);
         // 413 over 16 KiB
-        api.send(by(call.clone()).raw(Some("application/json"), &big))
-            .await
-            .expect(413);
+        api.send(by(call.clone()).raw(Some("application/json"), &big)).await.expect(413);
         // 415 for anything but JSON, and for a body without a content type
-        let a = api
-            .send(by(call.clone()).raw(Some("text/plain"), "{}"))
-            .await
-            .expect(415);
+        let a = api.send(by(call.clone()).raw(Some("text/plain"), "{}")).await.expect(415);
         assert_eq!(a.body["status"], 415);
         api.send(by(call.clone()).raw(Some("application/x-www-form-urlencoded"), "name=k"))
             .await
             .expect(415);
-        api.send(by(call.clone()).raw(None, "{\"name\":\"k\"}"))
-            .await
-            .expect(415);
+        api.send(by(call.clone()).raw(None, "{\"name\":\"k\"}")).await.expect(415);
         // 400 for broken JSON or a body that is not an object
-        for bad in [
-            "{",
-            "{\"name\": }",
-            "[1,2]",
-            "\"k\"",
-            "null",
-            "{\"name\":\"\u{0}\"}",
-        ] {
-            let a = api
-                .send(by(call.clone()).raw(Some("application/json"), bad))
-                .await;
+        for bad in ["{", "{\"name\": }", "[1,2]", "\"k\"", "null", "{\"name\":\"\u{0}\"}"] {
+            let a = api.send(by(call.clone()).raw(Some("application/json"), bad)).await;
             assert_eq!(a.status, 400, "{bad}: {}", a.text);
-            assert!(
-                !a.text.contains(bad) || bad.len() < 3,
-                "the body is not echoed"
-            );
+            assert!(!a.text.contains(bad) || bad.len() < 3, "the body is not echoed");
         }
     }
     // create and update need a body; replace does not
-    api.send(Call::new("POST", "/keys").by(&team.admin))
-        .await
-        .expect(400);
-    api.send(Call::new("PATCH", path(&k)).by(&team.admin))
-        .await
-        .expect(400);
-    api.send(Call::new("POST", replace_path(&k)).by(&team.admin))
-        .await
-        .expect(200);
+    api.send(Call::new("POST", "/keys").by(&team.admin)).await.expect(400);
+    api.send(Call::new("PATCH", path(&k)).by(&team.admin)).await.expect(400);
+    api.send(Call::new("POST", replace_path(&k)).by(&team.admin)).await.expect(200);
     // charset and +json content types are JSON
-    api.send(Call::new("PATCH", path(&k)).by(&team.admin).raw(
-        Some("application/merge-patch+json; charset=UTF-8"),
-        "{\"name\":\"n\"}",
-    ))
+    api.send(
+        Call::new("PATCH", path(&k))
+            .by(&team.admin)
+            .raw(Some("application/merge-patch+json; charset=UTF-8"), "{\"name\":\"n\"}"),
+    )
     .await
     .expect(200);
     // a {prefix} that is not 12 base62 characters is a key that does not exist
-    for bad in [
-        "abc",
-        "abcdefabcdef0",
-        "abcdef-bcdef",
-        "%C3%A9bcdefabcde",
-        "ABCDEFABCDEF",
-    ] {
+    for bad in ["abc", "abcdefabcdef0", "abcdef-bcdef", "%C3%A9bcdefabcde", "ABCDEFABCDEF"] {
         for method in ["GET", "PATCH", "DELETE"] {
             let mut c = Call::new(method, format!("/keys/{bad}")).by(&team.admin);
             if method == "PATCH" {
@@ -425,9 +350,7 @@ async fn rest_api_context_is_read_too<S: Store>(store: S) {
     });
     let req = lambda_http::request::from_str(&event.to_string()).unwrap();
     let r = Answer::from(
-        shared::api::serve::<_, shared::api::ListKeys>(&api.state, req)
-            .await
-            .unwrap(),
+        shared::api::serve::<_, shared::api::ListKeys>(&api.state, req).await.unwrap(),
     );
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["prefix"], k.prefix.as_str());
@@ -444,9 +367,7 @@ async fn rest_api_context_is_read_too<S: Store>(store: S) {
     list["multiValueQueryStringParameters"] = json!({"projectId": ["p1"], "limit": ["5"]});
     let req = lambda_http::request::from_str(&list.to_string()).unwrap();
     let r = Answer::from(
-        shared::api::serve::<_, shared::api::ListKeys>(&api.state, req)
-            .await
-            .unwrap(),
+        shared::api::serve::<_, shared::api::ListKeys>(&api.state, req).await.unwrap(),
     );
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["items"][0]["prefix"], k.prefix.as_str());
@@ -466,25 +387,11 @@ async fn dispatcher_routes<S: Store>(store: S) {
         .await
         .expect(201);
     let p = format!("/keys/{}", created.body["prefix"].as_str().unwrap());
-    api.send(Call::new("GET", "/keys").by(&team.admin))
-        .await
-        .expect(200);
-    api.send(Call::new("GET", &p).by(&team.admin))
-        .await
-        .expect(200);
-    api.send(
-        Call::new("PATCH", &p)
-            .by(&team.admin)
-            .json(json!({"name": "s"})),
-    )
-    .await
-    .expect(200);
-    api.send(Call::new("POST", format!("{p}/replace")).by(&team.admin))
-        .await
-        .expect(200);
-    api.send(Call::new("DELETE", &p).by(&team.admin))
-        .await
-        .expect(204);
+    api.send(Call::new("GET", "/keys").by(&team.admin)).await.expect(200);
+    api.send(Call::new("GET", &p).by(&team.admin)).await.expect(200);
+    api.send(Call::new("PATCH", &p).by(&team.admin).json(json!({"name": "s"}))).await.expect(200);
+    api.send(Call::new("POST", format!("{p}/replace")).by(&team.admin)).await.expect(200);
+    api.send(Call::new("DELETE", &p).by(&team.admin)).await.expect(204);
     // an HTTP API stage other than $default prefixes the raw path; the dispatcher strips it
     let mut staged = Call::new("GET", path(&k)).by(&team.admin).event();
     staged["rawPath"] = json!(format!("/prod/keys/{}", k.prefix));
@@ -495,17 +402,8 @@ async fn dispatcher_routes<S: Store>(store: S) {
     assert_eq!(a.status, 200, "{}", a.text);
     assert_eq!(a.body["prefix"], k.prefix.as_str());
     // unknown paths are 404, wrong methods 405 with Allow, both problem+json
-    for unknown in [
-        "/",
-        "/key",
-        "/keys/x/y",
-        "/keys/abc/replace/again",
-        "/other",
-    ] {
-        let a = api
-            .send(Call::new("GET", unknown).by(&team.admin))
-            .await
-            .expect(404);
+    for unknown in ["/", "/key", "/keys/x/y", "/keys/abc/replace/again", "/other"] {
+        let a = api.send(Call::new("GET", unknown).by(&team.admin)).await.expect(404);
         assert_eq!(a.header("content-type"), Some("application/problem+json"));
     }
     for (method, path, allow) in [
@@ -513,10 +411,7 @@ async fn dispatcher_routes<S: Store>(store: S) {
         ("PUT", format!("/keys/{}", k.prefix), "GET, PATCH, DELETE"),
         ("GET", format!("/keys/{}/replace", k.prefix), "POST"),
     ] {
-        let a = api
-            .send(Call::new(method, path).by(&team.admin))
-            .await
-            .expect(405);
+        let a = api.send(Call::new(method, path).by(&team.admin)).await.expect(405);
         assert_eq!(a.header("allow"), Some(allow));
         assert_eq!(a.header("content-type"), Some("application/problem+json"));
     }

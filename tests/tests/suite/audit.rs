@@ -64,27 +64,13 @@ async fn every_change_yields_exactly_one_record<S: Store>(store: S) {
         .expect(201);
     let k = api.stored_prefix(a.body["prefix"].as_str().unwrap()).await;
     let h = history(&api, &k).await;
-    expect_one(
-        &[],
-        &h,
-        AuditAction::Created,
-        &team.admin,
-        &["name", "status"],
-    );
+    expect_one(&[], &h, AuditAction::Created, &team.admin, &["name", "status"]);
     assert_eq!(h[0].changes["status"], (Value::Null, json!("Active")));
     checked += 1;
     // updated, disabled, enabled
     for (body, action, fields) in [
-        (
-            json!({"name": "renamed"}),
-            AuditAction::Updated,
-            vec!["name"],
-        ),
-        (
-            json!({"status": "Disabled"}),
-            AuditAction::Disabled,
-            vec!["status"],
-        ),
+        (json!({"name": "renamed"}), AuditAction::Updated, vec!["name"]),
+        (json!({"status": "Disabled"}), AuditAction::Disabled, vec!["status"]),
         (
             json!({"status": "Active", "labels": ["x"]}),
             AuditAction::Enabled,
@@ -92,16 +78,8 @@ async fn every_change_yields_exactly_one_record<S: Store>(store: S) {
         ),
     ] {
         let before = history(&api, &k).await;
-        api.send(Call::new("PATCH", path(&k)).by(&team.admin).json(body))
-            .await
-            .expect(200);
-        expect_one(
-            &before,
-            &history(&api, &k).await,
-            action,
-            &team.admin,
-            &fields,
-        );
+        api.send(Call::new("PATCH", path(&k)).by(&team.admin).json(body)).await.expect(200);
+        expect_one(&before, &history(&api, &k).await, action, &team.admin, &fields);
         checked += 1;
     }
     let h = history(&api, &k).await;
@@ -109,9 +87,7 @@ async fn every_change_yields_exactly_one_record<S: Store>(store: S) {
     // replaced, with its grace period
     let before = history(&api, &k).await;
     api.send(
-        Call::new("POST", replace_path(&k))
-            .by(&team.pa_p1)
-            .json(json!({"gracePeriodSeconds": 60})),
+        Call::new("POST", replace_path(&k)).by(&team.pa_p1).json(json!({"gracePeriodSeconds": 60})),
     )
     .await
     .expect(200);
@@ -126,10 +102,8 @@ async fn every_change_yields_exactly_one_record<S: Store>(store: S) {
     assert_eq!(after[0].changes["gracePeriodSeconds"].1, json!(60));
     checked += 1;
     // approved and rejected
-    for (status, action) in [
-        ("Active", AuditAction::Approved),
-        ("Rejected", AuditAction::Rejected),
-    ] {
+    for (status, action) in [("Active", AuditAction::Approved), ("Rejected", AuditAction::Rejected)]
+    {
         let a = api
             .send(
                 Call::new("POST", "/keys")
@@ -142,56 +116,28 @@ async fn every_change_yields_exactly_one_record<S: Store>(store: S) {
         let before = history(&api, &pending).await;
         assert_eq!(before[0].action, AuditAction::Created);
         api.send(
-            Call::new("PATCH", path(&pending))
-                .by(&team.pa_p1)
-                .json(json!({"status": status})),
+            Call::new("PATCH", path(&pending)).by(&team.pa_p1).json(json!({"status": status})),
         )
         .await
         .expect(200);
-        let fields: &[&str] = if status == "Active" {
-            &["status", "approvedBy"]
-        } else {
-            &["status"]
-        };
-        expect_one(
-            &before,
-            &history(&api, &pending).await,
-            action,
-            &team.pa_p1,
-            fields,
-        );
+        let fields: &[&str] =
+            if status == "Active" { &["status", "approvedBy"] } else { &["status"] };
+        expect_one(&before, &history(&api, &pending).await, action, &team.pa_p1, fields);
         checked += 1;
     }
     // deleted: the history stays
     let before = history(&api, &k).await;
-    api.send(Call::new("DELETE", path(&k)).by(&team.admin))
-        .await
-        .expect(204);
+    api.send(Call::new("DELETE", path(&k)).by(&team.admin)).await.expect(204);
     let after = history(&api, &k).await;
-    expect_one(
-        &before,
-        &after,
-        AuditAction::Deleted,
-        &team.admin,
-        &["status"],
-    );
+    expect_one(&before, &after, AuditAction::Deleted, &team.admin, &["status"]);
     assert_eq!(after[0].changes["status"].1, json!("Deleted"));
     checked += 1;
     // through the API, newest first, the same records
-    let a = api
-        .send(Call::new("GET", format!("{}/audit", path(&k))).by(&team.admin))
-        .await
-        .expect(200);
-    let actions: Vec<&str> = a.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["action"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        actions,
-        ["deleted", "replaced", "enabled", "disabled", "updated", "created"]
-    );
+    let a =
+        api.send(Call::new("GET", format!("{}/audit", path(&k))).by(&team.admin)).await.expect(200);
+    let actions: Vec<&str> =
+        a.body["items"].as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["deleted", "replaced", "enabled", "disabled", "updated", "created"]);
     // bootstrapped, by the operator
     let (boot, _) = shared::api::bootstrap_admin(
         api.store(),
@@ -211,20 +157,12 @@ async fn every_change_yields_exactly_one_record<S: Store>(store: S) {
     checked += 1;
     // refusals write nothing
     let before = history(&api, &team.pa_p2).await.len();
-    api.send(
-        Call::new("PATCH", path(&team.pa_p2))
-            .by(&team.user1)
-            .json(json!({"name": "x"})),
-    )
-    .await
-    .expect(403);
-    api.send(
-        Call::new("PATCH", path(&team.pa_p2))
-            .by(&team.admin)
-            .json(json!({"name": ""})),
-    )
-    .await
-    .expect(400);
+    api.send(Call::new("PATCH", path(&team.pa_p2)).by(&team.user1).json(json!({"name": "x"})))
+        .await
+        .expect(403);
+    api.send(Call::new("PATCH", path(&team.pa_p2)).by(&team.admin).json(json!({"name": ""})))
+        .await
+        .expect(400);
     assert_eq!(history(&api, &team.pa_p2).await.len(), before);
     eprintln!("audit: {checked} actions checked, one record each, mismatches 0");
 }
@@ -241,22 +179,10 @@ async fn a_record_that_cannot_be_written_fails_the_change<S: Store>(store: S) {
     let mut renamed = k.clone();
     renamed.name = shared::model::KeyName::parse("never").unwrap();
     let is_refused = |r: Result<_, StoreError>| {
-        matches!(
-            r,
-            Err(StoreError::Conflict(
-                shared::store::Conflict::AuditRecordExists
-            ))
-        )
+        matches!(r, Err(StoreError::Conflict(shared::store::Conflict::AuditRecordExists)))
     };
-    assert!(is_refused(
-        api.store()
-            .update(&renamed, k.version, &taken)
-            .await
-            .map(|_| ())
-    ));
-    assert!(is_refused(
-        api.store().delete(&k, k.version, START, &taken).await
-    ));
+    assert!(is_refused(api.store().update(&renamed, k.version, &taken).await.map(|_| ())));
+    assert!(is_refused(api.store().delete(&k, k.version, START, &taken).await));
     let (fresh, _) = project_key(TEAM, "p1", &[]);
     assert!(is_refused(api.store().create(&fresh, &taken).await));
     let (fresh_team, _) = team_key(TEAM, "fresh", &[]);
@@ -267,9 +193,7 @@ async fn a_record_that_cannot_be_written_fails_the_change<S: Store>(store: S) {
     assert!(api.store().get(&fresh.prefix).await.unwrap().is_none());
     assert!(api.store().get(&fresh_team.prefix).await.unwrap().is_none());
     api.send(
-        Call::new("POST", "/keys")
-            .by(&team.admin)
-            .json(json!({"name": "slot", "userId": "fresh"})),
+        Call::new("POST", "/keys").by(&team.admin).json(json!({"name": "slot", "userId": "fresh"})),
     )
     .await
     .expect(201);
@@ -295,24 +219,13 @@ async fn racing_writers_leave_one_record_per_success<S: Store + 'static>(store: 
     }
     api.store().hooks.disarm();
     let wins = statuses.get(&200).copied().unwrap_or(0);
-    assert_eq!(
-        wins + statuses.get(&409).copied().unwrap_or(0),
-        50,
-        "{statuses:?}"
-    );
+    assert_eq!(wins + statuses.get(&409).copied().unwrap_or(0), 50, "{statuses:?}");
     assert!(wins >= 1, "{statuses:?}");
     let records = history(&api, &k).await;
-    assert_eq!(
-        records.len() - before,
-        wins,
-        "one record per success: {statuses:?}"
-    );
+    assert_eq!(records.len() - before, wins, "one record per success: {statuses:?}");
     let stored = api.stored(&k).await;
     assert_eq!(records[0].changes["name"].1, json!(stored.name.as_str()));
-    eprintln!(
-        "audit race: 50 writers, {wins} won, {} records",
-        records.len() - before
-    );
+    eprintln!("audit race: 50 writers, {wins} won, {} records", records.len() - before);
 }
 
 async fn who_may_read_which_history<S: Store>(store: S) {
@@ -320,25 +233,15 @@ async fn who_may_read_which_history<S: Store>(store: S) {
     let team = Team::seed(&api).await;
     let (live, _) = p1_key(&api, &[]).await;
     let (gone, _) = p1_key(&api, &[]).await;
-    api.send(
-        Call::new("PATCH", path(&live))
-            .by(&team.admin)
-            .json(json!({"name": "touched"})),
-    )
-    .await
-    .expect(200);
-    api.send(Call::new("DELETE", path(&gone)).by(&team.pa_p1))
+    api.send(Call::new("PATCH", path(&live)).by(&team.admin).json(json!({"name": "touched"})))
         .await
-        .expect(204);
+        .expect(200);
+    api.send(Call::new("DELETE", path(&gone)).by(&team.pa_p1)).await.expect(204);
     let (p2, _) = project_key(TEAM, "p2", &[]);
     api.put(&p2).await;
-    api.send(
-        Call::new("PATCH", path(&p2))
-            .by(&team.admin)
-            .json(json!({"name": "p2 touched"})),
-    )
-    .await
-    .expect(200);
+    api.send(Call::new("PATCH", path(&p2)).by(&team.admin).json(json!({"name": "p2 touched"})))
+        .await
+        .expect(200);
     let stranger_key = {
         let (k, _) = project_key(OTHER_TEAM, "p1", &[]);
         api.put(&k).await;
@@ -368,9 +271,7 @@ async fn who_may_read_which_history<S: Store>(store: S) {
         // another team's key is unknown
         (&stranger_key, &team.admin, 404),
     ] {
-        let a = api
-            .send(Call::new("GET", history_of(target)).by(caller))
-            .await;
+        let a = api.send(Call::new("GET", history_of(target)).by(caller)).await;
         assert_eq!(
             a.status,
             status,
@@ -390,74 +291,39 @@ async fn who_may_read_which_history<S: Store>(store: S) {
             .map(|r| r["key"]["prefix"].as_str().unwrap().to_owned())
             .collect()
     };
-    let all = api
-        .send(
-            Call::new("GET", "/audit")
-                .query("limit=100")
-                .by(&team.admin),
-        )
-        .await
-        .expect(200);
+    let all =
+        api.send(Call::new("GET", "/audit").query("limit=100").by(&team.admin)).await.expect(200);
     assert!(keys_of(&all).is_superset(&BTreeSet::from([
         live.prefix.to_string(),
         gone.prefix.to_string(),
         p2.prefix.to_string()
     ])));
+    assert!(!keys_of(&all).contains(stranger_key.prefix.as_str()), "another team's record");
+    let p1 =
+        api.send(Call::new("GET", "/audit").query("limit=100").by(&team.pa_p1)).await.expect(200);
     assert!(
-        !keys_of(&all).contains(stranger_key.prefix.as_str()),
-        "another team's record"
-    );
-    let p1 = api
-        .send(
-            Call::new("GET", "/audit")
-                .query("limit=100")
-                .by(&team.pa_p1),
-        )
-        .await
-        .expect(200);
-    assert!(
-        p1.body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|r| r["project"]["id"] == "p1"),
+        p1.body["items"].as_array().unwrap().iter().all(|r| r["project"]["id"] == "p1"),
         "{}",
         p1.text
     );
     assert!(keys_of(&p1).contains(gone.prefix.as_str()));
     let by_admin_p2 = api
-        .send(
-            Call::new("GET", "/audit")
-                .query("projectId=p2")
-                .by(&team.admin),
-        )
+        .send(Call::new("GET", "/audit").query("projectId=p2").by(&team.admin))
         .await
         .expect(200);
-    assert_eq!(
-        keys_of(&by_admin_p2),
-        BTreeSet::from([p2.prefix.to_string()])
-    );
+    assert_eq!(keys_of(&by_admin_p2), BTreeSet::from([p2.prefix.to_string()]));
     for (caller, query, status) in [
         (&team.pa_p1, "projectId=p2", 403),
         (&team.pm_p1, "", 403),
         (&team.user1, "", 403),
         (&team.admin, "actor=nope", 400),
-        (
-            &team.admin,
-            "since=2040-01-01T00:00:00Z&until=2030-01-01T00:00:00Z",
-            400,
-        ),
+        (&team.admin, "since=2040-01-01T00:00:00Z&until=2030-01-01T00:00:00Z", 400),
     ] {
-        let a = api
-            .send(Call::new("GET", "/audit").query(query).by(caller))
-            .await;
+        let a = api.send(Call::new("GET", "/audit").query(query).by(caller)).await;
         assert_eq!(a.status, status, "{query}: {}", a.text);
         cases += 1;
     }
-    let theirs = api
-        .send(Call::new("GET", "/audit").by(&team.stranger))
-        .await
-        .expect(200);
+    let theirs = api.send(Call::new("GET", "/audit").by(&team.stranger)).await.expect(200);
     assert!(theirs.body["items"]
         .as_array()
         .unwrap()
@@ -474,22 +340,11 @@ async fn who_may_read_which_history<S: Store>(store: S) {
         .expect(200);
     assert_eq!(keys_of(&by_pa), BTreeSet::from([gone.prefix.to_string()]));
     let deletions = api
-        .send(
-            Call::new("GET", "/audit")
-                .query("action=deleted")
-                .by(&team.admin),
-        )
+        .send(Call::new("GET", "/audit").query("action=deleted").by(&team.admin))
         .await
         .expect(200);
-    assert!(deletions.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|r| r["action"] == "deleted"));
-    assert_eq!(
-        keys_of(&deletions),
-        BTreeSet::from([gone.prefix.to_string()])
-    );
+    assert!(deletions.body["items"].as_array().unwrap().iter().all(|r| r["action"] == "deleted"));
+    assert_eq!(keys_of(&deletions), BTreeSet::from([gone.prefix.to_string()]));
     eprintln!("audit permissions: {cases} cases");
 }
 
@@ -532,10 +387,7 @@ async fn no_secret_in_any_record<S: Store>(store: S) {
     for r in &page.items {
         let text = r.to_json().to_string();
         for s in &secrets {
-            assert!(
-                !text.contains(s.as_str()),
-                "a record carries a secret: {text}"
-            );
+            assert!(!text.contains(s.as_str()), "a record carries a secret: {text}");
         }
     }
 }
@@ -551,11 +403,7 @@ async fn pages_of_250_records_hold_each_once_newest_first<S: Store>(store: S) {
         let mut next = k.clone();
         next.name = shared::model::KeyName::parse(&format!("n{i}")).unwrap();
         let r = AuditRecord::of(
-            if i % 2 == 0 {
-                AuditAction::Updated
-            } else {
-                AuditAction::Disabled
-            },
+            if i % 2 == 0 { AuditAction::Updated } else { AuditAction::Disabled },
             shared::model::Actor::key(&k),
             Some(&k),
             &next,
@@ -583,11 +431,7 @@ async fn pages_of_250_records_hold_each_once_newest_first<S: Store>(store: S) {
             None => "limit=7".into(),
         };
         let a = api
-            .send(
-                Call::new("GET", format!("{}/audit", path(&k)))
-                    .query(&q)
-                    .by(&team_admin),
-            )
+            .send(Call::new("GET", format!("{}/audit", path(&k))).query(&q).by(&team_admin))
             .await
             .expect(200);
         pages += 1;
@@ -604,11 +448,7 @@ async fn pages_of_250_records_hold_each_once_newest_first<S: Store>(store: S) {
         }
     }
     assert_eq!(seen.len(), 250);
-    assert_eq!(
-        seen.iter().collect::<BTreeSet<_>>().len(),
-        250,
-        "a record twice"
-    );
+    assert_eq!(seen.iter().collect::<BTreeSet<_>>().len(), 250, "a record twice");
     let mut sorted = seen.clone();
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(seen, sorted, "newest first");

@@ -78,10 +78,7 @@ impl Harness {
     }
 
     async fn put(&self, key: &ApiKey) {
-        self.store
-            .create(key, &shared::testing::audit_of(key))
-            .await
-            .expect("create");
+        self.store.create(key, &shared::testing::audit_of(key)).await.expect("create");
     }
 
     async fn stored(&self, prefix: &Prefix) -> ApiKey {
@@ -172,9 +169,7 @@ async fn a_valid_key_is_allowed_in_all_three_formats_with_the_full_context() {
     h.note(team_token.expose());
 
     // decide
-    let Decision::Allow(ctx) = h.decide(Some(t)).await else {
-        panic!("refused")
-    };
+    let Decision::Allow(ctx) = h.decide(Some(t)).await else { panic!("refused") };
     assert_eq!(ctx, AuthContext::of(&key));
     let context = expected_context(&key);
     assert_eq!(context["keyPrefix"], key.prefix.as_str());
@@ -190,10 +185,7 @@ async fn a_valid_key_is_allowed_in_all_three_formats_with_the_full_context() {
     assert_eq!(context["origin"], "API");
 
     // HTTP API payload 2.0, Authorization: Bearer
-    let r = h
-        .handle(v2_event(json!({ "Authorization": bearer(t) })))
-        .await
-        .unwrap();
+    let r = h.handle(v2_event(json!({ "Authorization": bearer(t) }))).await.unwrap();
     assert_eq!(r, json!({ "isAuthorized": true, "context": context }));
 
     // REST TOKEN
@@ -210,19 +202,13 @@ async fn a_valid_key_is_allowed_in_all_three_formats_with_the_full_context() {
     );
 
     // REST REQUEST, x-api-key in any case
-    let r = h
-        .handle(request_event(json!({ "X-API-KEY": t }), ARN))
-        .await
-        .unwrap();
+    let r = h.handle(request_event(json!({ "X-API-KEY": t }), ARN)).await.unwrap();
     assert_eq!(r["principalId"], key.prefix.as_str());
     assert_eq!(r["policyDocument"]["Statement"][0]["Effect"], "Allow");
     assert_eq!(r["context"], context);
 
     // a team key, through the HTTP API with x-api-key
-    let r = h
-        .handle(v2_event(json!({ "x-api-key": team_token.expose() })))
-        .await
-        .unwrap();
+    let r = h.handle(v2_event(json!({ "x-api-key": team_token.expose() }))).await.unwrap();
     assert_eq!(r["isAuthorized"], true);
     assert_eq!(r["context"]["keyType"], "user");
     assert_eq!(r["context"]["userId"], "user-1");
@@ -252,28 +238,13 @@ async fn missing_empty_malformed_wrong_tag_and_bad_checksum_cost_no_store_call()
     for empty in ["", "   "] {
         assert_eq!(h.decide(Some(empty)).await, Decision::Missing);
     }
-    let r = h
-        .handle(v2_event(json!({ "accept": "*/*" })))
-        .await
-        .unwrap();
+    let r = h.handle(v2_event(json!({ "accept": "*/*" }))).await.unwrap();
     assert_eq!(r["isAuthorized"], false);
-    let r = h
-        .handle(v2_event(json!({ "authorization": "Bearer " })))
-        .await
-        .unwrap();
+    let r = h.handle(v2_event(json!({ "authorization": "Bearer " }))).await.unwrap();
     assert_eq!(r["isAuthorized"], false);
-    assert_eq!(
-        h.handle(request_event(json!({}), ARN)).await.unwrap_err(),
-        "Unauthorized"
-    );
-    assert_eq!(
-        h.handle(request_event(Value::Null, ARN)).await.unwrap_err(),
-        "Unauthorized"
-    );
-    assert_eq!(
-        h.handle(token_event("", ARN)).await.unwrap_err(),
-        "Unauthorized"
-    );
+    assert_eq!(h.handle(request_event(json!({}), ARN)).await.unwrap_err(), "Unauthorized");
+    assert_eq!(h.handle(request_event(Value::Null, ARN)).await.unwrap_err(), "Unauthorized");
+    assert_eq!(h.handle(token_event("", ARN)).await.unwrap_err(), "Unauthorized");
 
     // malformed, wrong kind tag, bad checksum: Deny (403), or Unauthorized (401) on REST
     let mut bad_checksum = t.to_owned();
@@ -299,16 +270,9 @@ async fn missing_empty_malformed_wrong_tag_and_bad_checksum_cost_no_store_call()
     ];
     for bad in refused {
         assert_eq!(h.decide(Some(bad)).await, Decision::Deny, "{bad}");
-        let r = h
-            .handle(v2_event(json!({ "x-api-key": bad })))
-            .await
-            .unwrap();
+        let r = h.handle(v2_event(json!({ "x-api-key": bad }))).await.unwrap();
         assert_eq!(r, json!({ "isAuthorized": false, "context": {} }));
-        assert_eq!(
-            h.handle(token_event(bad, ARN)).await.unwrap_err(),
-            "Unauthorized",
-            "{bad}"
-        );
+        assert_eq!(h.handle(token_event(bad, ARN)).await.unwrap_err(), "Unauthorized", "{bad}");
         assert_eq!(
             h.handle(request_event(json!({ "Authorization": bearer(bad) }), ARN))
                 .await
@@ -339,15 +303,9 @@ async fn unknown_wrong_secret_inactive_and_expired_keys_are_refused_after_one_re
     // the right prefix with another secret
     let (key, _) = full_key();
     h.put(&key).await;
-    cases.push((
-        "wrong secret",
-        Token::generate_for(KeyKind::Project, key.prefix.clone()),
-    ));
+    cases.push(("wrong secret", Token::generate_for(KeyKind::Project, key.prefix.clone())));
     // the right prefix and secret under the other kind tag (a different, valid token)
-    cases.push((
-        "other kind",
-        Token::generate_for(KeyKind::Team, key.prefix.clone()),
-    ));
+    cases.push(("other kind", Token::generate_for(KeyKind::Team, key.prefix.clone())));
     // stored with each non-active status
     for status in [Status::Disabled, Status::Pending, Status::Rejected] {
         let (mut k, t) = full_key();
@@ -358,10 +316,7 @@ async fn unknown_wrong_secret_inactive_and_expired_keys_are_refused_after_one_re
     // deleted (a tombstone through the store's own delete)
     let (k, t) = full_key();
     h.put(&k).await;
-    h.store
-        .delete(&k, k.version, now, &shared::testing::audit_of(&k))
-        .await
-        .unwrap();
+    h.store.delete(&k, k.version, now, &shared::testing::audit_of(&k)).await.unwrap();
     assert_eq!(h.stored(&k.prefix).await.status, Status::Deleted);
     cases.push(("deleted", t));
     // expired a second ago, and expiring exactly now
@@ -378,10 +333,7 @@ async fn unknown_wrong_secret_inactive_and_expired_keys_are_refused_after_one_re
         let before = h.gets();
         assert_eq!(h.decide(Some(t)).await, Decision::Deny, "{what}");
         assert_eq!(h.gets(), before + 1, "{what}: exactly one GetItem");
-        let r = h
-            .handle(v2_event(json!({ "authorization": bearer(t) })))
-            .await
-            .unwrap();
+        let r = h.handle(v2_event(json!({ "authorization": bearer(t) }))).await.unwrap();
         assert_eq!(r["isAuthorized"], false, "{what}");
         // REST: a Deny policy (403), on the whole stage, with the prefix as principal
         let r = h.handle(token_event(t, ARN)).await.unwrap();
@@ -390,10 +342,7 @@ async fn unknown_wrong_secret_inactive_and_expired_keys_are_refused_after_one_re
         assert_eq!(st["Effect"], "Deny", "{what}");
         assert_eq!(st["Resource"], json!([STAGE]), "{what}");
         assert_eq!(r["context"], json!({}), "{what}");
-        let r = h
-            .handle(request_event(json!({ "x-api-key": t }), ARN))
-            .await
-            .unwrap();
+        let r = h.handle(request_event(json!({ "x-api-key": t }), ARN)).await.unwrap();
         assert_eq!(r["policyDocument"]["Statement"][0]["Effect"], "Deny");
     }
     assert_eq!(h.gets(), cases.len() * 4);
@@ -409,37 +358,23 @@ async fn the_old_secret_works_within_its_grace_period_and_not_after() {
     // given a key replaced a moment ago with a one-hour grace period
     let (mut key, old) = full_key();
     let new = Token::generate_for(KeyKind::Project, key.prefix.clone());
-    key.previous = Some(PreviousSecret {
-        hash: old.hash(),
-        valid_until: h.now() + Duration::hours(1),
-    });
+    key.previous =
+        Some(PreviousSecret { hash: old.hash(), valid_until: h.now() + Duration::hours(1) });
     key.secret_hash = new.hash();
     h.put(&key).await;
 
     // within the grace period both secrets work
-    assert!(matches!(
-        h.decide(Some(old.expose())).await,
-        Decision::Allow(_)
-    ));
-    assert!(matches!(
-        h.decide(Some(new.expose())).await,
-        Decision::Allow(_)
-    ));
+    assert!(matches!(h.decide(Some(old.expose())).await, Decision::Allow(_)));
+    assert!(matches!(h.decide(Some(new.expose())).await, Decision::Allow(_)));
     h.clock.advance(Duration::minutes(59));
-    assert!(matches!(
-        h.decide(Some(old.expose())).await,
-        Decision::Allow(_)
-    ));
+    assert!(matches!(h.decide(Some(old.expose())).await, Decision::Allow(_)));
 
     // after it, only the new one
     h.clock.advance(Duration::minutes(1));
     assert_eq!(h.decide(Some(old.expose())).await, Decision::Deny);
     let r = h.handle(token_event(old.expose(), ARN)).await.unwrap();
     assert_eq!(r["policyDocument"]["Statement"][0]["Effect"], "Deny");
-    assert!(matches!(
-        h.decide(Some(new.expose())).await,
-        Decision::Allow(_)
-    ));
+    assert!(matches!(h.decide(Some(new.expose())).await, Decision::Allow(_)));
     h.auth.flush().await;
     h.assert_logs_clean();
 }
@@ -459,11 +394,7 @@ async fn disabling_or_deleting_a_key_takes_effect_on_the_very_next_call() {
     disabled.status = Status::Disabled;
     let disabled = h
         .store
-        .update(
-            &disabled,
-            disabled.version,
-            &shared::testing::audit_of(&disabled),
-        )
+        .update(&disabled, disabled.version, &shared::testing::audit_of(&disabled))
         .await
         .unwrap();
     assert_eq!(h.decide(Some(t)).await, Decision::Deny);
@@ -471,19 +402,11 @@ async fn disabling_or_deleting_a_key_takes_effect_on_the_very_next_call() {
     // enable again, then delete
     let mut active = disabled.clone();
     active.status = Status::Active;
-    let active = h
-        .store
-        .update(&active, active.version, &shared::testing::audit_of(&active))
-        .await
-        .unwrap();
+    let active =
+        h.store.update(&active, active.version, &shared::testing::audit_of(&active)).await.unwrap();
     assert!(matches!(h.decide(Some(t)).await, Decision::Allow(_)));
     h.store
-        .delete(
-            &active,
-            active.version,
-            h.now(),
-            &shared::testing::audit_of(&active),
-        )
+        .delete(&active, active.version, h.now(), &shared::testing::audit_of(&active))
         .await
         .unwrap();
     assert_eq!(h.decide(Some(t)).await, Decision::Deny);
@@ -507,18 +430,13 @@ async fn every_read_the_authorizer_sends_is_strongly_consistent() {
     // an active key replaced with a grace period, a disabled key
     let (mut key, old) = full_key();
     let new = Token::generate_for(KeyKind::Project, key.prefix.clone());
-    key.previous = Some(PreviousSecret {
-        hash: old.hash(),
-        valid_until: clock.now() + Duration::hours(1),
-    });
+    key.previous =
+        Some(PreviousSecret { hash: old.hash(), valid_until: clock.now() + Duration::hours(1) });
     key.secret_hash = new.hash();
     let (mut disabled, disabled_token) = full_key();
     disabled.status = Status::Disabled;
     for k in [&key, &disabled] {
-        store
-            .create(k, &shared::testing::audit_of(k))
-            .await
-            .unwrap();
+        store.create(k, &shared::testing::audit_of(k)).await.unwrap();
     }
     counter.reset();
 
@@ -553,16 +471,8 @@ async fn every_read_the_authorizer_sends_is_strongly_consistent() {
         Vec::<String>::new(),
         "reads the authorizer sent without ConsistentRead"
     );
-    assert_eq!(
-        counts.get("GetItem"),
-        5 * 4,
-        "one GetItem a decision: {counts:?}"
-    );
-    assert_eq!(
-        counts.reads(),
-        counts.get("GetItem"),
-        "only GetItem reads: {counts:?}"
-    );
+    assert_eq!(counts.get("GetItem"), 5 * 4, "one GetItem a decision: {counts:?}");
+    assert_eq!(counts.reads(), counts.get("GetItem"), "only GetItem reads: {counts:?}");
     assert_eq!(counts.get("Scan"), 0, "{counts:?}");
 }
 
@@ -636,18 +546,10 @@ struct Hold {
 
 impl Hold {
     fn reads(after: Option<StdDuration>) -> Self {
-        Hold {
-            reads: Some(after),
-            usage_writes: None,
-            answered: Default::default(),
-        }
+        Hold { reads: Some(after), usage_writes: None, answered: Default::default() }
     }
     fn usage_writes(after: StdDuration) -> Self {
-        Hold {
-            reads: None,
-            usage_writes: Some(after),
-            answered: Default::default(),
-        }
+        Hold { reads: None, usage_writes: Some(after), answered: Default::default() }
     }
 }
 
@@ -688,24 +590,12 @@ async fn timed<T>(f: impl std::future::Future<Output = T>) -> (T, StdDuration) {
 
 async fn held_authorizer(
     hold: Hold,
-) -> (
-    Authorizer<Wrapped<shared::store::MemoryStore, Hold>>,
-    ApiKey,
-    Token,
-) {
+) -> (Authorizer<Wrapped<shared::store::MemoryStore, Hold>>, ApiKey, Token) {
     let store = Wrapped::new(integration_tests::memory_store(), hold);
     let (key, token) = full_key();
-    store
-        .inner
-        .create(&key, &shared::testing::audit_of(&key))
-        .await
-        .unwrap();
+    store.inner.create(&key, &shared::testing::audit_of(&key)).await.unwrap();
     let clock = FixedClock::new(OffsetDateTime::now_utc());
-    (
-        Authorizer::new(store, Arc::new(clock), StdDuration::ZERO),
-        key,
-        token,
-    )
+    (Authorizer::new(store, Arc::new(clock), StdDuration::ZERO), key, token)
 }
 
 /// The authorizer waits 2 s for its read, no less and not much more: a read answering after
@@ -762,53 +652,33 @@ async fn the_handler_waits_50_ms_for_a_usage_write() {
     // a quick write: done when the handler answers (on this one thread, the spawned write runs
     // only while the handler waits)
     let (auth, key, token) = held_authorizer(Hold::usage_writes(StdDuration::ZERO)).await;
-    let r = auth
-        .handle(v2_event(json!({ "x-api-key": token.expose() })))
-        .await
-        .unwrap();
+    let r = auth.handle(v2_event(json!({ "x-api-key": token.expose() }))).await.unwrap();
     assert_eq!(r["isAuthorized"], true);
     let stored = auth.store().inner.get(&key.prefix).await.unwrap().unwrap();
-    assert_eq!(
-        stored.submitted_jobs, 1,
-        "the handler answered before a quick write"
-    );
+    assert_eq!(stored.submitted_jobs, 1, "the handler answered before a quick write");
 
     // a write that takes a second: the handler answers after 50 ms, without it
     let second = StdDuration::from_secs(1);
     let (auth, key, token) = held_authorizer(Hold::usage_writes(second)).await;
     let started = Instant::now();
-    let r = auth
-        .handle(v2_event(json!({ "x-api-key": token.expose() })))
-        .await
-        .unwrap();
+    let r = auth.handle(v2_event(json!({ "x-api-key": token.expose() }))).await.unwrap();
     let took = started.elapsed();
     assert_eq!(r["isAuthorized"], true);
     assert!(took >= StdDuration::from_millis(50), "waited only {took:?}");
     let stored = auth.store().inner.get(&key.prefix).await.unwrap().unwrap();
-    assert_eq!(
-        stored.submitted_jobs, 0,
-        "the handler waited for the slow write ({took:?})"
-    );
+    assert_eq!(stored.submitted_jobs, 0, "the handler waited for the slow write ({took:?})");
     // a second call in the same minute starts no write, and waits 50 ms again for the one
     // still running
     let again = Instant::now();
-    auth.handle(v2_event(json!({ "x-api-key": token.expose() })))
-        .await
-        .unwrap();
+    auth.handle(v2_event(json!({ "x-api-key": token.expose() }))).await.unwrap();
     assert!(again.elapsed() >= StdDuration::from_millis(50));
     let stored = auth.store().inner.get(&key.prefix).await.unwrap().unwrap();
-    assert_eq!(
-        stored.submitted_jobs, 0,
-        "the second call waited for the slow write"
-    );
+    assert_eq!(stored.submitted_jobs, 0, "the second call waited for the slow write");
     // the first write lands once its second is over
     tokio::time::sleep_until((started + second).into()).await;
     assert!(auth.flush_within(StdDuration::from_secs(3)).await);
     let stored = auth.store().inner.get(&key.prefix).await.unwrap().unwrap();
-    assert_eq!(
-        stored.submitted_jobs, 2,
-        "the slow write, then the flush of the second call"
-    );
+    assert_eq!(stored.submitted_jobs, 2, "the slow write, then the flush of the second call");
 }
 
 // ---- usage ---------------------------------------------------------------------------------
@@ -874,23 +744,13 @@ async fn a_quiet_keys_usage_is_written_by_a_later_call_of_another_key() {
     h.put(&a).await;
     h.put(&b).await;
     for _ in 0..3 {
-        assert!(matches!(
-            h.decide(Some(ta.expose())).await,
-            Decision::Allow(_)
-        ));
+        assert!(matches!(h.decide(Some(ta.expose())).await, Decision::Allow(_)));
     }
     h.clock.advance(Duration::seconds(90));
-    assert!(matches!(
-        h.decide(Some(tb.expose())).await,
-        Decision::Allow(_)
-    ));
+    assert!(matches!(h.decide(Some(tb.expose())).await, Decision::Allow(_)));
     // settle the writes in flight without adding any: nothing else is pending
     h.auth.flush().await;
-    assert_eq!(
-        h.usage_writes(),
-        3,
-        "a: first call, a: the two later, b: first call"
-    );
+    assert_eq!(h.usage_writes(), 3, "a: first call, a: the two later, b: first call");
     assert_eq!(h.stored(&a.prefix).await.submitted_jobs, 3);
     assert_eq!(h.stored(&b.prefix).await.submitted_jobs, 1);
     h.assert_logs_clean();
@@ -937,10 +797,8 @@ async fn the_rest_policy_resource_covers_every_route_of_the_stage_and_nothing_el
     for asked in routes {
         // whichever route the first request hits, the (cached) policy serves every route
         let arn = format!("{base}/{asked}");
-        for event in [
-            token_event(&bearer(t), &arn),
-            request_event(json!({ "x-api-key": t }), &arn),
-        ] {
+        for event in [token_event(&bearer(t), &arn), request_event(json!({ "x-api-key": t }), &arn)]
+        {
             let r = h.handle(event).await.unwrap();
             let st = &r["policyDocument"]["Statement"][0];
             assert_eq!(st["Effect"], "Allow");
@@ -957,10 +815,7 @@ async fn the_rest_policy_resource_covers_every_route_of_the_stage_and_nothing_el
                 "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/keys",
                 "arn:aws:execute-api:eu-west-1:999999999999:a1b2c3d4e5/prod/GET/keys",
             ] {
-                assert!(
-                    !iam_matches(resource, outside),
-                    "{resource} covers {outside}"
-                );
+                assert!(!iam_matches(resource, outside), "{resource} covers {outside}");
             }
         }
     }
@@ -985,11 +840,7 @@ async fn with_a_cache_ttl_allows_are_reused_until_it_passes_and_refusals_never()
     let mut disabled = h.stored(&key.prefix).await;
     disabled.status = Status::Disabled;
     h.store
-        .update(
-            &disabled,
-            disabled.version,
-            &shared::testing::audit_of(&disabled),
-        )
+        .update(&disabled, disabled.version, &shared::testing::audit_of(&disabled))
         .await
         .unwrap();
     h.clock.advance(Duration::seconds(29));
@@ -1026,11 +877,7 @@ async fn the_warm_up_opens_the_connection_the_first_call_uses() {
         return;
     };
     let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap();
-    let upstream = endpoint
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .parse()
-        .unwrap();
+    let upstream = endpoint.trim_start_matches("http://").trim_end_matches('/').parse().unwrap();
     let relay = integration_tests::net::Relay::new(Some(upstream));
     let patient = shared::aws::Timeouts {
         operation: StdDuration::from_secs(20),
@@ -1041,9 +888,7 @@ async fn the_warm_up_opens_the_connection_the_first_call_uses() {
     let client = integration_tests::client_at(relay.url(), patient).await;
     let store = DynamoStore::new(counting_client(&client, &counter), real.table(), codec());
     let (key, token) = full_key();
-    real.create(&key, &shared::testing::audit_of(&key))
-        .await
-        .unwrap();
+    real.create(&key, &shared::testing::audit_of(&key)).await.unwrap();
 
     let took = store.warm_up().await.unwrap();
     assert_eq!(relay.accepted(), 1, "the warm-up connected");
@@ -1058,32 +903,14 @@ async fn the_warm_up_opens_the_connection_the_first_call_uses() {
     }
     // the warm-up's GetItem, and per call its GetItem and (flushed) usage write: each sent once
     assert_eq!(counter.take().describe(), "GetItem 6, UpdateItem 5");
-    assert_eq!(
-        relay.accepted(),
-        1,
-        "the calls after it reuse its connection"
-    );
+    assert_eq!(relay.accepted(), 1, "the calls after it reuse its connection");
 
     // it wrote nothing: the table holds the key's item (and its audit record) and nothing else
-    let scan = real
-        .client()
-        .scan()
-        .table_name(real.table())
-        .send()
-        .await
-        .unwrap();
-    let pks: Vec<&str> = scan
-        .items()
-        .iter()
-        .filter_map(|i| i["pk"].as_s().ok())
-        .map(String::as_str)
-        .collect();
+    let scan = real.client().scan().table_name(real.table()).send().await.unwrap();
+    let pks: Vec<&str> =
+        scan.items().iter().filter_map(|i| i["pk"].as_s().ok()).map(String::as_str).collect();
     assert_eq!(pks.len(), 2, "{pks:?}");
-    assert!(
-        pks.iter()
-            .all(|pk| pk.starts_with("KEY#") || pk.starts_with("AUDIT#")),
-        "{pks:?}"
-    );
+    assert!(pks.iter().all(|pk| pk.starts_with("KEY#") || pk.starts_with("AUDIT#")), "{pks:?}");
 
     // an error answer (here: no such table) still opened the connection: Ok
     let missing = DynamoStore::new(real.client().clone(), "no-such-table", codec());

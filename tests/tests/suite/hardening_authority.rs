@@ -105,11 +105,7 @@ async fn the_key_comes_from_where_api_gateway_caches<S: Store + Clone + 'static>
     let (other, o) = team_key(TEAM, "bob", &[]);
     integration_tests::seed(api.store(), &good).await;
     integration_tests::seed(api.store(), &other).await;
-    let auth = Authorizer::new(
-        api.store().clone(),
-        api.state.clock.clone(),
-        StdDuration::ZERO,
-    );
+    let auth = Authorizer::new(api.store().clone(), api.state.clock.clone(), StdDuration::ZERO);
     let bearer = |t: &Token| format!("Bearer {}", t.expose());
     let (gb, ob) = (bearer(&g), bearer(&o));
     let (gk, ok) = (g.expose().to_owned(), o.expose().to_owned());
@@ -155,9 +151,9 @@ async fn the_key_comes_from_where_api_gateway_caches<S: Store + Clone + 'static>
             };
             let expected = match format {
                 Format::RestTokenAuthorization | Format::RestTokenApiKey => cached.clone(),
-                Format::HttpNone | Format::RestRequest => headers_agree
-                    .then(|| header_keys.first().cloned())
-                    .flatten(),
+                Format::HttpNone | Format::RestRequest => {
+                    headers_agree.then(|| header_keys.first().cloned()).flatten()
+                }
                 _ => (headers_agree && header_keys.iter().all(|k| Some(k) == cached.as_ref()))
                     .then(|| cached.clone())
                     .flatten(),
@@ -200,9 +196,7 @@ async fn the_key_comes_from_where_api_gateway_caches<S: Store + Clone + 'static>
 
 /// Whether a list answer holds a team key of `user`.
 fn has_user(list: &Answer, user: &str) -> bool {
-    list.body["items"]
-        .as_array()
-        .is_some_and(|items| items.iter().any(|k| k["user"]["id"] == user))
+    list.body["items"].as_array().is_some_and(|items| items.iter().any(|k| k["user"]["id"] == user))
 }
 
 /// Everything the store holds, for "nothing written" checks.
@@ -238,26 +232,10 @@ async fn management_re_checks_its_caller<S: Store + Clone + 'static>(store: S) {
     // it on) tries everything.
     type Revoke = Box<dyn Fn(&mut ApiKey, &shared::clock::FixedClock) -> Vec<(String, Value)>>;
     let ways: Vec<(&str, Revoke, u16)> = vec![
-        (
-            "disabled",
-            Box::new(|_, _| vec![("PATCH".into(), json!({"status": "Disabled"}))]),
-            401,
-        ),
-        (
-            "deleted",
-            Box::new(|_, _| vec![("DELETE".into(), Value::Null)]),
-            401,
-        ),
-        (
-            "demoted",
-            Box::new(|_, _| vec![("PATCH".into(), json!({"roles": []}))]),
-            403,
-        ),
-        (
-            "replaced",
-            Box::new(|_, _| vec![("REPLACE".into(), json!({}))]),
-            401,
-        ),
+        ("disabled", Box::new(|_, _| vec![("PATCH".into(), json!({"status": "Disabled"}))]), 401),
+        ("deleted", Box::new(|_, _| vec![("DELETE".into(), Value::Null)]), 401),
+        ("demoted", Box::new(|_, _| vec![("PATCH".into(), json!({"roles": []}))]), 403),
+        ("replaced", Box::new(|_, _| vec![("REPLACE".into(), json!({}))]), 401),
         (
             "expired",
             Box::new(|_, _| vec![("PATCH".into(), json!({"expiresAt": "2036-03-01T13:00:00Z"}))]),
@@ -301,17 +279,9 @@ async fn management_re_checks_its_caller<S: Store + Clone + 'static>(store: S) {
             Figures::add(&figures.lost_updates, 1);
         }
         assert_eq!(before, after, "{how}: something was written");
-        let listed = api
-            .send(
-                Call::new("GET", "/keys")
-                    .query("keyType=user")
-                    .by(&team.admin),
-            )
-            .await;
-        assert!(
-            !has_user(&listed, "mallory"),
-            "{how}: a backdoor key was created"
-        );
+        let listed =
+            api.send(Call::new("GET", "/keys").query("keyType=user").by(&team.admin)).await;
+        assert!(!has_user(&listed, "mallory"), "{how}: a backdoor key was created");
         if how == "expired" {
             api.clock.set(START);
         }
@@ -327,9 +297,7 @@ async fn management_re_checks_its_caller<S: Store + Clone + 'static>(store: S) {
     )
     .await
     .expect(200);
-    api.send(Call::new("GET", "/keys").with_context(Some(old.clone())))
-        .await
-        .expect(200);
+    api.send(Call::new("GET", "/keys").with_context(Some(old.clone()))).await.expect(200);
     api.clock.advance(Duration::seconds(61));
     let before = snapshot(&api, &[&victim]).await;
     for call in attempts(&old) {
@@ -357,23 +325,16 @@ async fn a_cached_allow_never_reaches_management<S: Store + Clone + 'static>(sto
     let (admin, token) = team_key(TEAM, "cached", &["admin"]);
     api.put(&admin).await;
     // the authorizer's in-process cache (a minute) allows the key once...
-    let auth = Authorizer::new(
-        api.store().clone(),
-        api.state.clock.clone(),
-        StdDuration::from_secs(60),
-    );
+    let auth =
+        Authorizer::new(api.store().clone(), api.state.clock.clone(), StdDuration::from_secs(60));
     let Decision::Allow(ctx) = auth.decide(Some(token.expose())).await.unwrap() else {
         panic!("the key is allowed")
     };
     // ...then an admin disables it: other APIs may still be let in from the cache, for up to
     // the TTL (the documented trade-off)...
-    api.send(
-        Call::new("PATCH", path(&admin))
-            .by(&team.admin)
-            .json(json!({"status": "Disabled"})),
-    )
-    .await
-    .expect(200);
+    api.send(Call::new("PATCH", path(&admin)).by(&team.admin).json(json!({"status": "Disabled"})))
+        .await
+        .expect(200);
     let Decision::Allow(cached) = auth.decide(Some(token.expose())).await.unwrap() else {
         panic!("the cache is on")
     };
@@ -386,14 +347,8 @@ async fn a_cached_allow_never_reaches_management<S: Store + Clone + 'static>(sto
     )
     .await
     .expect(401);
-    let listed = api
-        .send(
-            Call::new("GET", "/keys")
-                .query("keyType=user")
-                .by(&team.admin),
-        )
-        .await
-        .expect(200);
+    let listed =
+        api.send(Call::new("GET", "/keys").query("keyType=user").by(&team.admin)).await.expect(200);
     assert!(!has_user(&listed, "eve"), "a key was created");
 }
 
@@ -401,9 +356,7 @@ async fn no_key_outgrows_its_limits<S: Store + Clone + 'static>(store: S) {
     let api = Api::new(store);
     let team = Team::seed(&api).await;
     let expiry = |d: i64| {
-        (START + Duration::days(d))
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap()
+        (START + Duration::days(d)).format(&time::format_description::well_known::Rfc3339).unwrap()
     };
     // a project key that administers its own project, expiring in 30 days
     let (mut svc, _) = project_key(TEAM, "p1", &["project-admin:p1", "jobs:run"]);
@@ -426,18 +379,11 @@ async fn no_key_outgrows_its_limits<S: Store + Clone + 'static>(store: S) {
         json!({"status": "Disabled"}),
         json!({"roles": ["project-admin:p1"]}),
     ] {
-        let a = api
-            .send(Call::new("PATCH", path(&svc)).by(&svc).json(body.clone()))
-            .await;
+        let a = api.send(Call::new("PATCH", path(&svc)).by(&svc).json(body.clone())).await;
         expect(a, 403, &format!("self {body}"));
     }
-    let a = api
-        .send(
-            Call::new("PATCH", path(&svc))
-                .by(&svc)
-                .json(json!({"name": "renamed"})),
-        )
-        .await;
+    let a =
+        api.send(Call::new("PATCH", path(&svc)).by(&svc).json(json!({"name": "renamed"}))).await;
     expect(a, 200, "self rename");
     let svc = api.stored(&svc).await;
     // it cannot create keys that outlive it, or never expire
@@ -459,15 +405,10 @@ async fn no_key_outgrows_its_limits<S: Store + Clone + 'static>(store: S) {
     expect(a, 400, "create never");
     let a = api
         .send(
-            Call::new("POST", "/keys")
-                .by(&svc)
-                .json(json!({"name": "omitted", "projectId": "p1"})),
+            Call::new("POST", "/keys").by(&svc).json(json!({"name": "omitted", "projectId": "p1"})),
         )
         .await;
-    assert_eq!(
-        a.body["expiresAt"],
-        json!(shared::model::format_time(START + Duration::days(30)))
-    );
+    assert_eq!(a.body["expiresAt"], json!(shared::model::format_time(START + Duration::days(30))));
     expect(a, 201, "create with the caller's expiry");
     let a = api
         .send(
@@ -481,11 +422,7 @@ async fn no_key_outgrows_its_limits<S: Store + Clone + 'static>(store: S) {
     // nor extend or clear another key's expiry past its own
     for body in [json!({"expiresAt": expiry(60)}), json!({"expiresAt": null})] {
         let a = api
-            .send(
-                Call::new("PATCH", format!("/keys/{sooner}"))
-                    .by(&svc)
-                    .json(body.clone()),
-            )
+            .send(Call::new("PATCH", format!("/keys/{sooner}")).by(&svc).json(body.clone()))
             .await;
         expect(a, 400, &format!("extend {body}"));
     }
@@ -585,11 +522,7 @@ async fn no_key_outgrows_its_limits<S: Store + Clone + 'static>(store: S) {
                 .json(json!({"status": "Active"})),
         )
         .await;
-    expect(
-        a,
-        400,
-        "approve a never-expiring key by an expiring approver",
-    );
+    expect(a, 400, "approve a never-expiring key by an expiring approver");
     let a = api
         .send(
             Call::new("PATCH", format!("/keys/{pending2}"))
@@ -636,11 +569,7 @@ async fn management_round_trips() {
     };
     let admin = &team.admin;
     let a = api
-        .send(
-            Call::new("POST", "/keys")
-                .by(admin)
-                .json(json!({"name": "rt", "projectId": "p1"})),
-        )
+        .send(Call::new("POST", "/keys").by(admin).json(json!({"name": "rt", "projectId": "p1"})))
         .await;
     check("create", a, 201, "GetItem 1, TransactWriteItems 1");
     let a = api.send(Call::new("GET", path(&k)).by(admin)).await;
@@ -649,50 +578,27 @@ async fn management_round_trips() {
     check("get itself", a, 200, "GetItem 1");
     let a = api.send(Call::new("GET", "/me").by(admin)).await;
     check("me", a, 200, "GetItem 1");
-    let a = api
-        .send(Call::new("GET", "/keys").query("projectId=p1").by(admin))
-        .await;
+    let a = api.send(Call::new("GET", "/keys").query("projectId=p1").by(admin)).await;
     check("list", a, 200, "GetItem 1, Query 1");
     for (what, query) in [
         ("list, filtered", "status=Disabled&search=rt"),
         ("list of team keys", "keyType=user&limit=2"),
         ("list of deleted keys", "status=Deleted"),
     ] {
-        let a = api
-            .send(Call::new("GET", "/keys").query(query).by(admin))
-            .await;
+        let a = api.send(Call::new("GET", "/keys").query(query).by(admin)).await;
         check(what, a, 200, "GetItem 1, Query 1");
     }
-    let a = api
-        .send(Call::new("GET", format!("{}/audit", path(&k))).by(admin))
-        .await;
+    let a = api.send(Call::new("GET", format!("{}/audit", path(&k))).by(admin)).await;
     check("a key's audit", a, 200, "BatchGetItem 1, Query 1");
-    let a = api
-        .send(Call::new("GET", "/audit").query("action=created").by(admin))
-        .await;
+    let a = api.send(Call::new("GET", "/audit").query("action=created").by(admin)).await;
     check("the team's audit", a, 200, "GetItem 1, Query 1");
-    let a = api
-        .send(
-            Call::new("PATCH", path(&k))
-                .by(admin)
-                .json(json!({"name": "rt2"})),
-        )
-        .await;
+    let a = api.send(Call::new("PATCH", path(&k)).by(admin).json(json!({"name": "rt2"}))).await;
     check("update", a, 200, "BatchGetItem 1, TransactWriteItems 1");
-    let a = api
-        .send(Call::new("POST", replace_path(&k)).by(admin))
-        .await;
+    let a = api.send(Call::new("POST", replace_path(&k)).by(admin)).await;
     check("replace", a, 200, "BatchGetItem 1, TransactWriteItems 1");
     let a = api.send(Call::new("DELETE", path(&k)).by(admin)).await;
     check("delete", a, 204, "BatchGetItem 1, TransactWriteItems 1");
-    let a = api
-        .send(Call::new("DELETE", path(&team.user2)).by(admin))
-        .await;
-    check(
-        "delete team key",
-        a,
-        204,
-        "BatchGetItem 1, TransactWriteItems 1",
-    );
+    let a = api.send(Call::new("DELETE", path(&team.user2)).by(admin)).await;
+    check("delete team key", a, 204, "BatchGetItem 1, TransactWriteItems 1");
     eprintln!("management round trips: {}", measured.join("; "));
 }

@@ -22,12 +22,7 @@ struct Attempt {
 }
 
 fn attempt(what: &'static str, by: &ApiKey, call: Call, want: u16) -> Attempt {
-    Attempt {
-        what,
-        by: by.clone(),
-        call,
-        want,
-    }
+    Attempt { what, by: by.clone(), call, want }
 }
 
 fn create(body: Value) -> Call {
@@ -160,12 +155,7 @@ async fn no_way_to_more_power<S: Store>(store: S) {
             create(json!({"name": "x", "projectId": "p1"})),
             403,
         ),
-        attempt(
-            "plain team key creates a team key",
-            &user,
-            create(json!({"name": "x"})),
-            403,
-        ),
+        attempt("plain team key creates a team key", &user, create(json!({"name": "x"})), 403),
         attempt(
             "project key grants admin",
             &svc,
@@ -197,12 +187,7 @@ async fn no_way_to_more_power<S: Store>(store: S) {
             400,
         ),
         // update: roles, approval, owner fields, re-arming a disarmed key
-        attempt(
-            "add admin",
-            &pa,
-            patch(&plain, json!({"roles": ["admin"]})),
-            403,
-        ),
+        attempt("add admin", &pa, patch(&plain, json!({"roles": ["admin"]})), 403),
         attempt(
             "add another project's admin",
             &pa,
@@ -215,12 +200,7 @@ async fn no_way_to_more_power<S: Store>(store: S) {
             patch(&plain, json!({"roles": ["billing:write"]})),
             403,
         ),
-        attempt(
-            "member approves",
-            &pm,
-            patch(&pending, json!({"status": "Active"})),
-            403,
-        ),
+        attempt("member approves", &pm, patch(&pending, json!({"status": "Active"})), 403),
         attempt(
             "member adds roles",
             &pm,
@@ -245,12 +225,7 @@ async fn no_way_to_more_power<S: Store>(store: S) {
             patch(&svc, json!({"roles": ["project-admin:p1", "admin"]})),
             403,
         ),
-        attempt(
-            "other project's admin updates",
-            &pa2,
-            patch(&plain, json!({"name": "mine"})),
-            403,
-        ),
+        attempt("other project's admin updates", &pa2, patch(&plain, json!({"name": "mine"})), 403),
         attempt(
             "move a key to another project",
             &pa,
@@ -269,12 +244,7 @@ async fn no_way_to_more_power<S: Store>(store: S) {
             patch(&plain, json!({"account": {"id": OTHER_TEAM}})),
             400,
         ),
-        attempt(
-            "set a version",
-            &pa,
-            patch(&plain, json!({"version": 1000})),
-            400,
-        ),
+        attempt("set a version", &pa, patch(&plain, json!({"version": 1000})), 400),
         attempt(
             "re-enable a disabled admin key",
             &pa,
@@ -312,12 +282,7 @@ async fn no_way_to_more_power<S: Store>(store: S) {
             Call::new("POST", replace_path(&billing)),
             403,
         ),
-        attempt(
-            "member replaces",
-            &pm,
-            Call::new("POST", replace_path(&plain)),
-            403,
-        ),
+        attempt("member replaces", &pm, Call::new("POST", replace_path(&plain)), 403),
         attempt(
             "team key replaces another user's",
             &user,
@@ -368,10 +333,7 @@ async fn no_way_to_more_power<S: Store>(store: S) {
             escalations.push(format!("{}: {} {}", a.what, answer.status, answer.text));
         } else {
             assert_eq!(answer.status, a.want, "{}: {}", a.what, answer.text);
-            assert_eq!(
-                answer.header("content-type"),
-                Some("application/problem+json")
-            );
+            assert_eq!(answer.header("content-type"), Some("application/problem+json"));
         }
     }
     // Nothing any attempt touched changed, and no key was created.
@@ -380,10 +342,7 @@ async fn no_way_to_more_power<S: Store>(store: S) {
     }
     let listed = api
         .store()
-        .list(&ListQuery {
-            limit: 100,
-            ..ListQuery::new(ListScope::WholeTeam(id(TEAM)))
-        })
+        .list(&ListQuery { limit: 100, ..ListQuery::new(ListScope::WholeTeam(id(TEAM))) })
         .await
         .unwrap();
     assert_eq!(listed.items.len(), seeded.len(), "a key was created");
@@ -398,18 +357,10 @@ async fn no_way_to_more_power<S: Store>(store: S) {
             ),
             201,
         ),
-        (
-            &pm,
-            create(json!({"name": "ok", "projectId": "p1", "roles": ["jobs:run"]})),
-            201,
-        ),
+        (&pm, create(json!({"name": "ok", "projectId": "p1", "roles": ["jobs:run"]})), 201),
         (&pa, patch(&plain, json!({"roles": ["jobs:run"]})), 200),
         (&pa, patch(&billing, json!({"roles": []})), 200),
-        (
-            &pa,
-            patch(&disarmed, json!({"name": "renamed, still disabled"})),
-            200,
-        ),
+        (&pa, patch(&disarmed, json!({"name": "renamed, still disabled"})), 200),
         (
             &pa,
             patch(
@@ -439,22 +390,14 @@ async fn no_way_to_more_power<S: Store>(store: S) {
         })
         .await
         .unwrap();
-    let members = all
-        .items
-        .iter()
-        .find(|k| k.name.as_str() == "ok")
-        .expect("the member's Pending key");
-    api.send(patch(members, json!({"status": "Active"})).by(&pa))
-        .await
-        .expect(200);
+    let members =
+        all.items.iter().find(|k| k.name.as_str() == "ok").expect("the member's Pending key");
+    api.send(patch(members, json!({"status": "Active"})).by(&pa)).await.expect(200);
     // Whatever a non-admin created holds only roles its creator holds.
     let creators = [&pa, &pm];
     for k in api
         .store()
-        .list(&ListQuery {
-            limit: 100,
-            ..ListQuery::new(ListScope::WholeTeam(id(TEAM)))
-        })
+        .list(&ListQuery { limit: 100, ..ListQuery::new(ListScope::WholeTeam(id(TEAM))) })
         .await
         .unwrap()
         .items
@@ -464,19 +407,12 @@ async fn no_way_to_more_power<S: Store>(store: S) {
             .find(|c| c.user_id.as_ref().map(|u| u.as_str()) == Some(k.created_by.as_str()))
         {
             let held = Roles::parse(&c.roles.as_strs()).unwrap();
-            assert!(
-                k.roles.iter().all(|r| held.contains(r.as_str())),
-                "{:?}",
-                k.roles
-            );
+            assert!(k.roles.iter().all(|r| held.contains(r.as_str())), "{:?}", k.roles);
         }
     }
     figures.report(
         "escalation",
-        &format!(
-            "{refused} escalation attempts, {} succeeded",
-            escalations.len()
-        ),
+        &format!("{refused} escalation attempts, {} succeeded", escalations.len()),
     );
     assert_eq!(escalations, Vec::<String>::new(), "escalations");
     assert_eq!(Figures::get(&figures.server_errors), 0);

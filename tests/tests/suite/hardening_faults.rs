@@ -103,30 +103,12 @@ fn every_route(admin: &ApiKey, key: &ApiKey) -> Vec<Call> {
 /// A 503 as docs/API.md describes it: problem+json, `Retry-After`, no internals.
 fn assert_unavailable(a: &Answer, what: &str) {
     assert_eq!(a.status, 503, "{what}: {}", a.text);
-    assert_eq!(
-        a.header("content-type"),
-        Some("application/problem+json"),
-        "{what}"
-    );
+    assert_eq!(a.header("content-type"), Some("application/problem+json"), "{what}");
     assert_eq!(a.header("retry-after"), Some("1"), "{what}");
     assert_eq!(a.body["status"], 503, "{what}");
-    assert!(
-        a.body["requestId"].as_str().is_some_and(|r| !r.is_empty()),
-        "{what}"
-    );
-    for internal in [
-        "127.0.0.1",
-        "dispatch",
-        "onnection",
-        "timeout",
-        "SdkError",
-        "KEY#",
-    ] {
-        assert!(
-            !a.text.contains(internal),
-            "{what} leaks {internal}: {}",
-            a.text
-        );
+    assert!(a.body["requestId"].as_str().is_some_and(|r| !r.is_empty()), "{what}");
+    for internal in ["127.0.0.1", "dispatch", "onnection", "timeout", "SdkError", "KEY#"] {
+        assert!(!a.text.contains(internal), "{what} leaks {internal}: {}", a.text);
     }
 }
 
@@ -141,11 +123,7 @@ async fn a_closed_port_never_allows_in_1000_tries_and_management_answers_503() {
         "unreachable",
         integration_tests::codec(),
     );
-    let auth = Arc::new(Authorizer::new(
-        store.clone(),
-        Arc::new(SystemClock),
-        StdDuration::ZERO,
-    ));
+    let auth = Arc::new(Authorizer::new(store.clone(), Arc::new(SystemClock), StdDuration::ZERO));
     // 1,000 tries of well-formed keys in four shapes, 50 at a time.
     let limit = Arc::new(tokio::sync::Semaphore::new(50));
     let mut tries = tokio::task::JoinSet::new();
@@ -153,11 +131,7 @@ async fn a_closed_port_never_allows_in_1000_tries_and_management_answers_503() {
         let (auth, limit) = (auth.clone(), limit.clone());
         tries.spawn(async move {
             let _permit = limit.acquire_owned().await.unwrap();
-            let kind = if i % 2 == 0 {
-                KeyKind::Project
-            } else {
-                KeyKind::Team
-            };
+            let kind = if i % 2 == 0 { KeyKind::Project } else { KeyKind::Team };
             let token = Token::generate(kind);
             let t = token.expose();
             match i % 4 {
@@ -205,9 +179,7 @@ async fn a_closed_port_never_allows_in_1000_tries_and_management_answers_503() {
     for call in every_route(&admin, &target) {
         let what = format!("{} {}", call.method, call.path);
         let a = Answer::from(
-            api::dispatch(&state, call.request())
-                .await
-                .unwrap_or_else(|e| match e {}),
+            api::dispatch(&state, call.request()).await.unwrap_or_else(|e| match e {}),
         );
         Figures::add(&figures.requests, 1);
         assert_unavailable(&a, &what);
@@ -326,10 +298,7 @@ impl PrivateDynamo {
                 tokio::time::sleep(StdDuration::from_millis(100)).await;
             }
         }
-        panic!(
-            "DynamoDB Local would not start in 5 attempts (log in {})",
-            self.data.display()
-        );
+        panic!("DynamoDB Local would not start in 5 attempts (log in {})", self.data.display());
     }
 
     /// The relay's address: where the clients go, whichever process answers there.
@@ -341,10 +310,7 @@ impl PrivateDynamo {
     /// connection at once (as a refused one: nothing listens).
     fn kill(&mut self) {
         self.relay.point_at(None);
-        for mut c in [self.child.take(), self.watchdog.take()]
-            .into_iter()
-            .flatten()
-        {
+        for mut c in [self.child.take(), self.watchdog.take()].into_iter().flatten() {
             let _ = c.kill();
             let _ = c.wait();
         }
@@ -429,13 +395,9 @@ fn partial_state(
     // key at version v was created and changed v - 1 times, one record each.
     for (prefix, n) in &records {
         match keys.get(prefix) {
-            None => problems.push(format!(
-                "{n} audit record(s) of {prefix}, which does not exist"
-            )),
-            Some(k) if k.version != *n => problems.push(format!(
-                "{prefix} is at version {} with {n} audit record(s)",
-                k.version
-            )),
+            None => problems.push(format!("{n} audit record(s) of {prefix}, which does not exist")),
+            Some(k) if k.version != *n => problems
+                .push(format!("{prefix} is at version {} with {n} audit record(s)", k.version)),
             Some(_) => {}
         }
     }
@@ -447,10 +409,7 @@ fn partial_state(
             let slot =
                 shared::store::dynamo::layout::sentinel_pk(&k.team_id, k.user_id.as_ref().unwrap());
             if sentinels.get(&slot).map(String::as_str) != Some(k.prefix.as_str()) {
-                problems.push(format!(
-                    "live team key {} without its sentinel {slot}",
-                    k.prefix
-                ));
+                problems.push(format!("live team key {} without its sentinel {slot}", k.prefix));
             }
         }
     }
@@ -482,23 +441,15 @@ async fn dynamodb_local_killed_mid_run_fails_closed_and_leaves_no_partial_state(
     let boot = started.elapsed();
     let client = client_at(&ddb.endpoint(), true).await;
     let table = integration_tests::table_name("fault");
-    create_table(&client, &table)
-        .await
-        .expect("creating the table");
+    create_table(&client, &table).await.expect("creating the table");
     let store = DynamoStore::new(client, table.as_str(), integration_tests::codec());
     let api = Arc::new(Api::new(store.clone()));
-    let auth = Arc::new(Authorizer::new(
-        store.clone(),
-        Arc::new(api.clock.clone()),
-        StdDuration::ZERO,
-    ));
+    let auth =
+        Arc::new(Authorizer::new(store.clone(), Arc::new(api.clock.clone()), StdDuration::ZERO));
     let (admin, _) = team_key(TEAM, "ada", &["admin"]);
     let (good, good_token) = p1_key(&api, &[]).await;
     api.put(&admin).await;
-    assert_eq!(
-        verdict(&auth.decide(Some(good_token.expose())).await),
-        Verdict::Allow
-    );
+    assert_eq!(verdict(&auth.decide(Some(good_token.expose())).await), Verdict::Allow);
 
     // The run: writers create team keys (and delete some again) and update a key; authorizers
     // present a good key. SIGKILL once a dozen team keys exist; each task then goes on for a
@@ -518,10 +469,7 @@ async fn dynamodb_local_killed_mid_run_fails_closed_and_leaves_no_partial_state(
             while after < 15 {
                 i += 1;
                 let call = if i % 3 == 2 && !mine.is_empty() {
-                    (
-                        "delete",
-                        Call::new("DELETE", format!("/keys/{}", mine.remove(0))),
-                    )
+                    ("delete", Call::new("DELETE", format!("/keys/{}", mine.remove(0))))
                 } else if i % 3 == 0 {
                     (
                         "update",
@@ -621,9 +569,7 @@ async fn dynamodb_local_killed_mid_run_fails_closed_and_leaves_no_partial_state(
         }
     }
     assert!(
-        decisions
-            .iter()
-            .any(|(at, v)| *at < kill && *v == Verdict::Allow),
+        decisions.iter().any(|(at, v)| *at < kill && *v == Verdict::Allow),
         "no allow before the fault"
     );
 
@@ -639,10 +585,7 @@ async fn dynamodb_local_killed_mid_run_fails_closed_and_leaves_no_partial_state(
             break;
         }
     }
-    assert!(
-        recovered,
-        "the authorizer did not recover after the restart"
-    );
+    assert!(recovered, "the authorizer did not recover after the restart");
     api.send(
         Call::new("POST", "/keys")
             .by(&admin)
@@ -702,10 +645,7 @@ async fn dynamodb_local_killed_mid_run_fails_closed_and_leaves_no_partial_state(
                 && k.status != shared::Status::Deleted
                 && !listed.contains(k.prefix.as_str())
             {
-                problems.push(format!(
-                    "live team key {} missing from its owner's index",
-                    k.prefix
-                ));
+                problems.push(format!("live team key {} missing from its owner's index", k.prefix));
             }
         }
     }
@@ -726,15 +666,8 @@ async fn dynamodb_local_killed_mid_run_fails_closed_and_leaves_no_partial_state(
         ),
     );
     assert_eq!(allows, 0, "allowed while the store was down: {during:?}");
-    assert_eq!(
-        during.values().sum::<usize>(),
-        during.get(&Verdict::Error).copied().unwrap_or(0)
-    );
+    assert_eq!(during.values().sum::<usize>(), during.get(&Verdict::Error).copied().unwrap_or(0));
     assert!(unavailable >= 45, "every writer went on after the kill");
     assert_eq!(Figures::get(&figures.server_errors), 0);
-    assert_eq!(
-        problems,
-        Vec::<String>::new(),
-        "partial state after the restart"
-    );
+    assert_eq!(problems, Vec::<String>::new(), "partial state after the restart");
 }

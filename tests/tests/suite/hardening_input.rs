@@ -92,11 +92,7 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
         }
     }
     !crc
@@ -130,11 +126,7 @@ fn class_by_format(s: &str) -> Result<(), TokenError> {
     if b[12] != b'_' {
         return Err(TokenError::Separator);
     }
-    if !b[..12]
-        .iter()
-        .chain(&b[13..])
-        .all(u8::is_ascii_alphanumeric)
-    {
+    if !b[..12].iter().chain(&b[13..]).all(u8::is_ascii_alphanumeric) {
         return Err(TokenError::Alphabet);
     }
     let (body, sum) = s.split_at(s.len() - 6);
@@ -270,11 +262,7 @@ fn build_token_case(token: &Token, made: &Made) -> (String, Result<(), TokenErro
             let mut b = body.clone();
             b.splice(pos..pos + n, [c]);
             // its bytes are not base62; the separator's place holds one of them if it was covered
-            let class = if (pos..pos + n).contains(&12) {
-                Separator
-            } else {
-                Alphabet
-            };
+            let class = if (pos..pos + n).contains(&12) { Separator } else { Alphabet };
             (format!("{tag}{}", text(&b)), Err(class))
         }
         Made::Substituted(pos, c) => {
@@ -311,11 +299,7 @@ fn build_token_case(token: &Token, made: &Made) -> (String, Result<(), TokenErro
             };
             let s = format!("{other}{}", text(&body));
             let (data, sum) = s.split_at(s.len() - 6);
-            let class = if expected_checksum(data) == sum {
-                Ok(())
-            } else {
-                Err(Checksum)
-            };
+            let class = if expected_checksum(data) == sum { Ok(()) } else { Err(Checksum) };
             (s, class)
         }
         Made::Forged(prefix, secret) => {
@@ -366,19 +350,11 @@ fn the_token_parser_accepts_exactly_the_tokens_it_issued() {
     TestRunner::new(config(10_000))
         .run(&strategy, |(team, made, junk)| {
             tried.fetch_add(1, Ordering::Relaxed);
-            let kind = if team {
-                KeyKind::Team
-            } else {
-                KeyKind::Project
-            };
+            let kind = if team { KeyKind::Team } else { KeyKind::Project };
             let token = Token::generate(kind);
             let (input, want) = build_token_case(&token, &made);
             let got = Token::parse(&input);
-            *by_class
-                .lock()
-                .unwrap()
-                .entry(format!("{want:?}"))
-                .or_default() += 1;
+            *by_class.lock().unwrap().entry(format!("{want:?}")).or_default() += 1;
             match want {
                 Ok(()) => {
                     must_parse.fetch_add(1, Ordering::Relaxed);
@@ -402,10 +378,7 @@ fn the_token_parser_accepts_exactly_the_tokens_it_issued() {
             // Header extraction never panics, whatever surrounds the key: a Bearer credential is
             // the key, trimmed; beside an x-api-key it must be the same key, or nothing passes.
             let mut headers = Map::new();
-            headers.insert(
-                "Authorization".into(),
-                Value::from(format!("Bearer {input}")),
-            );
+            headers.insert("Authorization".into(), Value::from(format!("Bearer {input}")));
             prop_assert_eq!(presented_key(&headers), Presented::Key(input.trim()));
             headers.remove("Authorization");
             headers.insert("authorization".into(), Value::from(junk.clone()));
@@ -443,14 +416,9 @@ fn the_token_parser_accepts_exactly_the_tokens_it_issued() {
     // Only well-formed tokens parse, and every one of them does.
     assert_eq!(parsed, must_parse, "strings parsed vs well-formed strings");
     // Every refusal class was met, each many times (10,000 cases): none is vacuous.
-    for class in [
-        "Ok(())",
-        "Err(Kind)",
-        "Err(Length)",
-        "Err(Separator)",
-        "Err(Alphabet)",
-        "Err(Checksum)",
-    ] {
+    for class in
+        ["Ok(())", "Err(Kind)", "Err(Length)", "Err(Separator)", "Err(Alphabet)", "Err(Checksum)"]
+    {
         let n = by_class.get(class).copied().unwrap_or(0);
         assert!(n >= 200, "{class}: only {n} cases: {by_class:?}");
     }
@@ -478,10 +446,7 @@ fn a_known_token_is_stored_as_its_known_sha256() {
     key.prefix = token.prefix().clone();
     key.secret_hash = token.hash();
     assert_eq!(
-        shared::store::dynamo::item::to_item(&key)["secretHash"]
-            .as_s()
-            .ok()
-            .map(String::as_str),
+        shared::store::dynamo::item::to_item(&key)["secretHash"].as_s().ok().map(String::as_str),
         Some(sha256),
         "the item DynamoDB stores"
     );
@@ -502,42 +467,21 @@ enum Place {
 fn authorizer_event() -> impl Strategy<Value = (Value, Option<Place>, bool)> {
     // (marker, reads headers, reads authorizationToken, answers with a policy)
     let marker = prop_oneof![
-        Just((
-            json!({"version": "2.0", "type": "REQUEST"}),
-            true,
-            false,
-            false
-        )),
+        Just((json!({"version": "2.0", "type": "REQUEST"}), true, false, false)),
         Just((json!({"type": "TOKEN"}), false, true, true)),
         Just((json!({"type": "REQUEST"}), true, false, true)),
-        Just((
-            json!({"version": "1.0", "type": "REQUEST"}),
-            true,
-            false,
-            true
-        )),
+        Just((json!({"version": "1.0", "type": "REQUEST"}), true, false, true)),
         nasty()
             .prop_filter("not a format marker", |s| {
                 !matches!(s.as_str(), "2.0" | "TOKEN" | "REQUEST")
             })
             .prop_map(|s| (json!({"version": s, "type": s}), false, false, false)),
-        Just((
-            json!({"version": 2, "type": ["TOKEN"]}),
-            false,
-            false,
-            false
-        )),
+        Just((json!({"version": 2, "type": ["TOKEN"]}), false, false, false)),
     ];
     // (ARN, names a stage)
     let arn = prop_oneof![
-        Just((
-            "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/x".to_owned(),
-            true
-        )),
-        Just((
-            "arn:aws:execute-api:us-east-1:123456789012:abc123".to_owned(),
-            false
-        )),
+        Just(("arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/x".to_owned(), true)),
+        Just(("arn:aws:execute-api:us-east-1:123456789012:abc123".to_owned(), false)),
         nasty()
             .prop_filter("not an execute-api ARN", |s| !s.contains("execute-api"))
             .prop_map(|s| (s, false)),
@@ -596,10 +540,7 @@ fn authorizer_event() -> impl Strategy<Value = (Value, Option<Place>, bool)> {
 
 #[test]
 fn the_authorizer_never_allows_what_is_not_a_key() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let store = integration_tests::memory_store();
     let (key, token) = project_key(TEAM, "p1", &[]);
     rt.block_on(store_put(&store, &key));
@@ -608,65 +549,55 @@ fn the_authorizer_never_allows_what_is_not_a_key() {
     let allowed_real = AtomicUsize::new(0);
     let refused_real = AtomicUsize::new(0);
     TestRunner::new(config(2_000))
-        .run(
-            &(authorizer_event(), nasty()),
-            |((mut event, place, must_allow), junk)| {
-                Figures::add(&figures.requests, 2);
-                // The real key in one place, alone: no other header that could carry a key.
-                if let Some(place) = place {
-                    let headers = event["headers"].as_object_mut().unwrap();
-                    headers.retain(|k, _| {
-                        !k.eq_ignore_ascii_case("authorization")
-                            && !k.eq_ignore_ascii_case("x-api-key")
-                    });
-                    match place {
-                        Place::XApiKey => {
-                            headers.insert("x-api-key".into(), Value::from(token.expose()));
-                        }
-                        Place::AuthorizationBearer => {
-                            headers.insert(
-                                "Authorization".into(),
-                                Value::from(format!("Bearer {}", token.expose())),
-                            );
-                        }
-                        Place::AuthorizationToken => {
-                            event["authorizationToken"] = Value::from(token.expose());
-                        }
+        .run(&(authorizer_event(), nasty()), |((mut event, place, must_allow), junk)| {
+            Figures::add(&figures.requests, 2);
+            // The real key in one place, alone: no other header that could carry a key.
+            if let Some(place) = place {
+                let headers = event["headers"].as_object_mut().unwrap();
+                headers.retain(|k, _| {
+                    !k.eq_ignore_ascii_case("authorization") && !k.eq_ignore_ascii_case("x-api-key")
+                });
+                match place {
+                    Place::XApiKey => {
+                        headers.insert("x-api-key".into(), Value::from(token.expose()));
+                    }
+                    Place::AuthorizationBearer => {
+                        headers.insert(
+                            "Authorization".into(),
+                            Value::from(format!("Bearer {}", token.expose())),
+                        );
+                    }
+                    Place::AuthorizationToken => {
+                        event["authorizationToken"] = Value::from(token.expose());
                     }
                 }
-                let (decision, answer) = rt.block_on(async {
-                    (
-                        auth.decide(Some(&junk)).await,
-                        auth.handle(event.clone()).await,
-                    )
-                });
-                prop_assert!(
-                    !matches!(decision, Ok(Decision::Allow(_))),
-                    "{junk:?} was allowed"
-                );
-                let allowed = answer.as_ref().is_ok_and(|v| {
-                    v["isAuthorized"] == true
-                        || v["policyDocument"]["Statement"][0]["Effect"] == "Allow"
-                });
-                // allowed exactly when the format reads the place the real key is in
-                prop_assert_eq!(
-                    allowed,
-                    must_allow,
-                    "{} ({:?}): {:?}",
-                    event,
-                    place,
-                    answer.map_err(|e| e.to_string())
-                );
-                if place.is_some() {
-                    if allowed {
-                        allowed_real.fetch_add(1, Ordering::Relaxed);
-                    } else {
-                        refused_real.fetch_add(1, Ordering::Relaxed);
-                    }
+            }
+            let (decision, answer) = rt.block_on(async {
+                (auth.decide(Some(&junk)).await, auth.handle(event.clone()).await)
+            });
+            prop_assert!(!matches!(decision, Ok(Decision::Allow(_))), "{junk:?} was allowed");
+            let allowed = answer.as_ref().is_ok_and(|v| {
+                v["isAuthorized"] == true
+                    || v["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+            });
+            // allowed exactly when the format reads the place the real key is in
+            prop_assert_eq!(
+                allowed,
+                must_allow,
+                "{} ({:?}): {:?}",
+                event,
+                place,
+                answer.map_err(|e| e.to_string())
+            );
+            if place.is_some() {
+                if allowed {
+                    allowed_real.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    refused_real.fetch_add(1, Ordering::Relaxed);
                 }
-                Ok(())
-            },
-        )
+            }
+            Ok(())
+        })
         .unwrap();
     rt.block_on(auth.flush());
     let allowed_real = allowed_real.load(Ordering::Relaxed);
@@ -679,18 +610,12 @@ fn the_authorizer_never_allows_what_is_not_a_key() {
         ),
     );
     assert!(allowed_real > 0, "the real key was never allowed");
-    assert!(
-        refused_real > 0,
-        "the real key was never in a place its format ignores"
-    );
+    assert!(refused_real > 0, "the real key was never in a place its format ignores");
 }
 
 async fn store_put(store: &MemoryStore, key: &shared::ApiKey) {
     use shared::store::KeyWriter;
-    store
-        .create(key, &shared::testing::audit_of(key))
-        .await
-        .unwrap();
+    store.create(key, &shared::testing::audit_of(key)).await.unwrap();
 }
 
 // ---- every handler on arbitrary requests ------------------------------------------------------
@@ -745,15 +670,7 @@ const FIELDS: &[&str] = &[
     "account",
     "accountId",
 ];
-const PARAMS: &[&str] = &[
-    "projectId",
-    "keyType",
-    "status",
-    "search",
-    "limit",
-    "cursor",
-    "x",
-];
+const PARAMS: &[&str] = &["projectId", "keyType", "status", "search", "limit", "cursor", "x"];
 const CONTEXT: &[&str] = &[
     "keyPrefix",
     "keyName",
@@ -814,10 +731,7 @@ fn json_value() -> impl Strategy<Value = Value> {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
             prop::collection::btree_map(
-                prop_oneof![
-                    prop::sample::select(FIELDS).prop_map(str::to_owned),
-                    nasty()
-                ],
+                prop_oneof![prop::sample::select(FIELDS).prop_map(str::to_owned), nasty()],
                 inner,
                 0..6
             )
@@ -875,10 +789,7 @@ fn input(prefixes: Vec<String>, keys: usize) -> impl Strategy<Value = Input> {
     ];
     let query = prop::collection::vec(
         (
-            prop_oneof![
-                prop::sample::select(PARAMS).prop_map(str::to_owned),
-                nasty()
-            ],
+            prop_oneof![prop::sample::select(PARAMS).prop_map(str::to_owned), nasty()],
             nasty(),
             any::<bool>(),
         ),
@@ -954,18 +865,9 @@ fn input(prefixes: Vec<String>, keys: usize) -> impl Strategy<Value = Input> {
         body(),
         caller,
     )
-        .prop_map(
-            |(method, path, query, headers, raw_headers, prefix_param, body, caller)| Input {
-                method,
-                path,
-                query,
-                headers,
-                raw_headers,
-                prefix_param,
-                body,
-                caller,
-            },
-        )
+        .prop_map(|(method, path, query, headers, raw_headers, prefix_param, body, caller)| {
+            Input { method, path, query, headers, raw_headers, prefix_param, body, caller }
+        })
 }
 
 /// The request, as API Gateway would deliver it, then altered the ways only a directly built
@@ -996,14 +898,11 @@ fn build(input: &Input, callers: &[shared::ApiKey]) -> Option<Request> {
     // lambda_http panics on some events it cannot turn into a URI: that is the runtime's
     // failure before any handler runs (an invocation error), not ours.
     let text = event.to_string();
-    let mut req = std::panic::catch_unwind(|| lambda_http::request::from_str(&text))
-        .ok()?
-        .ok()?;
+    let mut req = std::panic::catch_unwind(|| lambda_http::request::from_str(&text)).ok()?.ok()?;
     for (name, bytes) in &input.raw_headers {
-        if let (Ok(n), Ok(v)) = (
-            http::HeaderName::from_bytes(name.as_bytes()),
-            http::HeaderValue::from_bytes(bytes),
-        ) {
+        if let (Ok(n), Ok(v)) =
+            (http::HeaderName::from_bytes(name.as_bytes()), http::HeaderValue::from_bytes(bytes))
+        {
             req.headers_mut().append(n, v);
         }
     }
@@ -1021,12 +920,7 @@ fn build(input: &Input, callers: &[shared::ApiKey]) -> Option<Request> {
 }
 
 fn check(route: &str, answer: &Answer) -> Result<(), TestCaseError> {
-    prop_assert!(
-        answer.status < 500,
-        "{route}: {} {}",
-        answer.status,
-        answer.text
-    );
+    prop_assert!(answer.status < 500, "{route}: {} {}", answer.status, answer.text);
     if answer.status >= 400 {
         prop_assert_eq!(
             answer.header("content-type"),
@@ -1034,29 +928,16 @@ fn check(route: &str, answer: &Answer) -> Result<(), TestCaseError> {
             "{}",
             route
         );
-        prop_assert_eq!(
-            answer.body["status"].as_u64(),
-            Some(answer.status as u64),
-            "{}",
-            route
-        );
+        prop_assert_eq!(answer.body["status"].as_u64(), Some(answer.status as u64), "{}", route);
     } else if answer.status != 204 {
-        prop_assert_eq!(
-            answer.header("content-type"),
-            Some("application/json"),
-            "{}",
-            route
-        );
+        prop_assert_eq!(answer.header("content-type"), Some("application/json"), "{}", route);
     }
     Ok(())
 }
 
 #[test]
 fn every_handler_answers_arbitrary_requests_without_panic_or_5xx() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let api = Api::new(integration_tests::memory_store());
     let team = rt.block_on(Team::seed(&api));
     let (svc, _) = project_key(TEAM, "p1", &["project-admin:p1"]);
@@ -1073,11 +954,8 @@ fn every_handler_answers_arbitrary_requests_without_panic_or_5xx() {
         team.stranger.clone(),
         svc.clone(),
     ];
-    let prefixes: Vec<String> = callers
-        .iter()
-        .chain([&target])
-        .map(|k| k.prefix.as_str().to_owned())
-        .collect();
+    let prefixes: Vec<String> =
+        callers.iter().chain([&target]).map(|k| k.prefix.as_str().to_owned()).collect();
     let figures = Figures::default();
     let undeliverable = AtomicUsize::new(0);
     let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
@@ -1116,10 +994,7 @@ fn every_handler_answers_arbitrary_requests_without_panic_or_5xx() {
         &format!("{undeliverable} inputs lambda_http itself refused; statuses {statuses:?}"),
     );
     assert_eq!(Figures::get(&figures.server_errors), 0);
-    assert!(
-        Figures::get(&figures.requests) > 8_000,
-        "too few requests reached the handlers"
-    );
+    assert!(Figures::get(&figures.requests) > 8_000, "too few requests reached the handlers");
     // Not every request was refused: the generator reaches the handlers' success paths.
     assert!(statuses.keys().any(|s| *s < 300), "{statuses:?}");
 }
@@ -1141,10 +1016,7 @@ fn on_a_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -
 fn deep_json_is_a_400_and_big_bodies_a_413_even_on_a_small_stack() {
     let figures = Figures::default();
     let n = on_a_small_stack(|| {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
             let api = Api::new(integration_tests::memory_store());
             let team = Team::seed(&api).await;
@@ -1161,15 +1033,11 @@ fn deep_json_is_a_400_and_big_bodies_a_413_even_on_a_small_stack() {
                     assert_eq!(a.header("content-type"), Some("application/problem+json"));
                 }
             };
-            for (method, p) in [
-                ("POST", "/keys".to_owned()),
-                ("PATCH", path(&k)),
-                ("POST", replace_path(&k)),
-            ] {
+            for (method, p) in
+                [("POST", "/keys".to_owned()), ("PATCH", path(&k)), ("POST", replace_path(&k))]
+            {
                 let call = |body: &str| {
-                    Call::new(method, p.clone())
-                        .by(&team.admin)
-                        .raw(Some("application/json"), body)
+                    Call::new(method, p.clone()).by(&team.admin).raw(Some("application/json"), body)
                 };
                 // 10,000 nested arrays are 20,000 bytes: over the limit before any parsing.
                 expect(call(&arrays(10_000)), 413, "10,000 nested arrays").await;
@@ -1194,10 +1062,8 @@ fn deep_json_is_a_400_and_big_bodies_a_413_even_on_a_small_stack() {
                     201,
                 ),
                 (
-                    Call::new("PATCH", path(&k)).raw(
-                        Some("application/json"),
-                        &pad(json!({"name": "bigger"}).to_string()),
-                    ),
+                    Call::new("PATCH", path(&k))
+                        .raw(Some("application/json"), &pad(json!({"name": "bigger"}).to_string())),
                     200,
                 ),
                 (
@@ -1231,10 +1097,7 @@ async fn huge_and_odd_limits<S: Store>(store: S) {
         ("limit=0", 400),
         ("limit=-1", 400),
         ("limit=18446744073709551616", 400),
-        (
-            "limit=99999999999999999999999999999999999999999999999999",
-            400,
-        ),
+        ("limit=99999999999999999999999999999999999999999999999999", 400),
         ("limit=1e2", 400),
         ("limit=%205", 400),
         ("limit=5abc", 400),
@@ -1244,20 +1107,12 @@ async fn huge_and_odd_limits<S: Store>(store: S) {
         ("cursor=AAAA", 400),
         ("search=%00", 400),
     ] {
-        let a = api
-            .send(Call::new("GET", "/keys").query(q).by(&team.admin))
-            .await;
+        let a = api.send(Call::new("GET", "/keys").query(q).by(&team.admin)).await;
         figures.answer(&a);
         assert_eq!(a.status, want, "{q}: {}", a.text);
     }
     let long_cursor = format!("cursor={}", "A".repeat(5000));
-    let a = api
-        .send(
-            Call::new("GET", "/keys")
-                .query(&long_cursor)
-                .by(&team.admin),
-        )
-        .await;
+    let a = api.send(Call::new("GET", "/keys").query(&long_cursor).by(&team.admin)).await;
     figures.answer(&a);
     assert_eq!(a.status, 400);
     figures.report("hostile input: limits and cursors", "");
@@ -1305,15 +1160,9 @@ async fn unicode_names_and_searches<S: Store>(store: S) {
         assert_eq!(a.status, 201, "{name:?}: {}", a.text);
         assert_eq!(a.body["name"], name.as_str());
         let prefix = a.body["prefix"].as_str().unwrap().to_owned();
-        let got = api
-            .send(Call::new("GET", format!("/keys/{prefix}")).by(&team.admin))
-            .await
-            .expect(200);
-        assert_eq!(
-            got.body["name"],
-            name.as_str(),
-            "stored and read back byte for byte"
-        );
+        let got =
+            api.send(Call::new("GET", format!("/keys/{prefix}")).by(&team.admin)).await.expect(200);
+        assert_eq!(got.body["name"], name.as_str(), "stored and read back byte for byte");
         made.push((name.clone(), prefix));
     }
     for name in &refused {
@@ -1330,10 +1179,11 @@ async fn unicode_names_and_searches<S: Store>(store: S) {
     }
     // A lone surrogate is not JSON text.
     let a = api
-        .send(Call::new("POST", "/keys").by(&team.admin).raw(
-            Some("application/json"),
-            r#"{"name": "\ud800", "projectId": "uni"}"#,
-        ))
+        .send(
+            Call::new("POST", "/keys")
+                .by(&team.admin)
+                .raw(Some("application/json"), r#"{"name": "\ud800", "projectId": "uni"}"#),
+        )
         .await;
     figures.answer(&a);
     assert_eq!(a.status, 400);
@@ -1346,24 +1196,15 @@ async fn unicode_names_and_searches<S: Store>(store: S) {
     };
     for (name, prefix) in &made {
         let chars: Vec<char> = name.chars().collect();
-        let needle: String = chars[chars.len() / 2..]
-            .iter()
-            .collect::<String>()
-            .to_uppercase();
+        let needle: String = chars[chars.len() / 2..].iter().collect::<String>().to_uppercase();
         let a = api.send(search(&needle)).await;
         figures.answer(&a);
         assert_eq!(a.status, 200, "{needle:?}: {}", a.text);
-        let found = a.body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|k| k["prefix"] == prefix.as_str());
+        let found =
+            a.body["items"].as_array().unwrap().iter().any(|k| k["prefix"] == prefix.as_str());
         // Upper-casing and lower-casing again is not always the identity (e.g. U+0130).
         if needle.to_lowercase()
-            == chars[chars.len() / 2..]
-                .iter()
-                .collect::<String>()
-                .to_lowercase()
+            == chars[chars.len() / 2..].iter().collect::<String>().to_lowercase()
         {
             assert!(found, "search {needle:?} did not find {name:?}");
         }
@@ -1381,11 +1222,7 @@ async fn unicode_names_and_searches<S: Store>(store: S) {
         figures.answer(&a);
         assert_eq!(a.status, 200, "{needle:?}: {}", a.text);
     }
-    for needle in [
-        emoji.repeat(101),
-        "\u{0}".to_owned(),
-        "\u{1b}[31m".to_owned(),
-    ] {
+    for needle in [emoji.repeat(101), "\u{0}".to_owned(), "\u{1b}[31m".to_owned()] {
         let a = api.send(search(&needle)).await;
         figures.answer(&a);
         assert_eq!(a.status, 400, "{needle:?}: {}", a.text);

@@ -117,13 +117,7 @@ async fn round<S: Store + Clone + 'static>(
         let (api, barrier) = (api.clone(), barrier.clone());
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
-            Outcome {
-                kind,
-                if_match: named,
-                grace,
-                description,
-                answer: api.send(call).await,
-            }
+            Outcome { kind, if_match: named, grace, description, answer: api.send(call).await }
         }));
     }
     let mut outcomes = Vec::new();
@@ -147,11 +141,7 @@ async fn round<S: Store + Clone + 'static>(
             200 => {
                 assert_ne!(o.kind, Kind::Delete, "{what}");
                 let v = a.body["version"].as_u64().expect("a version");
-                assert_eq!(
-                    a.header("etag"),
-                    Some(format!("\"{v}\"").as_str()),
-                    "{what}"
-                );
+                assert_eq!(a.header("etag"), Some(format!("\"{v}\"").as_str()), "{what}");
                 winners.push((v, o));
             }
             204 => assert_eq!(o.kind, Kind::Delete, "{what}"),
@@ -165,19 +155,11 @@ async fn round<S: Store + Clone + 'static>(
             assert_eq!(a.header("content-type"), Some("application/problem+json"));
         }
     }
-    assert_eq!(
-        winners.len() + deleted + losers,
-        50,
-        "{label}: every writer answered"
-    );
+    assert_eq!(winners.len() + deleted + losers, 50, "{label}: every writer answered");
     assert!(winners.len() + deleted >= 1, "{label}: nobody won");
     if plan.gated {
         // All 50 read version 1 before any wrote: one winner, 49 losers.
-        assert_eq!(
-            (winners.len() + deleted, losers),
-            (1, 49),
-            "{label}: winners and losers"
-        );
+        assert_eq!((winners.len() + deleted, losers), (1, 49), "{label}: winners and losers");
     }
     winners.sort_by_key(|(v, _)| *v);
     let versions: Vec<u64> = winners.iter().map(|(v, _)| *v).collect();
@@ -190,21 +172,13 @@ async fn round<S: Store + Clone + 'static>(
     let writes = winners.len() + deleted;
     let lost = writes.abs_diff((stored.version - 1) as usize);
     Figures::add(&figures.lost_updates, lost);
-    assert_eq!(
-        stored.version as usize,
-        1 + writes,
-        "{label}: version arithmetic"
-    );
+    assert_eq!(stored.version as usize, 1 + writes, "{label}: version arithmetic");
     if deleted == 1 {
         assert_eq!(stored.status, Status::Deleted, "{label}");
         // The delete came last: nothing won after it.
         assert!(versions.iter().all(|v| *v < stored.version), "{label}");
     } else {
-        assert_eq!(
-            versions.last().copied().unwrap_or(1),
-            stored.version,
-            "{label}"
-        );
+        assert_eq!(versions.last().copied().unwrap_or(1), stored.version, "{label}");
     }
     let last_update = winners.iter().rev().find(|(_, o)| o.kind == Kind::Update);
     let want = last_update.map(|(_, o)| o.description.as_str());
@@ -212,10 +186,7 @@ async fn round<S: Store + Clone + 'static>(
     if got != want {
         Figures::add(&figures.lost_updates, 1);
     }
-    assert_eq!(
-        got, want,
-        "{label}: the latest winning update is what is stored"
-    );
+    assert_eq!(got, want, "{label}: the latest winning update is what is stored");
     // The secrets: the latest winning replace's is current; the one it replaced is the previous
     // secret, until the grace period that replace asked for ends — exactly that, and none
     // without one; every other secret is refused.
@@ -367,10 +338,7 @@ async fn fifty_writers_one_winner_per_version<S: Store + Clone + 'static>(store:
         "the previous secret was checked in only {} rounds",
         seen.previous_checked
     );
-    assert!(
-        seen.no_previous_checked >= 1,
-        "a replace without grace never won last"
-    );
+    assert!(seen.no_previous_checked >= 1, "a replace without grace never won last");
 }
 
 /// One authorizer decision made while replaces ran.
@@ -383,11 +351,7 @@ struct Try {
 
 async fn authorizations_during_replaces<S: Store + Clone + 'static>(store: S) {
     let api = Arc::new(Api::new(store.clone()));
-    let auth = Arc::new(Authorizer::new(
-        store,
-        Arc::new(api.clock.clone()),
-        StdDuration::ZERO,
-    ));
+    let auth = Arc::new(Authorizer::new(store, Arc::new(api.clock.clone()), StdDuration::ZERO));
     let figures = Figures::default();
     let (admin, _) = team_key(TEAM, "ada", &["admin"]);
     api.put(&admin).await;
@@ -423,10 +387,7 @@ async fn authorizations_during_replaces<S: Store + Clone + 'static>(store: S) {
                     }
                 };
                 let started = Instant::now();
-                let decision = auth
-                    .decide(Some(token.expose()))
-                    .await
-                    .expect("the store answers");
+                let decision = auth.decide(Some(token.expose())).await.expect("the store answers");
                 // The in-memory store never yields: let the replaces (and the others) run.
                 tokio::task::yield_now().await;
                 tries.push(Try {
@@ -466,11 +427,7 @@ async fn authorizations_during_replaces<S: Store + Clone + 'static>(store: S) {
     let n = issued.len();
     // Secret j is retired by replace j+1, or by replace j+2 when replace j+1 had a grace period.
     let retired = |j: usize| -> Option<Instant> {
-        let by = if j + 1 < n && graces[j + 1] {
-            j + 2
-        } else {
-            j + 1
-        };
+        let by = if j + 1 < n && graces[j + 1] { j + 2 } else { j + 1 };
         answered.get(by).copied()
     };
 
@@ -499,10 +456,7 @@ async fn authorizations_during_replaces<S: Store + Clone + 'static>(store: S) {
     }
     // After the last replace: exactly the newest secret, and the one before it (grace), work.
     for (j, t) in issued.iter().enumerate() {
-        let d = auth
-            .decide(Some(t.expose()))
-            .await
-            .expect("the store answers");
+        let d = auth.decide(Some(t.expose())).await.expect("the store answers");
         let want = j == n - 1 || (j == n - 2 && graces[n - 1]);
         if matches!(d, Decision::Allow(_)) != want {
             bad.push(format!("secret {j} of {n}: {d:?} at the end"));
@@ -521,10 +475,7 @@ async fn authorizations_during_replaces<S: Store + Clone + 'static>(store: S) {
     );
     assert_eq!(bad, Vec::<String>::new());
     assert!(current_allowed > 0, "no valid secret was ever allowed");
-    assert!(
-        retired_refused > 0,
-        "no retired secret was tried after retirement"
-    );
+    assert!(retired_refused > 0, "no retired secret was tried after retirement");
 }
 
 integration_tests::on_both_stores!(authorizations_during_replaces);

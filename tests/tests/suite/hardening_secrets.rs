@@ -36,10 +36,7 @@ fn needles(tokens: &[Token]) -> Vec<String> {
 
 /// The SHA-256 (hex) of every token: what the table stores, and nothing else may show.
 fn hashes(tokens: &[Token]) -> Vec<String> {
-    tokens
-        .iter()
-        .map(|t| t.hash().as_str().to_owned())
-        .collect()
+    tokens.iter().map(|t| t.hash().as_str().to_owned()).collect()
 }
 
 struct Scenario {
@@ -100,13 +97,8 @@ impl Scenario {
             .iter()
             .map(|(k, v)| format!("{k}: {}", String::from_utf8_lossy(v.as_bytes())))
             .collect();
-        let text = if body.is_null() {
-            a.text.clone()
-        } else {
-            body.to_string()
-        };
-        self.answers
-            .push((what.to_owned(), format!("{}\n{text}", headers.join("\n"))));
+        let text = if body.is_null() { a.text.clone() } else { body.to_string() };
+        self.answers.push((what.to_owned(), format!("{}\n{text}", headers.join("\n"))));
     }
 
     fn keep(&mut self, a: &Answer) -> Token {
@@ -143,8 +135,7 @@ impl Scenario {
                 Ok(v) => v.to_string(),
                 Err(err) => err.to_string(),
             };
-            self.answers
-                .push((format!("authorizer event {i} of {}", token.prefix()), text));
+            self.answers.push((format!("authorizer event {i} of {}", token.prefix()), text));
             assert_eq!(allowed, direct, "{e}");
         }
         direct
@@ -227,20 +218,11 @@ async fn scenario(store: AnyStore) -> Scenario {
                 .json(json!({"name": "renamed", "roles": ["jobs:run"], "labels": ["a", "b"]})),
             200,
         ),
-        (
-            Call::new("PATCH", &p).json(json!({"status": "Disabled"})),
-            200,
-        ),
-        (
-            Call::new("PATCH", &p).json(json!({"status": "Active", "webhookUrl": null})),
-            200,
-        ),
+        (Call::new("PATCH", &p).json(json!({"status": "Disabled"})), 200),
+        (Call::new("PATCH", &p).json(json!({"status": "Active", "webhookUrl": null})), 200),
         (Call::new("GET", &p), 200),
         (Call::new("GET", "/keys").query("limit=100"), 200),
-        (
-            Call::new("GET", "/keys").query("projectId=p1&search=REN"),
-            200,
-        ),
+        (Call::new("GET", "/keys").query("projectId=p1&search=REN"), 200),
         (Call::new("GET", "/keys").query("keyType=user"), 200),
         (Call::new("GET", format!("{p}/audit")), 200),
         (Call::new("GET", "/audit"), 200),
@@ -249,14 +231,8 @@ async fn scenario(store: AnyStore) -> Scenario {
         let a = s.send(call, admin, &admin_token).await;
         assert_eq!(a.status, want, "{}", a.text);
     }
-    let a = s
-        .send(
-            Call::new("POST", format!("{p}/replace")),
-            admin,
-            &admin_token,
-        )
-        .await
-        .expect(200);
+    let a =
+        s.send(Call::new("POST", format!("{p}/replace")), admin, &admin_token).await.expect(200);
     let p3 = s.keep(&a);
     assert!(!s.authorize_everywhere(&p1).await);
     assert!(!s.authorize_everywhere(&p2).await);
@@ -267,18 +243,9 @@ async fn scenario(store: AnyStore) -> Scenario {
     s.tokens.push(wrong.clone());
     assert!(!s.authorize_everywhere(&wrong).await);
     let t = p3.expose();
-    let edited = format!(
-        "{}{}",
-        &t[..t.len() - 1],
-        if t.ends_with('A') { 'B' } else { 'A' }
-    );
+    let edited = format!("{}{}", &t[..t.len() - 1], if t.ends_with('A') { 'B' } else { 'A' });
     let retagged = t.replacen("sk-project-", "sk-team-", 1);
-    for junk in [
-        edited.as_str(),
-        retagged.as_str(),
-        &t[..30],
-        &format!("{t} {t}"),
-    ] {
+    for junk in [edited.as_str(), retagged.as_str(), &t[..30], &format!("{t} {t}")] {
         let d = s.auth.decide(Some(junk)).await.expect("the store answers");
         Figures::add(&s.figures.requests, 1);
         assert!(!matches!(d, Decision::Allow(_)));
@@ -286,20 +253,14 @@ async fn scenario(store: AnyStore) -> Scenario {
 
     // tokens smuggled into requests: refused or harmless, never echoed, stored or logged
     for (call, want) in [
-        (
-            Call::new("PATCH", &p).json(json!({"secret": t, "name": "ok"})),
-            400,
-        ),
+        (Call::new("PATCH", &p).json(json!({"secret": t, "name": "ok"})), 400),
         (Call::new("PATCH", &p).json(json!({"labels": [t]})), 400),
         (
             Call::new("PATCH", &p)
                 .json(json!({"webhookUrl": format!("https://x.example.com/?k={t}"), "name": 7})),
             400,
         ),
-        (
-            Call::new("PATCH", &p).raw(Some("application/json"), &format!("{{\"name\": \"{t}")),
-            400,
-        ),
+        (Call::new("PATCH", &p).raw(Some("application/json"), &format!("{{\"name\": \"{t}")), 400),
         (Call::new("POST", "/keys").raw(Some("text/plain"), t), 415),
         (Call::new("GET", format!("/keys/{t}")), 404),
         (Call::new("DELETE", &p).header("if-match", t), 400),
@@ -308,11 +269,7 @@ async fn scenario(store: AnyStore) -> Scenario {
     ] {
         let a = s.send(call, admin, &admin_token).await;
         assert_eq!(a.status, want, "{}", a.text);
-        assert!(
-            !a.text.contains(&t[20..52]),
-            "an answer echoes a token: {}",
-            a.text
-        );
+        assert!(!a.text.contains(&t[20..52]), "an answer echoes a token: {}", a.text);
     }
     // A query parameter or a body field named like a token: refused, and named back as
     // `(redacted)` — a key is shown by create and replace only.
@@ -331,25 +288,16 @@ async fn scenario(store: AnyStore) -> Scenario {
 
     // usage written, then delete: the team key stops working
     s.auth.flush().await;
-    s.send(
-        Call::new("DELETE", format!("/keys/{nina_prefix}")),
-        admin,
-        &admin_token,
-    )
-    .await
-    .expect(204);
+    s.send(Call::new("DELETE", format!("/keys/{nina_prefix}")), admin, &admin_token)
+        .await
+        .expect(204);
     assert!(!s.authorize_everywhere(&nina).await);
     // a team key replaces itself, then deletes itself
     let (user, user_token) = (&team.user1, team.tokens[4].clone());
-    let a = s
-        .send(Call::new("POST", replace_path(user)), user, &user_token)
-        .await
-        .expect(200);
+    let a = s.send(Call::new("POST", replace_path(user)), user, &user_token).await.expect(200);
     let user_new = s.keep(&a);
     assert!(s.authorize_everywhere(&user_new).await);
-    s.send(Call::new("DELETE", path(user)), user, &user_new)
-        .await
-        .expect(204);
+    s.send(Call::new("DELETE", path(user)), user, &user_new).await.expect(204);
     s.auth.flush().await;
     let stored = s.api.store().get(p3.prefix()).await.unwrap().unwrap();
     assert!(stored.submitted_jobs > 0, "usage was written");
@@ -371,10 +319,7 @@ fn hits<'h>(haystack: impl Iterator<Item = &'h str>, needles: &[String]) -> Vec<
 /// The scenario on DynamoDB Local (`dynamo`) or in memory, all on this thread, then the scans.
 fn run(dynamo: bool, label: &str) {
     let capture = integration_tests::capture_logs();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let store = if dynamo {
         match rt.block_on(integration_tests::dynamo_store("secrets")) {
             Some(d) => AnyStore::Dynamo(d),
@@ -385,11 +330,9 @@ fn run(dynamo: bool, label: &str) {
     };
     let s = rt.block_on(scenario(store.clone()));
     let items: Vec<String> = match &store {
-        AnyStore::Dynamo(d) => rt
-            .block_on(scan_table(d))
-            .iter()
-            .map(|item| format!("{item:?}"))
-            .collect(),
+        AnyStore::Dynamo(d) => {
+            rt.block_on(scan_table(d)).iter().map(|item| format!("{item:?}")).collect()
+        }
         AnyStore::Memory(m) => m.dump().iter().map(|k| format!("{k:?}")).collect(),
     };
     drop(rt);
@@ -406,10 +349,7 @@ fn run(dynamo: bool, label: &str) {
         .filter(|(_, text)| with_hashes.iter().any(|n| text.contains(n.as_str())))
         .map(|(what, text)| format!("{what}: {}", text.chars().take(300).collect::<String>()))
         .collect();
-    Figures::add(
-        &s.figures.secret_hits,
-        in_items.len() + in_logs.len() + in_answers.len(),
-    );
+    Figures::add(&s.figures.secret_hits, in_items.len() + in_logs.len() + in_answers.len());
     let levels: Vec<&str> = ["TRACE", "DEBUG", "INFO"]
         .into_iter()
         .filter(|l| logs.contains(&format!("\"level\":\"{l}\"")))
@@ -431,10 +371,7 @@ fn run(dynamo: bool, label: &str) {
     );
     assert!(levels.contains(&"DEBUG"), "DEBUG lines were not captured");
     // 7 seeded keys and 3 created, two of them deleted since (tombstones are kept).
-    let keys = items
-        .iter()
-        .filter(|i| !dynamo || i.contains("S(\"KEY#"))
-        .count();
+    let keys = items.iter().filter(|i| !dynamo || i.contains("S(\"KEY#")).count();
     assert_eq!(keys, 10, "the scan missed keys");
     // every answer of the run was scanned
     assert_eq!(s.answers.len(), ANSWERS, "answers noted");

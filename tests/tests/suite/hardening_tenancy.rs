@@ -37,18 +37,11 @@ async fn cast<S: Store>(api: &Api<S>, team: &'static str) -> Cast {
     let (gone, _) = project_key(team, "p1", &[]);
     // A user only this team has: the other team may give its own user of that id a team key.
     let (only, _) = team_key(team, &format!("only-{team}"), &[]);
-    for k in [
-        &admin, &pa, &pm, &user, &svc, &plain_svc, &vic, &pending, &disabled, &gone, &only,
-    ] {
+    for k in [&admin, &pa, &pm, &user, &svc, &plain_svc, &vic, &pending, &disabled, &gone, &only] {
         integration_tests::seed(api.store(), k).await;
     }
     api.store()
-        .delete(
-            &gone,
-            gone.version,
-            START,
-            &shared::testing::audit_of(&gone),
-        )
+        .delete(&gone, gone.version, START, &shared::testing::audit_of(&gone))
         .await
         .expect("deleting a seeded key");
     let gone = api.stored(&gone).await;
@@ -97,24 +90,13 @@ async fn two_teams_never_meet<S: Store>(store: S) {
     let api = Api::new(store);
     let figures = Figures::default();
     let teams = [cast(&api, TEAM).await, cast(&api, OTHER_TEAM).await];
-    let before = [
-        team_keys(&api, TEAM).await,
-        team_keys(&api, OTHER_TEAM).await,
-    ];
+    let before = [team_keys(&api, TEAM).await, team_keys(&api, OTHER_TEAM).await];
     // A cursor of the other team's list, to be presented by this team.
     let mut cursors = Vec::new();
     for t in &teams {
         let admin = &t.callers[0].1;
-        let a = api
-            .send(Call::new("GET", "/keys").query("limit=1").by(admin))
-            .await
-            .expect(200);
-        cursors.push(
-            a.body["nextCursor"]
-                .as_str()
-                .expect("a next page")
-                .to_owned(),
-        );
+        let a = api.send(Call::new("GET", "/keys").query("limit=1").by(admin)).await.expect(200);
+        cursors.push(a.body["nextCursor"].as_str().expect("a next page").to_owned());
     }
     let mut created: Vec<(String, &'static str)> = Vec::new();
     let mut checked = 0usize;
@@ -166,13 +148,11 @@ async fn two_teams_never_meet<S: Store>(store: S) {
             let their_cursor = &cursors[theirs];
             calls.push((
                 Call::new("GET", "/keys").query(&format!("limit=1&cursor={their_cursor}")),
-                Some(
-                    if caller.kind == shared::KeyKind::Project && caller.roles.is_empty() {
-                        403
-                    } else {
-                        400
-                    },
-                ),
+                Some(if caller.kind == shared::KeyKind::Project && caller.roles.is_empty() {
+                    403
+                } else {
+                    400
+                }),
             ));
             // Bodies naming their team are refused; creates land in this team whatever they say.
             for body in [
@@ -202,10 +182,8 @@ async fn two_teams_never_meet<S: Store>(store: S) {
             }
 
             for (call, want) in calls {
-                let what = format!(
-                    "{} {}?{} by {who} of {}",
-                    call.method, call.path, call.query, me.team
-                );
+                let what =
+                    format!("{} {}?{} by {who} of {}", call.method, call.path, call.query, me.team);
                 let a = api.send(call.by(caller)).await;
                 figures.answer(&a);
                 checked += 1;
@@ -213,16 +191,11 @@ async fn two_teams_never_meet<S: Store>(store: S) {
                     assert_eq!(a.status, want, "{what}: {}", a.text);
                 }
                 assert!(a.status < 500, "{what}: {}", a.text);
-                let leaked: Vec<&String> = their_marks
-                    .iter()
-                    .filter(|m| a.text.contains(m.as_str()))
-                    .collect();
+                let leaked: Vec<&String> =
+                    their_marks.iter().filter(|m| a.text.contains(m.as_str())).collect();
                 if !leaked.is_empty() {
                     Figures::add(&figures.cross_team_hits, 1);
-                    panic!(
-                        "{what} answered with the other team's {leaked:?}: {}",
-                        a.text
-                    );
+                    panic!("{what} answered with the other team's {leaked:?}: {}", a.text);
                 }
                 if a.status == 201 {
                     assert_eq!(a.body["account"]["id"], me.team, "{what}");
@@ -233,29 +206,17 @@ async fn two_teams_never_meet<S: Store>(store: S) {
     }
 
     // The store: each team holds what it held, plus only what its own callers created.
-    let after = [
-        team_keys(&api, TEAM).await,
-        team_keys(&api, OTHER_TEAM).await,
-    ];
+    let after = [team_keys(&api, TEAM).await, team_keys(&api, OTHER_TEAM).await];
     for (i, t) in teams.iter().enumerate() {
-        let created_here: BTreeSet<&str> = created
-            .iter()
-            .filter(|(_, team)| *team == t.team)
-            .map(|(p, _)| p.as_str())
-            .collect();
-        let untouched: Vec<&ApiKey> = after[i]
-            .iter()
-            .filter(|k| !created_here.contains(k.prefix.as_str()))
-            .collect();
+        let created_here: BTreeSet<&str> =
+            created.iter().filter(|(_, team)| *team == t.team).map(|(p, _)| p.as_str()).collect();
+        let untouched: Vec<&ApiKey> =
+            after[i].iter().filter(|k| !created_here.contains(k.prefix.as_str())).collect();
         // A key that changed, vanished or appeared without being created by this team.
         let changed = before[i].iter().filter(|k| !untouched.contains(k)).count()
             + untouched.iter().filter(|k| !before[i].contains(k)).count();
         Figures::add(&figures.cross_team_hits, changed);
-        assert_eq!(
-            changed, 0,
-            "team {} changed under the other's calls",
-            t.team
-        );
+        assert_eq!(changed, 0, "team {} changed under the other's calls", t.team);
         assert_eq!(
             after[i].len(),
             before[i].len() + created_here.len(),
@@ -266,12 +227,7 @@ async fn two_teams_never_meet<S: Store>(store: S) {
             assert_eq!(k.team_id.as_str(), t.team);
         }
         for p in &created_here {
-            let k = api
-                .store()
-                .get(&shared::Prefix::parse(p).unwrap())
-                .await
-                .unwrap()
-                .unwrap();
+            let k = api.store().get(&shared::Prefix::parse(p).unwrap()).await.unwrap().unwrap();
             assert_eq!(k.team_id.as_str(), t.team);
         }
     }

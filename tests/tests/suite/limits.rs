@@ -31,11 +31,7 @@ fn fleet<S: Store + Clone + 'static>(
 ) -> Vec<Arc<Authorizer<S>>> {
     (0..n)
         .map(|_| {
-            Arc::new(Authorizer::new(
-                store.clone(),
-                Arc::new(clock.clone()),
-                StdDuration::ZERO,
-            ))
+            Arc::new(Authorizer::new(store.clone(), Arc::new(clock.clone()), StdDuration::ZERO))
         })
         .collect()
 }
@@ -53,11 +49,7 @@ async fn limited_key<S: Store>(
 }
 
 fn quota(n: u64) -> Option<Quota> {
-    Some(Quota {
-        remaining: n,
-        refill: None,
-        refilled_at: Some(START),
-    })
+    Some(Quota { remaining: n, refill: None, refilled_at: Some(START) })
 }
 
 /// How many authorizations are in flight at once: as many as DynamoDB Local on a busy 2-core
@@ -104,11 +96,7 @@ async fn a_small_quota_is_exact<S: Store + Clone + 'static>(store: S) {
     for a in &fleet {
         a.flush().await;
     }
-    assert_eq!(
-        api.stored(&k).await.submitted_jobs,
-        50,
-        "usage counted exactly"
-    );
+    assert_eq!(api.stored(&k).await.submitted_jobs, 50, "usage counted exactly");
     eprintln!("limits: quota 50, 200 concurrent calls on 8 instances: {allowed} allowed");
 }
 
@@ -130,20 +118,13 @@ async fn a_large_quota_is_never_exceeded_and_nothing_is_lost<S: Store + Clone + 
         a.flush().await;
     }
     let left = api.stored(&k).await.quota.unwrap().remaining;
-    assert_eq!(
-        allowed as u64 + left,
-        5_000,
-        "allowed {allowed}, left {left}"
-    );
+    assert_eq!(allowed as u64 + left, 5_000, "allowed {allowed}, left {left}");
     eprintln!("limits: quota 5,000, 6,000 calls on 4 instances: {allowed} allowed, {stranded} stranded before give-back, {left} left after");
 }
 
 async fn no_window_admits_more_than_its_limit<S: Store + Clone + 'static>(store: S) {
     let api = Api::new(store);
-    let rate = RateLimit {
-        limit: 10,
-        period_seconds: 1,
-    };
+    let rate = RateLimit { limit: 10, period_seconds: 1 };
     let (_, t) = limited_key(&api, Some(rate), None).await;
     let fleet = fleet(api.store(), &api.clock, 4);
     let mut per_window = Vec::new();
@@ -164,10 +145,7 @@ async fn refills_once_when_due<S: Store + Clone + 'static>(store: S) {
     let api = Api::new(store);
     let q = Quota {
         remaining: 2,
-        refill: Some(Refill {
-            amount: 5,
-            interval: RefillInterval::Day,
-        }),
+        refill: Some(Refill { amount: 5, interval: RefillInterval::Day }),
         refilled_at: Some(START),
     };
     let (k, t) = limited_key(&api, None, Some(q)).await;
@@ -189,43 +167,23 @@ async fn limited_keys_are_never_cached_and_revoked_at_once<S: Store + Clone + 's
         StdDuration::from_secs(60),
     );
     for _ in 0..3 {
-        assert!(matches!(
-            a.decide(Some(t.expose())).await.unwrap(),
-            Decision::Allow(_)
-        ));
+        assert!(matches!(a.decide(Some(t.expose())).await.unwrap(), Decision::Allow(_)));
     }
     assert_eq!(a.decide(Some(t.expose())).await.unwrap(), Decision::Deny);
     // revoked: refused on the next call, with or without calls left
-    api.send(
-        Call::new("PATCH", path(&k))
-            .by(&team.admin)
-            .json(json!({"quotaTopUp": 10})),
-    )
-    .await
-    .expect(200);
-    assert!(matches!(
-        a.decide(Some(t.expose())).await.unwrap(),
-        Decision::Allow(_)
-    ));
-    api.send(
-        Call::new("PATCH", path(&k))
-            .by(&team.admin)
-            .json(json!({"status": "Disabled"})),
-    )
-    .await
-    .expect(200);
+    api.send(Call::new("PATCH", path(&k)).by(&team.admin).json(json!({"quotaTopUp": 10})))
+        .await
+        .expect(200);
+    assert!(matches!(a.decide(Some(t.expose())).await.unwrap(), Decision::Allow(_)));
+    api.send(Call::new("PATCH", path(&k)).by(&team.admin).json(json!({"status": "Disabled"})))
+        .await
+        .expect(200);
     assert_eq!(a.decide(Some(t.expose())).await.unwrap(), Decision::Deny);
     // an allow tells the protected API what is left
-    api.send(
-        Call::new("PATCH", path(&k))
-            .by(&team.admin)
-            .json(json!({"status": "Active"})),
-    )
-    .await
-    .expect(200);
-    let Decision::Allow(ctx) = a.decide(Some(t.expose())).await.unwrap() else {
-        panic!("allowed")
-    };
+    api.send(Call::new("PATCH", path(&k)).by(&team.admin).json(json!({"status": "Active"})))
+        .await
+        .expect(200);
+    let Decision::Allow(ctx) = a.decide(Some(t.expose())).await.unwrap() else { panic!("allowed") };
     // (3 spent, 1 refused, 10 topped up, 1 spent, 1 refused while disabled, 1 spent)
     assert_eq!(ctx.quota_remaining, Some(8));
     assert_eq!(ctx.to_map()["quotaRemaining"], json!(8));
@@ -239,28 +197,13 @@ async fn management_sets_limits<S: Store + Clone + 'static>(store: S) {
         "rateLimit": {"limit": 100, "periodSeconds": 1},
         "quota": {"remaining": 10000, "refill": {"amount": 10000, "interval": "month"}},
     });
-    let a = api
-        .send(
-            Call::new("POST", "/keys")
-                .by(&team.pa_p1)
-                .json(body.clone()),
-        )
-        .await
-        .expect(201);
-    assert_eq!(
-        a.body["rateLimit"],
-        json!({"limit": 100, "periodSeconds": 1})
-    );
+    let a =
+        api.send(Call::new("POST", "/keys").by(&team.pa_p1).json(body.clone())).await.expect(201);
+    assert_eq!(a.body["rateLimit"], json!({"limit": 100, "periodSeconds": 1}));
     assert_eq!(a.body["quota"]["refill"]["interval"], "month");
     let k = api.stored_prefix(a.body["prefix"].as_str().unwrap()).await;
     // a member's requested key gets its limits from an admin
-    api.send(
-        Call::new("POST", "/keys")
-            .by(&team.pm_p1)
-            .json(body.clone()),
-    )
-    .await
-    .expect(403);
+    api.send(Call::new("POST", "/keys").by(&team.pm_p1).json(body.clone())).await.expect(403);
     // change, top up (atomic), clear
     let a = api
         .send(
@@ -272,11 +215,7 @@ async fn management_sets_limits<S: Store + Clone + 'static>(store: S) {
         .expect(200);
     assert_eq!(a.body["rateLimit"]["limit"], 5);
     let a = api
-        .send(
-            Call::new("PATCH", path(&k))
-                .by(&team.admin)
-                .json(json!({"quotaTopUp": 500})),
-        )
+        .send(Call::new("PATCH", path(&k)).by(&team.admin).json(json!({"quotaTopUp": 500})))
         .await
         .expect(200);
     assert_eq!(a.body["quota"]["remaining"], 10_500);
@@ -292,20 +231,15 @@ async fn management_sets_limits<S: Store + Clone + 'static>(store: S) {
     assert!(a.body["quota"].is_null() && a.body["rateLimit"].is_null());
     assert!(api.stored(&k).await.quota.is_none());
     // every change is audited, with the limits' before and after
-    let h = api
-        .send(Call::new("GET", format!("{}/audit", path(&k))).by(&team.admin))
-        .await
-        .expect(200);
+    let h =
+        api.send(Call::new("GET", format!("{}/audit", path(&k))).by(&team.admin)).await.expect(200);
     let changed: Vec<&str> = h.body["items"]
         .as_array()
         .unwrap()
         .iter()
         .flat_map(|r| r["changes"].as_object().unwrap().keys().map(String::as_str))
         .collect();
-    assert!(
-        changed.contains(&"rateLimit") && changed.contains(&"quota"),
-        "{changed:?}"
-    );
+    assert!(changed.contains(&"rateLimit") && changed.contains(&"quota"), "{changed:?}");
     // no key changes its own limits
     let (mut svc, _) = project_key(TEAM, "p1", &["project-admin:p1"]);
     svc.quota = quota(10);
@@ -315,38 +249,25 @@ async fn management_sets_limits<S: Store + Clone + 'static>(store: S) {
         json!({"quota": null}),
         json!({"rateLimit": {"limit": 1, "periodSeconds": 1}}),
     ] {
-        api.send(Call::new("PATCH", path(&svc)).by(&svc).json(patch))
-            .await
-            .expect(403);
+        api.send(Call::new("PATCH", path(&svc)).by(&svc).json(patch)).await.expect(403);
     }
     // bad limits are 400s naming the field
     for (field, value) in [
         ("rateLimit", json!({"limit": 0, "periodSeconds": 1})),
         ("rateLimit", json!({"limit": 1, "periodSeconds": 100000})),
         ("quota", json!({"remaining": -5})),
-        (
-            "quota",
-            json!({"remaining": 5, "refill": {"amount": 5, "interval": "week"}}),
-        ),
+        ("quota", json!({"remaining": 5, "refill": {"amount": 5, "interval": "week"}})),
         ("quotaTopUp", json!(0)),
     ] {
         let a = api
-            .send(
-                Call::new("PATCH", path(&k))
-                    .by(&team.admin)
-                    .json(json!({ field: value })),
-            )
+            .send(Call::new("PATCH", path(&k)).by(&team.admin).json(json!({ field: value })))
             .await
             .expect(400);
         assert_eq!(a.error_fields(), [field], "{field} {value}");
     }
-    api.send(
-        Call::new("PATCH", path(&k))
-            .by(&team.admin)
-            .json(json!({"quotaTopUp": 5})),
-    )
-    .await
-    .expect(400);
+    api.send(Call::new("PATCH", path(&k)).by(&team.admin).json(json!({"quotaTopUp": 5})))
+        .await
+        .expect(400);
 }
 
 integration_tests::on_both_stores!(
@@ -370,11 +291,7 @@ async fn counted_calls(
     let (store, counter) = integration_tests::counted_dynamo_store(tag).await?;
     let api = Api::new(store);
     let (k, t) = limited_key(&api, None, quota(quota_of)).await;
-    let a = Authorizer::new(
-        api.store().clone(),
-        Arc::new(api.clock.clone()),
-        StdDuration::ZERO,
-    );
+    let a = Authorizer::new(api.store().clone(), Arc::new(api.clock.clone()), StdDuration::ZERO);
     let mut allowed = [0, 0];
     for (batch, n) in [warm, calls].into_iter().enumerate() {
         for _ in 0..n {
@@ -408,9 +325,5 @@ async fn an_exhausted_quota_refuses_with_reads_not_failed_writes() {
     let Some(run) = counted_calls("spent-quota", 3, 5, 10).await else {
         return;
     };
-    assert_eq!(
-        run,
-        (3, 0, "GetItem 10".to_owned(), 0),
-        "exactly the quota, then reads"
-    );
+    assert_eq!(run, (3, 0, "GetItem 10".to_owned(), 0), "exactly the quota, then reads");
 }

@@ -40,18 +40,12 @@ async fn create_get_round_trip(store: impl Store) {
         valid_until: key.created_at + Duration::hours(1),
     });
     // when it is created and read back
-    store
-        .create(&key, &shared::testing::audit_of(&key))
-        .await
-        .unwrap();
+    store.create(&key, &shared::testing::audit_of(&key)).await.unwrap();
     let got = store.get(&key.prefix).await.unwrap().unwrap();
     // then every field survives
     assert_eq!(got, key);
     let team = team_key("u-round");
-    store
-        .create(&team, &shared::testing::audit_of(&team))
-        .await
-        .unwrap();
+    store.create(&team, &shared::testing::audit_of(&team)).await.unwrap();
     assert_eq!(store.get(&team.prefix).await.unwrap().unwrap(), team);
     // and an unknown prefix is None
     let other = sample_key(KeyKind::Project);
@@ -60,59 +54,26 @@ async fn create_get_round_trip(store: impl Store) {
 
 async fn duplicate_prefix_conflicts(store: impl Store) {
     let key = project_key("p1", "a");
-    store
-        .create(&key, &shared::testing::audit_of(&key))
-        .await
-        .unwrap();
+    store.create(&key, &shared::testing::audit_of(&key)).await.unwrap();
     let mut again = project_key("p1", "b");
     again.prefix = key.prefix.clone();
-    let err = store
-        .create(&again, &shared::testing::audit_of(&again))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, StoreError::Conflict(Conflict::DuplicatePrefix)),
-        "{err:?}"
-    );
-    assert_eq!(
-        store.get(&key.prefix).await.unwrap().unwrap().name,
-        key.name
-    );
+    let err = store.create(&again, &shared::testing::audit_of(&again)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(Conflict::DuplicatePrefix)), "{err:?}");
+    assert_eq!(store.get(&key.prefix).await.unwrap().unwrap().name, key.name);
 }
 
 async fn one_team_key_per_user(store: impl Store) {
-    store
-        .create(
-            &team_key("alice"),
-            &shared::testing::audit_of(&team_key("alice")),
-        )
-        .await
-        .unwrap();
+    store.create(&team_key("alice"), &shared::testing::audit_of(&team_key("alice"))).await.unwrap();
     let err = store
-        .create(
-            &team_key("alice"),
-            &shared::testing::audit_of(&team_key("alice")),
-        )
+        .create(&team_key("alice"), &shared::testing::audit_of(&team_key("alice")))
         .await
         .unwrap_err();
-    assert!(
-        matches!(err, StoreError::Conflict(Conflict::TeamKeyExists)),
-        "{err:?}"
-    );
+    assert!(matches!(err, StoreError::Conflict(Conflict::TeamKeyExists)), "{err:?}");
     // another user, or the same user id in another team, is fine
-    store
-        .create(
-            &team_key("bob"),
-            &shared::testing::audit_of(&team_key("bob")),
-        )
-        .await
-        .unwrap();
+    store.create(&team_key("bob"), &shared::testing::audit_of(&team_key("bob"))).await.unwrap();
     let mut other_team = team_key("alice");
     other_team.team_id = Ident::parse("team-2").unwrap();
-    store
-        .create(&other_team, &shared::testing::audit_of(&other_team))
-        .await
-        .unwrap();
+    store.create(&other_team, &shared::testing::audit_of(&other_team)).await.unwrap();
 }
 
 async fn concurrent_team_keys_one_winner(store: impl Store + Clone + 'static) {
@@ -121,11 +82,7 @@ async fn concurrent_team_keys_one_winner(store: impl Store + Clone + 'static) {
     for _ in 0..20 {
         let s = store.clone();
         tasks.push(tokio::spawn(async move {
-            s.create(
-                &team_key("racer"),
-                &shared::testing::audit_of(&team_key("racer")),
-            )
-            .await
+            s.create(&team_key("racer"), &shared::testing::audit_of(&team_key("racer"))).await
         }));
     }
     let mut ok = 0;
@@ -138,10 +95,7 @@ async fn concurrent_team_keys_one_winner(store: impl Store + Clone + 'static) {
     }
     assert_eq!(ok, 1, "exactly one of 20 concurrent creates wins");
     let page = store
-        .list(&ListQuery {
-            limit: 100,
-            ..ListQuery::new(ListScope::TeamKeys(team()))
-        })
+        .list(&ListQuery { limit: 100, ..ListQuery::new(ListScope::TeamKeys(team())) })
         .await
         .unwrap();
     assert_eq!(page.items.len(), 1, "no key without its slot");
@@ -149,23 +103,15 @@ async fn concurrent_team_keys_one_winner(store: impl Store + Clone + 'static) {
 
 async fn update_by_version(store: impl Store) {
     let key = project_key("p1", "before");
-    store
-        .create(&key, &shared::testing::audit_of(&key))
-        .await
-        .unwrap();
-    store
-        .record_usage(&key.prefix, 5, OffsetDateTime::now_utc())
-        .await
-        .unwrap();
+    store.create(&key, &shared::testing::audit_of(&key)).await.unwrap();
+    store.record_usage(&key.prefix, 5, OffsetDateTime::now_utc()).await.unwrap();
     // when updated at the right version
     let mut change = key.clone();
     change.name = KeyName::parse("after").unwrap();
     change.status = Status::Disabled;
     change.description = None;
-    let updated = store
-        .update(&change, key.version, &shared::testing::audit_of(&change))
-        .await
-        .unwrap();
+    let updated =
+        store.update(&change, key.version, &shared::testing::audit_of(&change)).await.unwrap();
     // then the version moves on, the change is stored, and the usage counters are kept (the
     // answer is the key as written: a transaction returns no item)
     assert_eq!(updated.version, key.version + 1);
@@ -175,117 +121,68 @@ async fn update_by_version(store: impl Store) {
     assert_eq!(stored.submitted_jobs, 5);
     assert_eq!(
         stored,
-        ApiKey {
-            submitted_jobs: 5,
-            last_active: stored.last_active,
-            ..updated.clone()
-        }
+        ApiKey { submitted_jobs: 5, last_active: stored.last_active, ..updated.clone() }
     );
     // and a stale version is a conflict that changes nothing
     let mut stale = updated.clone();
     stale.name = KeyName::parse("lost").unwrap();
-    let err = store
-        .update(&stale, key.version, &shared::testing::audit_of(&stale))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, StoreError::Conflict(Conflict::VersionMismatch)),
-        "{err:?}"
-    );
-    assert_eq!(
-        store.get(&key.prefix).await.unwrap().unwrap().name.as_str(),
-        "after"
-    );
+    let err =
+        store.update(&stale, key.version, &shared::testing::audit_of(&stale)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(Conflict::VersionMismatch)), "{err:?}");
+    assert_eq!(store.get(&key.prefix).await.unwrap().unwrap().name.as_str(), "after");
     // and an unknown key is not found
     let ghost = sample_key(KeyKind::Project);
     assert!(matches!(
-        store
-            .update(&ghost, 1, &shared::testing::audit_of(&ghost))
-            .await,
+        store.update(&ghost, 1, &shared::testing::audit_of(&ghost)).await,
         Err(StoreError::NotFound)
     ));
 }
 
 async fn delete_leaves_a_tombstone(store: impl Store) {
     let key = team_key("carol");
-    store
-        .create(&key, &shared::testing::audit_of(&key))
-        .await
-        .unwrap();
+    store.create(&key, &shared::testing::audit_of(&key)).await.unwrap();
     let at = OffsetDateTime::now_utc();
     // a stale delete is refused
     assert!(matches!(
-        store
-            .delete(&key, key.version + 7, at, &shared::testing::audit_of(&key))
-            .await,
+        store.delete(&key, key.version + 7, at, &shared::testing::audit_of(&key)).await,
         Err(StoreError::Conflict(Conflict::VersionMismatch))
     ));
-    store
-        .delete(&key, key.version, at, &shared::testing::audit_of(&key))
-        .await
-        .unwrap();
+    store.delete(&key, key.version, at, &shared::testing::audit_of(&key)).await.unwrap();
     let dead = store.get(&key.prefix).await.unwrap().unwrap();
     assert_eq!(dead.status, Status::Deleted);
     assert_eq!(dead.version, key.version + 1);
     // then update and delete of the deleted key are not found
     assert!(matches!(
-        store
-            .update(&key, dead.version, &shared::testing::audit_of(&key))
-            .await,
+        store.update(&key, dead.version, &shared::testing::audit_of(&key)).await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store
-            .delete(&dead, dead.version, at, &shared::testing::audit_of(&dead))
-            .await,
+        store.delete(&dead, dead.version, at, &shared::testing::audit_of(&dead)).await,
         Err(StoreError::NotFound)
     ));
     // and the user's team-key slot is free again
-    store
-        .create(
-            &team_key("carol"),
-            &shared::testing::audit_of(&team_key("carol")),
-        )
-        .await
-        .unwrap();
+    store.create(&team_key("carol"), &shared::testing::audit_of(&team_key("carol"))).await.unwrap();
 }
 
 async fn tombstones_hidden_unless_asked(store: impl Store) {
     let live = project_key("p-t", "live");
     let dead = project_key("p-t", "dead");
+    store.create(&live, &shared::testing::audit_of(&live)).await.unwrap();
+    store.create(&dead, &shared::testing::audit_of(&dead)).await.unwrap();
     store
-        .create(&live, &shared::testing::audit_of(&live))
-        .await
-        .unwrap();
-    store
-        .create(&dead, &shared::testing::audit_of(&dead))
-        .await
-        .unwrap();
-    store
-        .delete(
-            &dead,
-            dead.version,
-            OffsetDateTime::now_utc(),
-            &shared::testing::audit_of(&dead),
-        )
+        .delete(&dead, dead.version, OffsetDateTime::now_utc(), &shared::testing::audit_of(&dead))
         .await
         .unwrap();
     let owner = ListScope::Project(team(), Ident::parse("p-t").unwrap());
     let page = store.list(&ListQuery::new(owner.clone())).await.unwrap();
     assert_eq!(prefixes(&page.items), vec![live.prefix.to_string()]);
     let page = store
-        .list(&ListQuery {
-            status: Some(Status::Deleted),
-            ..ListQuery::new(owner)
-        })
+        .list(&ListQuery { status: Some(Status::Deleted), ..ListQuery::new(owner) })
         .await
         .unwrap();
     assert_eq!(prefixes(&page.items), vec![dead.prefix.to_string()]);
     // the team-wide list hides it too
-    let page = store
-        .list(&ListQuery::new(ListScope::WholeTeam(team())))
-        .await
-        .unwrap();
+    let page = store.list(&ListQuery::new(ListScope::WholeTeam(team()))).await.unwrap();
     assert!(!prefixes(&page.items).contains(&dead.prefix.to_string()));
 }
 
@@ -300,10 +197,7 @@ async fn pages_cover_everything_newest_first(store: impl Store) {
     for i in 0..250 {
         let mut k = project_key("big", &format!("key {i}"));
         k.created_at = base + Duration::milliseconds(i);
-        store
-            .create(&k, &shared::testing::audit_of(&k))
-            .await
-            .unwrap();
+        store.create(&k, &shared::testing::audit_of(&k)).await.unwrap();
         created.push(k.prefix.to_string());
     }
     // and a key of another project that must not show up
@@ -321,20 +215,12 @@ async fn pages_cover_everything_newest_first(store: impl Store) {
     let mut pages = 0;
     loop {
         let page = store
-            .list(&ListQuery {
-                limit: 7,
-                cursor: cursor.clone(),
-                ..ListQuery::new(owner.clone())
-            })
+            .list(&ListQuery { limit: 7, cursor: cursor.clone(), ..ListQuery::new(owner.clone()) })
             .await
             .unwrap();
         pages += 1;
         assert!(page.items.len() <= 7);
-        seen.extend(
-            page.items
-                .iter()
-                .map(|k| (k.created_at, k.prefix.to_string())),
-        );
+        seen.extend(page.items.iter().map(|k| (k.created_at, k.prefix.to_string())));
         match page.next_cursor {
             Some(c) => cursor = Some(c),
             None => break,
@@ -348,20 +234,11 @@ async fn pages_cover_everything_newest_first(store: impl Store) {
     assert_eq!(seen.len(), 250);
     assert!(seen.windows(2).all(|w| w[0].0 > w[1].0), "newest first");
     created.reverse();
-    assert_eq!(
-        seen.into_iter().map(|(_, p)| p).collect::<Vec<_>>(),
-        created
-    );
+    assert_eq!(seen.into_iter().map(|(_, p)| p).collect::<Vec<_>>(), created);
 }
 
 async fn search_and_status_filters(store: impl Store) {
-    let names = [
-        "Deploy Bot",
-        "deploy-staging",
-        "Metrics reader",
-        "DEPLOYER",
-        "misc",
-    ];
+    let names = ["Deploy Bot", "deploy-staging", "Metrics reader", "DEPLOYER", "misc"];
     let mut keys = Vec::new();
     for (i, n) in names.iter().enumerate() {
         let mut k = project_key("pf", n);
@@ -369,10 +246,7 @@ async fn search_and_status_filters(store: impl Store) {
         if i % 2 == 1 {
             k.status = Status::Disabled;
         }
-        store
-            .create(&k, &shared::testing::audit_of(&k))
-            .await
-            .unwrap();
+        store.create(&k, &shared::testing::audit_of(&k)).await.unwrap();
         keys.push(k);
     }
     let owner = ListScope::Project(team(), Ident::parse("pf").unwrap());
@@ -386,36 +260,21 @@ async fn search_and_status_filters(store: impl Store) {
         ..ListQuery::new(owner.clone())
     };
     let page = store.list(&q(Some("DePlOy"), None, 20)).await.unwrap();
-    assert_eq!(
-        names_of(&page.items),
-        ["DEPLOYER", "deploy-staging", "Deploy Bot"]
-    );
-    let page = store
-        .list(&q(None, Some(Status::Disabled), 20))
-        .await
-        .unwrap();
+    assert_eq!(names_of(&page.items), ["DEPLOYER", "deploy-staging", "Deploy Bot"]);
+    let page = store.list(&q(None, Some(Status::Disabled), 20)).await.unwrap();
     assert_eq!(names_of(&page.items), ["DEPLOYER", "deploy-staging"]);
-    let page = store
-        .list(&q(Some("deploy"), Some(Status::Active), 20))
-        .await
-        .unwrap();
+    let page = store.list(&q(Some("deploy"), Some(Status::Active), 20)).await.unwrap();
     assert_eq!(names_of(&page.items), ["Deploy Bot"]);
     // filtered lists page too
     let first = store.list(&q(Some("deploy"), None, 2)).await.unwrap();
     assert_eq!(names_of(&first.items), ["DEPLOYER", "deploy-staging"]);
     let second = store
-        .list(&ListQuery {
-            cursor: first.next_cursor.clone(),
-            ..q(Some("deploy"), None, 2)
-        })
+        .list(&ListQuery { cursor: first.next_cursor.clone(), ..q(Some("deploy"), None, 2) })
         .await
         .unwrap();
     assert_eq!(names_of(&second.items), ["Deploy Bot"]);
     assert!(second.next_cursor.is_none());
-    let none = store
-        .list(&q(Some("nothing-like-it"), None, 20))
-        .await
-        .unwrap();
+    let none = store.list(&q(Some("nothing-like-it"), None, 20)).await.unwrap();
     assert!(none.items.is_empty() && none.next_cursor.is_none());
 }
 
@@ -430,13 +289,7 @@ async fn tampered_cursor_is_a_clear_error(store: impl Store) {
             .unwrap();
     }
     let owner = ListScope::Project(team(), Ident::parse("pc").unwrap());
-    let page = store
-        .list(&ListQuery {
-            limit: 1,
-            ..ListQuery::new(owner.clone())
-        })
-        .await
-        .unwrap();
+    let page = store.list(&ListQuery { limit: 1, ..ListQuery::new(owner.clone()) }).await.unwrap();
     let cursor = page.next_cursor.expect("a second page");
     let mut bytes = cursor.clone().into_bytes();
     bytes[2] = if bytes[2] == b'A' { b'B' } else { b'A' };
@@ -447,11 +300,7 @@ async fn tampered_cursor_is_a_clear_error(store: impl Store) {
         String::new(),
     ] {
         let res = store
-            .list(&ListQuery {
-                limit: 1,
-                cursor: Some(bad),
-                ..ListQuery::new(owner.clone())
-            })
+            .list(&ListQuery { limit: 1, cursor: Some(bad), ..ListQuery::new(owner.clone()) })
             .await;
         assert!(matches!(res, Err(StoreError::BadCursor)), "{res:?}");
     }
@@ -468,10 +317,7 @@ async fn tampered_cursor_is_a_clear_error(store: impl Store) {
 
 async fn concurrent_usage_loses_nothing(store: impl Store + Clone + 'static) {
     let key = project_key("pu", "busy");
-    store
-        .create(&key, &shared::testing::audit_of(&key))
-        .await
-        .unwrap();
+    store.create(&key, &shared::testing::audit_of(&key)).await.unwrap();
     let store = Arc::new(store);
     let mut tasks = Vec::new();
     for i in 0..10u64 {
@@ -490,9 +336,7 @@ async fn concurrent_usage_loses_nothing(store: impl Store + Clone + 'static) {
     // usage of an unknown key is not found, not a new item
     let ghost = sample_key(KeyKind::Project);
     assert!(matches!(
-        store
-            .record_usage(&ghost.prefix, 1, OffsetDateTime::now_utc())
-            .await,
+        store.record_usage(&ghost.prefix, 1, OffsetDateTime::now_utc()).await,
         Err(StoreError::NotFound)
     ));
     assert!(store.get(&ghost.prefix).await.unwrap().is_none());
@@ -504,24 +348,12 @@ async fn team_lists_are_scoped(store: impl Store) {
     b.team_id = Ident::parse("team-2").unwrap();
     let t = team_key("dave");
     for k in [&a, &b, &t] {
-        store
-            .create(k, &shared::testing::audit_of(k))
-            .await
-            .unwrap();
+        store.create(k, &shared::testing::audit_of(k)).await.unwrap();
     }
-    let all = store
-        .list(&ListQuery::new(ListScope::WholeTeam(team())))
-        .await
-        .unwrap();
+    let all = store.list(&ListQuery::new(ListScope::WholeTeam(team()))).await.unwrap();
     let got: HashSet<_> = prefixes(&all.items).into_iter().collect();
-    assert_eq!(
-        got,
-        HashSet::from([a.prefix.to_string(), t.prefix.to_string()])
-    );
-    let team_keys = store
-        .list(&ListQuery::new(ListScope::TeamKeys(team())))
-        .await
-        .unwrap();
+    assert_eq!(got, HashSet::from([a.prefix.to_string(), t.prefix.to_string()]));
+    let team_keys = store.list(&ListQuery::new(ListScope::TeamKeys(team()))).await.unwrap();
     assert_eq!(prefixes(&team_keys.items), vec![t.prefix.to_string()]);
 }
 

@@ -27,23 +27,13 @@ fn template_routes(t: &Value) -> BTreeMap<(String, String), (String, bool)> {
         for (name, event) in cfn::object(&f.resource["Properties"]["Events"]) {
             assert_eq!(event["Type"], "HttpApi", "{}.{name}", f.logical_id);
             let p = &event["Properties"];
-            assert_eq!(
-                p["ApiId"],
-                cfn::reference("KeysApi"),
-                "{}.{name}",
-                f.logical_id
-            );
+            assert_eq!(p["ApiId"], cfn::reference("KeysApi"), "{}.{name}", f.logical_id);
             assert_eq!(p["PayloadFormatVersion"], "2.0", "{}.{name}", f.logical_id);
             // a route sits behind the API's default authorizer unless it says `Authorizer: NONE`
             let authorized = match p.get("Auth") {
                 None => true,
                 Some(auth) => {
-                    assert_eq!(
-                        auth,
-                        &json!({ "Authorizer": "NONE" }),
-                        "{}.{name}",
-                        f.logical_id
-                    );
+                    assert_eq!(auth, &json!({ "Authorizer": "NONE" }), "{}.{name}", f.logical_id);
                     false
                 }
             };
@@ -64,10 +54,8 @@ fn openapi_routes() -> BTreeSet<(String, String)> {
     let mut routes = BTreeSet::new();
     for (path, item) in spec["paths"].as_object().expect("paths") {
         for method in item.as_object().unwrap().keys() {
-            if [
-                "get", "put", "post", "delete", "patch", "head", "options", "trace",
-            ]
-            .contains(&method.as_str())
+            if ["get", "put", "post", "delete", "patch", "head", "options", "trace"]
+                .contains(&method.as_str())
             {
                 routes.insert((method.to_uppercase(), path.clone()));
             }
@@ -79,9 +67,7 @@ fn openapi_routes() -> BTreeSet<(String, String)> {
 /// `actual` (a JSON array) holds the same items as `expected`, in any order, each once.
 #[track_caller]
 fn assert_same_set(actual: &Value, expected: &[Value], what: &str) {
-    let actual = actual
-        .as_array()
-        .unwrap_or_else(|| panic!("{what} is no list"));
+    let actual = actual.as_array().unwrap_or_else(|| panic!("{what} is no list"));
     let once = |items: &[Value], v: &Value| items.iter().filter(|i| *i == v).count() == 1;
     let ok = actual.len() == expected.len()
         && actual.iter().all(|v| once(expected, v))
@@ -106,26 +92,14 @@ fn the_http_api_routes_are_the_routes_the_code_serves() {
 
     // the one route table (which the handlers, the dev server's gateway and this test read):
     // the same routes, each served by the function of the same binary, guarded as the table says
-    let table: BTreeSet<(String, String)> = ROUTES
-        .iter()
-        .map(|r| (r.method.to_owned(), r.path.to_owned()))
-        .collect();
+    let table: BTreeSet<(String, String)> =
+        ROUTES.iter().map(|r| (r.method.to_owned(), r.path.to_owned())).collect();
     let routed: BTreeSet<(String, String)> = template.keys().cloned().collect();
     assert_eq!(routed, table, "template.yaml vs shared::api::ROUTES");
     for r in ROUTES {
         let (binary, authorized) = &template[&(r.method.to_owned(), r.path.to_owned())];
-        assert_eq!(
-            binary,
-            r.function.binary(),
-            "the binary of {}",
-            r.route_key()
-        );
-        assert_eq!(
-            *authorized,
-            r.authorized,
-            "the authorizer of {}",
-            r.route_key()
-        );
+        assert_eq!(binary, r.function.binary(), "the binary of {}", r.route_key());
+        assert_eq!(*authorized, r.authorized, "the authorizer of {}", r.route_key());
     }
 
     // the OpenAPI document: every guarded route (the console's pages are not the API)
@@ -134,11 +108,7 @@ fn the_http_api_routes_are_the_routes_the_code_serves() {
         .filter(|r| r.authorized)
         .map(|r| (r.method.to_owned(), r.path.to_owned()))
         .collect();
-    assert_eq!(
-        openapi_routes(),
-        guarded,
-        "openapi.yaml vs shared::api::ROUTES"
-    );
+    assert_eq!(openapi_routes(), guarded, "openapi.yaml vs shared::api::ROUTES");
 
     // a path's 405 `Allow` lists exactly the methods the template routes for it
     let mut methods_by_path: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
@@ -161,24 +131,15 @@ fn the_table_is_the_code_table() {
     assert_eq!(tables.keys().copied().collect::<Vec<_>>(), ["KeysTable"]);
     let p = &tables["KeysTable"]["Properties"];
 
-    assert_eq!(
-        p["KeySchema"],
-        json!([{ "AttributeName": PK, "KeyType": "HASH" }])
-    );
+    assert_eq!(p["KeySchema"], json!([{ "AttributeName": PK, "KeyType": "HASH" }]));
 
     let mut attributes: BTreeSet<&str> = BTreeSet::from([PK, CREATED_SK]);
     for (_, hash, range) in INDEXES {
         attributes.extend([hash, range]);
     }
-    let expected: Vec<Value> = attributes
-        .iter()
-        .map(|a| json!({ "AttributeName": a, "AttributeType": "S" }))
-        .collect();
-    assert_same_set(
-        &p["AttributeDefinitions"],
-        &expected,
-        "AttributeDefinitions",
-    );
+    let expected: Vec<Value> =
+        attributes.iter().map(|a| json!({ "AttributeName": a, "AttributeType": "S" })).collect();
+    assert_same_set(&p["AttributeDefinitions"], &expected, "AttributeDefinitions");
 
     let expected: Vec<Value> = INDEXES
         .iter()
@@ -193,11 +154,7 @@ fn the_table_is_the_code_table() {
             })
         })
         .collect();
-    assert_same_set(
-        &p["GlobalSecondaryIndexes"],
-        &expected,
-        "GlobalSecondaryIndexes",
-    );
+    assert_same_set(&p["GlobalSecondaryIndexes"], &expected, "GlobalSecondaryIndexes");
 
     assert_eq!(
         p["TimeToLiveSpecification"],
@@ -205,10 +162,7 @@ fn the_table_is_the_code_table() {
     );
     // the table (docs/ARCHITECTURE.md): on-demand, point-in-time recovery, encrypted
     assert_eq!(p["BillingMode"], "PAY_PER_REQUEST");
-    assert_eq!(
-        p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
-        true
-    );
+    assert_eq!(p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true);
     assert_eq!(p["SSESpecification"]["SSEEnabled"], true);
 }
 
@@ -241,20 +195,12 @@ async fn the_table_is_the_table_create_table_makes() {
     let client = shared::aws::dynamo_client(shared::aws::Timeouts::default()).await;
     let name = integration_tests::table_name("template");
     create_table(&client, &name).await.unwrap();
-    let d = client
-        .describe_table()
-        .table_name(&name)
-        .send()
-        .await
-        .unwrap();
+    let d = client.describe_table().table_name(&name).send().await.unwrap();
     let d = d.table().unwrap();
 
     let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
-    let described: Vec<(String, String)> = d
-        .key_schema()
-        .iter()
-        .map(|k| pair(k.attribute_name(), k.key_type().as_str()))
-        .collect();
+    let described: Vec<(String, String)> =
+        d.key_schema().iter().map(|k| pair(k.attribute_name(), k.key_type().as_str())).collect();
     let declared = pairs_of(&p["KeySchema"], "AttributeName", "KeyType");
     assert_eq!(described, declared, "KeySchema");
 
@@ -285,41 +231,20 @@ async fn the_table_is_the_table_create_table_makes() {
             })
         })
         .collect();
-    assert_same_set(
-        &p["GlobalSecondaryIndexes"],
-        &described,
-        "GlobalSecondaryIndexes",
-    );
+    assert_same_set(&p["GlobalSecondaryIndexes"], &described, "GlobalSecondaryIndexes");
 
     let billing = d.billing_mode_summary().and_then(|b| b.billing_mode());
-    assert_eq!(
-        billing.map(|b| b.as_str()),
-        p["BillingMode"].as_str(),
-        "BillingMode"
-    );
+    assert_eq!(billing.map(|b| b.as_str()), p["BillingMode"].as_str(), "BillingMode");
 
-    let ttl = client
-        .describe_time_to_live()
-        .table_name(&name)
-        .send()
-        .await
-        .unwrap();
+    let ttl = client.describe_time_to_live().table_name(&name).send().await.unwrap();
     let ttl = ttl.time_to_live_description().unwrap();
     assert_eq!(
         ttl.attribute_name(),
         p["TimeToLiveSpecification"]["AttributeName"].as_str(),
         "TTL attribute"
     );
-    assert_eq!(
-        ttl.time_to_live_status().map(|s| s.as_str()),
-        Some("ENABLED")
-    );
-    client
-        .delete_table()
-        .table_name(&name)
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(ttl.time_to_live_status().map(|s| s.as_str()), Some("ENABLED"));
+    client.delete_table().table_name(&name).send().await.unwrap();
 }
 
 /// What the CreateTable attempts of one client met, seen by an SDK interceptor: attempts sent,
@@ -335,8 +260,7 @@ impl CreateTableAttempts {
 
 fn is_create_table(cfg: &aws_smithy_types::config_bag::ConfigBag) -> bool {
     use aws_smithy_runtime_api::client::orchestrator::Metadata;
-    cfg.load::<Metadata>()
-        .is_some_and(|m| m.name() == "CreateTable")
+    cfg.load::<Metadata>().is_some_and(|m| m.name() == "CreateTable")
 }
 
 impl aws_smithy_runtime_api::client::interceptors::Intercept for CreateTableAttempts {
@@ -409,11 +333,7 @@ async fn create_table_sets_the_ttl_even_when_its_own_retry_finds_the_table() {
         // a client of its own each time: a fresh retry budget
         let attempts = CreateTableAttempts::default();
         let base = shared::aws::dynamo_client(hurried).await;
-        let conf = base
-            .config()
-            .to_builder()
-            .interceptor(attempts.clone())
-            .build();
+        let conf = base.config().to_builder().interceptor(attempts.clone()).build();
         let hurried_client = aws_sdk_dynamodb::Client::from_conf(conf);
         let name = integration_tests::table_name("ttl-retry");
         let made = create_table(&hurried_client, &name).await;
@@ -426,12 +346,7 @@ async fn create_table_sets_the_ttl_even_when_its_own_retry_finds_the_table() {
                 assert!(sent >= 2, "{name}: ResourceInUse on the first attempt");
                 through_retry += 1;
             }
-            let ttl = client
-                .describe_time_to_live()
-                .table_name(&name)
-                .send()
-                .await
-                .unwrap();
+            let ttl = client.describe_time_to_live().table_name(&name).send().await.unwrap();
             let ttl = ttl.time_to_live_description().unwrap();
             assert_eq!(
                 ttl.attribute_name(),
@@ -475,11 +390,7 @@ fn every_function_builds_a_workspace_binary_with_the_table_name() {
         let dir = root.join(code_uri).canonicalize().unwrap();
         assert_eq!(dir, root.canonicalize().unwrap(), "{id} CodeUri");
         let bin = bins.iter().find(|b| b.name == f.binary);
-        assert!(
-            bin.is_some(),
-            "{id}: {} is no binary of the workspace",
-            f.binary
-        );
+        assert!(bin.is_some(), "{id}: {} is no binary of the workspace", f.binary);
 
         // the deployed shape (docs/DEPLOY.md), set globally and not overridden
         let prop = |name: &str| {
@@ -497,11 +408,7 @@ fn every_function_builds_a_workspace_binary_with_the_table_name() {
         // SAM merges the Globals' environment variables with the function's own
         let mut env = cfn::object(&globals["Environment"]["Variables"]);
         env.extend(cfn::object(&r["Properties"]["Environment"]["Variables"]));
-        assert_eq!(
-            env.get("TABLE_NAME"),
-            Some(&cfn::reference("KeysTable")),
-            "{id}"
-        );
+        assert_eq!(env.get("TABLE_NAME"), Some(&cfn::reference("KeysTable")), "{id}");
     }
 }
 
@@ -511,36 +418,11 @@ fn every_function_builds_a_workspace_binary_with_the_table_name() {
 const PERMISSIONS: &[(&str, &[&str])] = &[
     ("create-key", &["GetItem", "TransactWriteItems", "PutItem"]),
     ("list-keys", &["GetItem", "BatchGetItem", "Query"]),
-    (
-        "replace-key",
-        &[
-            "GetItem",
-            "BatchGetItem",
-            "TransactWriteItems",
-            "UpdateItem",
-            "PutItem",
-        ],
-    ),
-    (
-        "update-key",
-        &[
-            "GetItem",
-            "BatchGetItem",
-            "TransactWriteItems",
-            "UpdateItem",
-            "PutItem",
-        ],
-    ),
+    ("replace-key", &["GetItem", "BatchGetItem", "TransactWriteItems", "UpdateItem", "PutItem"]),
+    ("update-key", &["GetItem", "BatchGetItem", "TransactWriteItems", "UpdateItem", "PutItem"]),
     (
         "delete-key",
-        &[
-            "GetItem",
-            "BatchGetItem",
-            "TransactWriteItems",
-            "UpdateItem",
-            "DeleteItem",
-            "PutItem",
-        ],
+        &["GetItem", "BatchGetItem", "TransactWriteItems", "UpdateItem", "DeleteItem", "PutItem"],
     ),
     ("list-audit", &["GetItem", "BatchGetItem", "Query"]),
     ("authorize", &["GetItem", "UpdateItem"]),
@@ -562,10 +444,7 @@ fn every_function_has_exactly_the_permissions_it_uses() {
             .iter()
             .map(|a| format!("dynamodb:{a}"))
             .collect();
-        let policies = f.resource["Properties"]["Policies"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
+        let policies = f.resource["Properties"]["Policies"].as_array().cloned().unwrap_or_default();
         // every function that touches the table carries the audit records' denial
         if !expected.is_empty() {
             assert!(
@@ -640,12 +519,8 @@ fn every_function_has_exactly_the_permissions_it_uses() {
     assert_eq!(deny["Type"], "AWS::IAM::ManagedPolicy");
     let st = &deny["Properties"]["PolicyDocument"]["Statement"][0];
     assert_eq!(st["Effect"], "Deny");
-    let actions: BTreeSet<&str> = st["Action"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap())
-        .collect();
+    let actions: BTreeSet<&str> =
+        st["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
     for a in [
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
@@ -671,36 +546,21 @@ fn every_function_has_exactly_the_permissions_it_uses() {
 fn the_default_authorizer_is_the_authorize_binary() {
     let t = cfn::template();
     let auth = &t["Resources"]["KeysApi"]["Properties"]["Auth"];
-    let default = auth["DefaultAuthorizer"]
-        .as_str()
-        .expect("DefaultAuthorizer");
+    let default = auth["DefaultAuthorizer"].as_str().expect("DefaultAuthorizer");
     let a = &auth["Authorizers"][default];
     let function = cfn::function_by_binary(&t, "authorize");
-    assert_eq!(
-        a["FunctionArn"],
-        json!({ "Fn::GetAtt": [function.logical_id, "Arn"] })
-    );
+    assert_eq!(a["FunctionArn"], json!({ "Fn::GetAtt": [function.logical_id, "Arn"] }));
     assert_eq!(a["AuthorizerPayloadFormatVersion"], "2.0");
     assert_eq!(a["EnableSimpleResponses"], true);
     // the identity sources are headers the authorizer reads the key from
-    let headers = a["Identity"]["Headers"]
-        .as_array()
-        .expect("Identity.Headers");
+    let headers = a["Identity"]["Headers"].as_array().expect("Identity.Headers");
     assert!(!headers.is_empty());
     for h in headers {
         let h = h.as_str().unwrap();
         let mut map = std::collections::HashMap::new();
-        let value = if h.eq_ignore_ascii_case("authorization") {
-            "Bearer k"
-        } else {
-            "k"
-        };
+        let value = if h.eq_ignore_ascii_case("authorization") { "Bearer k" } else { "k" };
         map.insert(h.to_owned(), value.to_owned());
-        assert_eq!(
-            shared::authorizer::presented_key(&map).key(),
-            Some("k"),
-            "{h}"
-        );
+        assert_eq!(shared::authorizer::presented_key(&map).key(), Some("k"), "{h}");
     }
     // no caching unless asked for
     assert_eq!(t["Parameters"]["AuthorizerCacheTtl"]["Default"], 0);

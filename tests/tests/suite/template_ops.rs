@@ -17,11 +17,7 @@ type Problems = Vec<String>;
 // ---- what CloudWatch publishes ----------------------------------------------------------------
 
 /// A namespace, metric names in it, and the dimension sets CloudWatch publishes them with.
-type Published = (
-    &'static str,
-    &'static [&'static str],
-    &'static [&'static [&'static str]],
-);
+type Published = (&'static str, &'static [&'static str], &'static [&'static [&'static str]]);
 
 /// Metrics CloudWatch publishes, per namespace, with the dimension sets it publishes them with
 /// (AWS documentation: Lambda function metrics; HTTP API metrics; REST API metrics; DynamoDB
@@ -29,38 +25,19 @@ type Published = (
 const PUBLISHED: &[Published] = &[
     (
         "AWS/Lambda",
-        &[
-            "Invocations",
-            "Errors",
-            "Throttles",
-            "Duration",
-            "ConcurrentExecutions",
-        ],
+        &["Invocations", "Errors", "Throttles", "Duration", "ConcurrentExecutions"],
         &[&["FunctionName"], &["FunctionName", "Resource"]],
     ),
     // HTTP APIs (ApiId); `Route` needs detailed metrics, which this stack does not turn on
     (
         "AWS/ApiGateway",
-        &[
-            "4xx",
-            "5xx",
-            "Count",
-            "Latency",
-            "IntegrationLatency",
-            "DataProcessed",
-        ],
+        &["4xx", "5xx", "Count", "Latency", "IntegrationLatency", "DataProcessed"],
         &[&["ApiId"], &["ApiId", "Stage"]],
     ),
     // REST APIs (ApiName): other metric names
     (
         "AWS/ApiGateway",
-        &[
-            "4XXError",
-            "5XXError",
-            "Count",
-            "Latency",
-            "IntegrationLatency",
-        ],
+        &["4XXError", "5XXError", "Count", "Latency", "IntegrationLatency"],
         &[&["ApiName"], &["ApiName", "Stage"]],
     ),
     (
@@ -75,11 +52,7 @@ const PUBLISHED: &[Published] = &[
     ),
     (
         "AWS/DynamoDB",
-        &[
-            "SystemErrors",
-            "ThrottledRequests",
-            "SuccessfulRequestLatency",
-        ],
+        &["SystemErrors", "ThrottledRequests", "SuccessfulRequestLatency"],
         &[&["TableName", "Operation"]],
     ),
 ];
@@ -119,12 +92,7 @@ fn dimensions(list: &Value) -> BTreeMap<String, Value> {
     list.as_array()
         .map(|ds| {
             ds.iter()
-                .map(|d| {
-                    (
-                        d["Name"].as_str().unwrap_or("").to_owned(),
-                        d["Value"].clone(),
-                    )
-                })
+                .map(|d| (d["Name"].as_str().unwrap_or("").to_owned(), d["Value"].clone()))
                 .collect()
         })
         .unwrap_or_default()
@@ -135,20 +103,11 @@ fn dimensions(list: &Value) -> BTreeMap<String, Value> {
 fn watched(id: &str, alarm: &Value, problems: &mut Problems) -> Vec<Watched> {
     let p = &alarm["Properties"];
     if let Some(metrics) = p["Metrics"].as_array() {
-        let returned: Vec<&Value> = metrics
-            .iter()
-            .filter(|m| m["ReturnData"] != false)
-            .collect();
+        let returned: Vec<&Value> = metrics.iter().filter(|m| m["ReturnData"] != false).collect();
         if returned.len() != 1 {
-            problems.push(format!(
-                "{id}: {} metrics return data, not 1",
-                returned.len()
-            ));
+            problems.push(format!("{id}: {} metrics return data, not 1", returned.len()));
         }
-        let expression = returned
-            .first()
-            .and_then(|m| m["Expression"].as_str())
-            .unwrap_or("");
+        let expression = returned.first().and_then(|m| m["Expression"].as_str()).unwrap_or("");
         let mut out = Vec::new();
         for m in metrics.iter().filter(|m| m.get("MetricStat").is_some()) {
             let metric_id = m["Id"].as_str().unwrap_or("");
@@ -174,20 +133,14 @@ fn watched(id: &str, alarm: &Value, problems: &mut Problems) -> Vec<Watched> {
 
 /// Whether `expression` uses the metric id `id` (as a whole word).
 fn mentions(expression: &str, id: &str) -> bool {
-    expression
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .any(|w| w == id)
+    expression.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).any(|w| w == id)
 }
 
 /// The DynamoDB operations the stack's functions may call (their policies' `dynamodb:` actions).
 fn granted_operations(t: &Value) -> BTreeSet<String> {
     let mut ops = BTreeSet::new();
     for f in cfn::functions(t) {
-        for policy in f.resource["Properties"]["Policies"]
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
+        for policy in f.resource["Properties"]["Policies"].as_array().into_iter().flatten() {
             for st in policy["Statement"].as_array().into_iter().flatten() {
                 let actions = match &st["Action"] {
                     Value::Array(a) => a.clone(),
@@ -219,26 +172,17 @@ fn alarm_problems(t: &Value) -> Problems {
     for (id, alarm) in &alarms {
         let p = &alarm["Properties"];
         for actions in ["AlarmActions", "OKActions"] {
-            let notifies: Vec<&str> = p[actions]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(ref_of)
-                .collect();
+            let notifies: Vec<&str> =
+                p[actions].as_array().into_iter().flatten().filter_map(ref_of).collect();
             if notifies.is_empty() || !notifies.iter().all(|n| topics.contains_key(n)) {
-                problems.push(format!(
-                    "{id}: {actions} is not the alarm topic: {}",
-                    p[actions]
-                ));
+                problems.push(format!("{id}: {actions} is not the alarm topic: {}", p[actions]));
             }
         }
         if p["TreatMissingData"] != "notBreaching" {
             problems.push(format!("{id}: TreatMissingData is not notBreaching"));
         }
         if p["AlarmDescription"].as_str().is_none_or(|d| d.len() < 80) {
-            problems.push(format!(
-                "{id}: no description of what it means and what to do"
-            ));
+            problems.push(format!("{id}: no description of what it means and what to do"));
         }
         for w in watched(id, alarm, &mut problems) {
             let what = format!("{id}: {}/{}", w.namespace, w.name);
@@ -328,47 +272,21 @@ fn coverage_problems(t: &Value) -> Problems {
     };
     let mut need =
         |label: String, ns: &str, name: &str, dims: &[(&str, Value)]| -> Option<String> {
-            let found = all
-                .iter()
-                .find(|(_, w)| is(w, ns, name, dims))
-                .map(|(id, _)| id.clone());
+            let found = all.iter().find(|(_, w)| is(w, ns, name, dims)).map(|(id, _)| id.clone());
             if found.is_none() {
                 problems.push(format!("nothing watches {label}"));
             }
             found
         };
     let function = [("FunctionName", cfn::reference(authorizer))];
-    need(
-        "the authorizer's Errors".into(),
-        "AWS/Lambda",
-        "Errors",
-        &function,
-    );
-    need(
-        "the authorizer's Throttles".into(),
-        "AWS/Lambda",
-        "Throttles",
-        &function,
-    );
-    let duration = need(
-        "the authorizer's Duration".into(),
-        "AWS/Lambda",
-        "Duration",
-        &function,
-    );
+    need("the authorizer's Errors".into(), "AWS/Lambda", "Errors", &function);
+    need("the authorizer's Throttles".into(), "AWS/Lambda", "Throttles", &function);
+    let duration = need("the authorizer's Duration".into(), "AWS/Lambda", "Duration", &function);
     let api = cfn::resources(t, "AWS::Serverless::HttpApi");
     for api_id in api.keys() {
-        let stage = [
-            ("ApiId", cfn::reference(api_id)),
-            ("Stage", json!("$default")),
-        ];
+        let stage = [("ApiId", cfn::reference(api_id)), ("Stage", json!("$default"))];
         need(format!("{api_id}'s 5xx"), "AWS/ApiGateway", "5xx", &stage);
-        need(
-            format!("{api_id}'s Count"),
-            "AWS/ApiGateway",
-            "Count",
-            &stage,
-        );
+        need(format!("{api_id}'s Count"), "AWS/ApiGateway", "Count", &stage);
     }
     for (table_id, table) in cfn::resources(t, "AWS::DynamoDB::Table") {
         let table_ref = cfn::reference(table_id);
@@ -379,10 +297,8 @@ fn coverage_problems(t: &Value) -> Problems {
                 metric,
                 &[("TableName", table_ref.clone())],
             );
-            for index in table["Properties"]["GlobalSecondaryIndexes"]
-                .as_array()
-                .into_iter()
-                .flatten()
+            for index in
+                table["Properties"]["GlobalSecondaryIndexes"].as_array().into_iter().flatten()
             {
                 need(
                     format!("{table_id}'s {metric} of index {}", index["IndexName"]),
@@ -395,14 +311,9 @@ fn coverage_problems(t: &Value) -> Problems {
                 );
             }
         }
-        for op in [
-            "GetItem",
-            "BatchGetItem",
-            "Query",
-            "PutItem",
-            "UpdateItem",
-            "TransactWriteItems",
-        ] {
+        for op in
+            ["GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "TransactWriteItems"]
+        {
             need(
                 format!("{table_id}'s SystemErrors of {op}"),
                 "AWS/DynamoDB",
@@ -416,24 +327,17 @@ fn coverage_problems(t: &Value) -> Problems {
     let limits = &t["Mappings"]["Authorizer"]["Limits"];
     let timeout = cfn::function_by_binary(t, "authorize").resource["Properties"]["Timeout"].clone();
     if timeout != json!({ "Fn::FindInMap": ["Authorizer", "Limits", "TimeoutSeconds"] }) {
-        problems.push(format!(
-            "the authorizer's Timeout {timeout} is not the mapping's"
-        ));
+        problems.push(format!("the authorizer's Timeout {timeout} is not the mapping's"));
     }
     if let Some(id) = duration {
         let alarm = &t["Resources"][id.as_str()]["Properties"];
         let threshold =
             json!({ "Fn::FindInMap": ["Authorizer", "Limits", "DurationAlarmMilliseconds"] });
         if alarm["Threshold"] != threshold || alarm["Statistic"] != "Maximum" {
-            problems.push(format!(
-                "{id}: not the Maximum against the mapping's threshold"
-            ));
+            problems.push(format!("{id}: not the Maximum against the mapping's threshold"));
         }
     }
-    match (
-        limits["TimeoutSeconds"].as_i64(),
-        limits["DurationAlarmMilliseconds"].as_i64(),
-    ) {
+    match (limits["TimeoutSeconds"].as_i64(), limits["DurationAlarmMilliseconds"].as_i64()) {
         (Some(s), Some(ms)) if ms * 10 == s * 1000 * 8 => {}
         (s, ms) => problems.push(format!(
             "the duration alarm ({ms:?} ms) is not 80 % of the authorizer's timeout ({s:?} s)"
@@ -493,14 +397,10 @@ fn log_group_problems_of(t: &Value, id: &str, who: &str) -> Problems {
             }
             let name = p["LogGroupName"]["Fn::Sub"].as_str().unwrap_or("");
             if !name.starts_with("/${AWS::StackName}/") {
-                problems.push(format!(
-                    "{who}: {id} is not named after the stack: {name:?}"
-                ));
+                problems.push(format!("{who}: {id} is not named after the stack: {name:?}"));
             }
         }
-        _ => problems.push(format!(
-            "{who}: {id} is no AWS::Logs::LogGroup of the template"
-        )),
+        _ => problems.push(format!("{who}: {id} is no AWS::Logs::LogGroup of the template")),
     }
     problems
 }
@@ -518,14 +418,9 @@ fn log_problems(t: &Value) -> Problems {
         .filter_map(Value::as_i64)
         .collect();
     if allowed.is_empty() || !allowed.iter().all(|d| RETENTION_DAYS.contains(d)) {
-        problems.push(format!(
-            "LogRetentionDays allows {allowed:?}, not CloudWatch's values"
-        ));
+        problems.push(format!("LogRetentionDays allows {allowed:?}, not CloudWatch's values"));
     }
-    if !retention["Default"]
-        .as_i64()
-        .is_some_and(|d| allowed.contains(&d))
-    {
+    if !retention["Default"].as_i64().is_some_and(|d| allowed.contains(&d)) {
         problems.push("LogRetentionDays' default is not one of its values".into());
     }
     if t["Globals"]["Function"]["LoggingConfig"]["LogFormat"] != "JSON" {
@@ -638,29 +533,24 @@ fn access_log_problems(t: &Value) -> Problems {
         let doc: Map<String, Value> = match serde_json::from_str(&filled) {
             Ok(Value::Object(m)) => m,
             Ok(other) => {
-                problems.push(format!(
-                    "{api_id}: the access log is no JSON object: {other}"
-                ));
+                problems.push(format!("{api_id}: the access log is no JSON object: {other}"));
                 continue;
             }
             Err(e) => {
-                problems.push(format!(
-                    "{api_id}: the access log is no JSON ({e}): {filled}"
-                ));
+                problems.push(format!("{api_id}: the access log is no JSON ({e}): {filled}"));
                 continue;
             }
         };
-        let parsed: Map<String, Value> =
-            serde_json::from_str(&variables(format).iter().fold(format.to_owned(), |f, v| {
-                f.replacen(v, &v.replace('$', "#"), 1)
-            }))
-            .unwrap_or_default();
+        let parsed: Map<String, Value> = serde_json::from_str(
+            &variables(format)
+                .iter()
+                .fold(format.to_owned(), |f, v| f.replacen(v, &v.replace('$', "#"), 1)),
+        )
+        .unwrap_or_default();
         for (field, variable) in ACCESS_LOG_FIELDS {
             let expected = variable.replace('$', "#");
             if parsed.get(*field).and_then(Value::as_str) != Some(expected.as_str()) {
-                problems.push(format!(
-                    "{api_id}: the access log's {field} is not {variable}"
-                ));
+                problems.push(format!("{api_id}: the access log's {field} is not {variable}"));
             }
         }
         for (field, value) in doc {
@@ -685,10 +575,7 @@ fn capacity_problems(t: &Value) -> Problems {
             ("ThrottlingBurstLimit", "ApiThrottlingBurstLimit", 1000),
         ] {
             if s[property] != cfn::reference(parameter) {
-                problems.push(format!(
-                    "{api_id}: {property} is not {parameter}: {}",
-                    s[property]
-                ));
+                problems.push(format!("{api_id}: {property} is not {parameter}: {}", s[property]));
             }
             let p = &t["Parameters"][parameter];
             if p["Type"] != "Number" || p["Default"] != default {
@@ -753,16 +640,12 @@ fn mutated(change: impl FnOnce(&mut Value)) -> Value {
 }
 
 fn at<'a>(t: &'a mut Value, pointer: &str) -> &'a mut Value {
-    t.pointer_mut(pointer)
-        .unwrap_or_else(|| panic!("the template has no {pointer}"))
+    t.pointer_mut(pointer).unwrap_or_else(|| panic!("the template has no {pointer}"))
 }
 
 #[track_caller]
 fn bites(problems: Problems, says: &str) {
-    assert!(
-        problems.iter().any(|p| p.contains(says)),
-        "no problem says {says:?}: {problems:#?}"
-    );
+    assert!(problems.iter().any(|p| p.contains(says)), "no problem says {says:?}: {problems:#?}");
 }
 
 fn remove(t: &mut Value, pointer: &str) {
@@ -773,32 +656,21 @@ fn remove(t: &mut Value, pointer: &str) {
 #[test]
 fn a_missing_or_shared_log_group_bites() {
     let t = mutated(|t| remove(t, "/Resources/CreateKeyLogGroup"));
-    bites(
-        log_problems(&t),
-        "CreateKeyFunction: CreateKeyLogGroup is no AWS::Logs::LogGroup",
-    );
+    bites(log_problems(&t), "CreateKeyFunction: CreateKeyLogGroup is no AWS::Logs::LogGroup");
 
     let t = mutated(|t| {
-        *at(
-            t,
-            "/Resources/ListKeysFunction/Properties/LoggingConfig/LogGroup",
-        ) = cfn::reference("CreateKeyLogGroup");
+        *at(t, "/Resources/ListKeysFunction/Properties/LoggingConfig/LogGroup") =
+            cfn::reference("CreateKeyLogGroup");
     });
     bites(log_problems(&t), "CreateKeyLogGroup is shared");
 
     let t = mutated(|t| remove(t, "/Resources/ConsoleFunction/Properties/LoggingConfig"));
-    bites(
-        log_problems(&t),
-        "ConsoleFunction: LoggingConfig.LogGroup is not a Ref",
-    );
+    bites(log_problems(&t), "ConsoleFunction: LoggingConfig.LogGroup is not a Ref");
 
     let t = mutated(|t| {
         *at(t, "/Resources/AuthorizeLogGroup/Properties/RetentionInDays") = json!(7);
     });
-    bites(
-        log_problems(&t),
-        "AuthorizeLogGroup does not keep LogRetentionDays",
-    );
+    bites(log_problems(&t), "AuthorizeLogGroup does not keep LogRetentionDays");
 
     let t = mutated(|t| {
         *at(t, "/Resources/AuthorizeLogGroup/Properties/LogGroupName") =
@@ -807,42 +679,26 @@ fn a_missing_or_shared_log_group_bites() {
     bites(log_problems(&t), "is not named after the stack");
 
     let t = mutated(|t| {
-        at(t, "/Parameters/LogRetentionDays/AllowedValues")
-            .as_array_mut()
-            .unwrap()
-            .push(json!(42));
+        at(t, "/Parameters/LogRetentionDays/AllowedValues").as_array_mut().unwrap().push(json!(42));
     });
     bites(log_problems(&t), "not CloudWatch's values");
 
     let t = mutated(|t| remove(t, "/Resources/AccessLogGroup"));
-    bites(
-        log_problems(&t),
-        "KeysApi: AccessLogGroup is no AWS::Logs::LogGroup",
-    );
+    bites(log_problems(&t), "KeysApi: AccessLogGroup is no AWS::Logs::LogGroup");
 }
 
 #[test]
 fn an_alarm_on_something_that_is_not_there_bites() {
     // a function that does not exist, and a resource of another type
     let t = mutated(|t| {
-        *at(
-            t,
-            "/Resources/AuthorizerErrorsAlarm/Properties/Dimensions/0/Value",
-        ) = cfn::reference("NoSuchFunction");
+        *at(t, "/Resources/AuthorizerErrorsAlarm/Properties/Dimensions/0/Value") =
+            cfn::reference("NoSuchFunction");
     });
-    bites(
-        alarm_problems(&t),
-        "AuthorizerErrorsAlarm: AWS/Lambda/Errors: FunctionName",
-    );
-    bites(
-        coverage_problems(&t),
-        "nothing watches the authorizer's Errors",
-    );
+    bites(alarm_problems(&t), "AuthorizerErrorsAlarm: AWS/Lambda/Errors: FunctionName");
+    bites(coverage_problems(&t), "nothing watches the authorizer's Errors");
     let t = mutated(|t| {
-        *at(
-            t,
-            "/Resources/AuthorizerThrottlesAlarm/Properties/Dimensions/0/Value",
-        ) = cfn::reference("KeysTable");
+        *at(t, "/Resources/AuthorizerThrottlesAlarm/Properties/Dimensions/0/Value") =
+            cfn::reference("KeysTable");
     });
     bites(alarm_problems(&t), "is no AWS::Serverless::Function here");
 
@@ -858,29 +714,18 @@ fn an_alarm_on_something_that_is_not_there_bites() {
         let metrics = at(t, "/Resources/Api5xxRateAlarm/Properties/Metrics");
         metrics[0]["MetricStat"]["Metric"]["MetricName"] = json!("5XXError");
     });
-    bites(
-        alarm_problems(&t),
-        "AWS/ApiGateway/5XXError with dimensions",
-    );
+    bites(alarm_problems(&t), "AWS/ApiGateway/5XXError with dimensions");
     let t = mutated(|t| {
         let metrics = at(t, "/Resources/DynamoDbSystemErrorsAlarm/Properties/Metrics");
-        let dims = metrics[0]["MetricStat"]["Metric"]["Dimensions"]
-            .as_array_mut()
-            .unwrap();
+        let dims = metrics[0]["MetricStat"]["Metric"]["Dimensions"].as_array_mut().unwrap();
         dims.pop();
     });
-    bites(
-        alarm_problems(&t),
-        "SystemErrors with dimensions [\"TableName\"]",
-    );
+    bites(alarm_problems(&t), "SystemErrors with dimensions [\"TableName\"]");
     let t = mutated(|t| {
         let metrics = at(t, "/Resources/DynamoDbSystemErrorsAlarm/Properties/Metrics");
         metrics[0]["MetricStat"]["Metric"]["Dimensions"][1]["Value"] = json!("Scan");
     });
-    bites(
-        alarm_problems(&t),
-        "\"Scan\" is no DynamoDB operation the functions call",
-    );
+    bites(alarm_problems(&t), "\"Scan\" is no DynamoDB operation the functions call");
 
     // a metric the expression leaves out
     let t = mutated(|t| {
@@ -893,23 +738,15 @@ fn an_alarm_on_something_that_is_not_there_bites() {
 #[test]
 fn an_alarm_that_tells_nobody_bites() {
     let t = mutated(|t| remove(t, "/Resources/AuthorizerDurationAlarm/Properties/OKActions"));
-    bites(
-        alarm_problems(&t),
-        "AuthorizerDurationAlarm: OKActions is not the alarm topic",
-    );
+    bites(alarm_problems(&t), "AuthorizerDurationAlarm: OKActions is not the alarm topic");
     let t = mutated(|t| {
         *at(t, "/Resources/Api5xxRateAlarm/Properties/AlarmActions") =
             json!(["arn:aws:sns:us-east-1:123456789012:elsewhere"]);
     });
-    bites(
-        alarm_problems(&t),
-        "Api5xxRateAlarm: AlarmActions is not the alarm topic",
-    );
+    bites(alarm_problems(&t), "Api5xxRateAlarm: AlarmActions is not the alarm topic");
     let t = mutated(|t| {
-        *at(
-            t,
-            "/Resources/DynamoDbThrottlesAlarm/Properties/TreatMissingData",
-        ) = json!("breaching");
+        *at(t, "/Resources/DynamoDbThrottlesAlarm/Properties/TreatMissingData") =
+            json!("breaching");
     });
     bites(alarm_problems(&t), "TreatMissingData is not notBreaching");
 }
@@ -923,25 +760,16 @@ fn what_must_be_watched_is_watched() {
             .unwrap()
             .push(json!({ "IndexName": "byLabel" }));
     });
-    bites(
-        coverage_problems(&t),
-        "ReadThrottleEvents of index \"byLabel\"",
-    );
+    bites(coverage_problems(&t), "ReadThrottleEvents of index \"byLabel\"");
     // the duration alarm out of step with the timeout
     let t = mutated(|t| {
         *at(t, "/Mappings/Authorizer/Limits/DurationAlarmMilliseconds") = json!(5000);
     });
-    bites(
-        coverage_problems(&t),
-        "is not 80 % of the authorizer's timeout",
-    );
+    bites(coverage_problems(&t), "is not 80 % of the authorizer's timeout");
     let t = mutated(|t| {
         *at(t, "/Resources/AuthorizeFunction/Properties/Timeout") = json!(8);
     });
-    bites(
-        coverage_problems(&t),
-        "the authorizer's Timeout 8 is not the mapping's",
-    );
+    bites(coverage_problems(&t), "the authorizer's Timeout 8 is not the mapping's");
     let t = mutated(|t| remove(t, "/Resources/Api5xxRateAlarm"));
     bites(coverage_problems(&t), "nothing watches KeysApi's 5xx");
 }
@@ -949,24 +777,15 @@ fn what_must_be_watched_is_watched() {
 #[test]
 fn an_unconditional_subscription_bites() {
     let t = mutated(|t| remove(t, "/Resources/AlarmEmailSubscription/Condition"));
-    bites(
-        notification_problems(&t),
-        "not made only when AlarmEmail is set",
-    );
+    bites(notification_problems(&t), "not made only when AlarmEmail is set");
     let t = mutated(|t| {
         *at(t, "/Conditions/HasAlarmEmail") = json!(true);
     });
-    bites(
-        notification_problems(&t),
-        "not made only when AlarmEmail is set",
-    );
+    bites(notification_problems(&t), "not made only when AlarmEmail is set");
     let t = mutated(|t| {
         *at(t, "/Parameters/AlarmEmail/Default") = json!("ops@example.com");
     });
-    bites(
-        notification_problems(&t),
-        "AlarmEmail's default is not empty",
-    );
+    bites(notification_problems(&t), "AlarmEmail's default is not empty");
     let t = mutated(|t| remove(t, "/Outputs/AlarmTopicArn"));
     bites(notification_problems(&t), "no AlarmTopicArn output");
 }
@@ -986,35 +805,20 @@ fn an_access_log_that_could_hold_a_key_bites() {
         with_format(move |f| f.replacen('{', &format!("{{{field},"), 1))
     };
     let t = added(r#""apiKey":"$context.identity.apiKey""#);
-    bites(
-        access_log_problems(&t),
-        "the access log holds $context.identity.apiKey",
-    );
+    bites(access_log_problems(&t), "the access log holds $context.identity.apiKey");
     let t = added(r#""auth":"$request.header.Authorization""#);
-    bites(
-        access_log_problems(&t),
-        "the access log holds $request.header.Authorization",
-    );
+    bites(access_log_problems(&t), "the access log holds $request.header.Authorization");
     let t = added(r#""name":"$context.authorizer.keyName""#);
-    bites(
-        access_log_problems(&t),
-        "the access log holds $context.authorizer.keyName",
-    );
+    bites(access_log_problems(&t), "the access log holds $context.authorizer.keyName");
     let t = added(r#""agent":"$context.identity.userAgent""#);
-    assert!(
-        access_log_problems(&t).is_empty(),
-        "the user agent is allowed"
-    );
+    assert!(access_log_problems(&t).is_empty(), "the user agent is allowed");
 
     // a variable outside a string: not JSON once filled in
     let t = with_format(|f| f.replace(r#""$context.status""#, "$context.status"));
     bites(access_log_problems(&t), "the access log is no JSON");
     // a required field dropped, or holding another variable
     let t = with_format(|f| f.replace(r#""ip":"#, r#""client":"#));
-    bites(
-        access_log_problems(&t),
-        "the access log's ip is not $context.identity.sourceIp",
-    );
+    bites(access_log_problems(&t), "the access log's ip is not $context.identity.sourceIp");
     let t =
         with_format(|f| f.replace("$context.authorizer.keyPrefix", "$context.authorizer.error"));
     bites(
@@ -1026,48 +830,28 @@ fn an_access_log_that_could_hold_a_key_bites() {
 #[test]
 fn capacity_not_from_the_parameters_bites() {
     let t = mutated(|t| {
-        *at(
-            t,
-            "/Resources/KeysApi/Properties/DefaultRouteSettings/ThrottlingRateLimit",
-        ) = json!(100);
+        *at(t, "/Resources/KeysApi/Properties/DefaultRouteSettings/ThrottlingRateLimit") =
+            json!(100);
     });
-    bites(
-        capacity_problems(&t),
-        "ThrottlingRateLimit is not ApiThrottlingRateLimit",
-    );
+    bites(capacity_problems(&t), "ThrottlingRateLimit is not ApiThrottlingRateLimit");
     let t = mutated(|t| remove(t, "/Resources/KeysApi/Properties/DefaultRouteSettings"));
-    bites(
-        capacity_problems(&t),
-        "ThrottlingBurstLimit is not ApiThrottlingBurstLimit",
-    );
+    bites(capacity_problems(&t), "ThrottlingBurstLimit is not ApiThrottlingBurstLimit");
     let t = mutated(|t| {
-        *at(
-            t,
-            "/Resources/AuthorizeFunction/Properties/ReservedConcurrentExecutions",
-        ) = cfn::reference("AuthorizerReservedConcurrency");
+        *at(t, "/Resources/AuthorizeFunction/Properties/ReservedConcurrentExecutions") =
+            cfn::reference("AuthorizerReservedConcurrency");
     });
-    bites(
-        capacity_problems(&t),
-        "ReservedConcurrentExecutions is not conditional",
-    );
+    bites(capacity_problems(&t), "ReservedConcurrentExecutions is not conditional");
     let t = mutated(|t| {
         *at(t, "/Conditions/ReserveAuthorizerConcurrency") = json!(true);
     });
-    bites(
-        capacity_problems(&t),
-        "is not AuthorizerReservedConcurrency != 0",
-    );
+    bites(capacity_problems(&t), "is not AuthorizerReservedConcurrency != 0");
 }
 
 #[test]
 fn variables_are_found_whole() {
     assert_eq!(
         variables(r#"{"a":"$context.identity.sourceIp","b":"$context.status"} $request.header.x"#),
-        [
-            "$context.identity.sourceIp",
-            "$context.status",
-            "$request.header.x"
-        ]
+        ["$context.identity.sourceIp", "$context.status", "$request.header.x"]
     );
     assert!(mentions("SUM([a_1, b])", "a_1") && !mentions("SUM([a_12])", "a_1"));
 }

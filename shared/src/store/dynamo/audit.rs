@@ -41,12 +41,7 @@ pub fn to_item(r: &AuditRecord, retention: time::Duration) -> Item {
     put("keyName", Some(r.key_name.clone()));
     put("projectId", r.project.as_ref().map(Ident::to_string));
     match &r.actor {
-        Actor::Key {
-            prefix,
-            kind,
-            user,
-            project,
-        } => {
+        Actor::Key { prefix, kind, user, project } => {
             put("actorPrefix", Some(prefix.to_string()));
             put("actorKeyType", Some(kind.key_type().to_owned()));
             put("actorUser", user.as_ref().map(Ident::to_string));
@@ -75,15 +70,11 @@ pub fn to_item(r: &AuditRecord, retention: time::Duration) -> Item {
 pub fn from_item(item: &Item) -> Result<AuditRecord, StoreError> {
     let corrupt = |what: &str| StoreError::Corrupt(format!("audit record: {what}"));
     let ident = |name: &str| -> Result<Option<Ident>, StoreError> {
-        item.opt_text(name)?
-            .map(|v| Ident::parse(v).map_err(|_| corrupt(name)))
-            .transpose()
+        item.opt_text(name)?.map(|v| Ident::parse(v).map_err(|_| corrupt(name))).transpose()
     };
     let prefix = |v: &str| Prefix::parse(v).ok_or_else(|| corrupt("prefix"));
     let actor = match item.opt_text("operator")? {
-        Some(name) => Actor::Operator {
-            name: name.to_owned(),
-        },
+        Some(name) => Actor::Operator { name: name.to_owned() },
         None => Actor::Key {
             prefix: prefix(item.text("actorPrefix")?)?,
             kind: KeyKind::from_key_type(item.text("actorKeyType")?)
@@ -132,9 +123,7 @@ impl AuditReader for DynamoStore {
     #[tracing::instrument(skip_all, fields(limit = query.limit))]
     async fn audit(&self, query: &AuditQuery) -> Result<AuditPage, StoreError> {
         let fingerprint = query.fingerprint();
-        let cursor = self
-            .cursors
-            .position(&fingerprint, query.cursor.as_deref())?;
+        let cursor = self.cursors.position(&fingerprint, query.cursor.as_deref())?;
         let before = match (cursor, query.below()) {
             (Some(c), Some(b)) => Some(c.min(b)),
             (c, b) => c.or(b),
@@ -142,11 +131,8 @@ impl AuditReader for DynamoStore {
         let (index, hash_attribute, partition) = audit_partition(&query.scope);
         let mut filter = Filter::default();
         if let Some(actor) = &query.actor {
-            filter = filter.with(
-                "#ap = :ap",
-                &[("#ap", "actorPrefix")],
-                vec![(":ap", text(actor))],
-            );
+            filter =
+                filter.with("#ap = :ap", &[("#ap", "actorPrefix")], vec![(":ap", text(actor))]);
         }
         if let Some(action) = query.action {
             filter = filter.with(

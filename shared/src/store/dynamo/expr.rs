@@ -68,10 +68,8 @@ impl UpdateExpr {
     pub fn only_if_live_at(&mut self, expected_version: u64) {
         self.names.insert("#version".into(), "version".into());
         self.names.insert("#status".into(), "status".into());
-        self.values
-            .insert(":expected".into(), number(expected_version));
-        self.values
-            .insert(":deleted".into(), text(Status::Deleted.as_str()));
+        self.values.insert(":expected".into(), number(expected_version));
+        self.values.insert(":deleted".into(), text(Status::Deleted.as_str()));
     }
 
     pub fn expression(&self) -> String {

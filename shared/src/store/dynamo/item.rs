@@ -47,8 +47,7 @@ pub trait ItemExt {
 
 impl ItemExt for Item {
     fn text(&self, name: &str) -> Result<&str, StoreError> {
-        self.opt_text(name)?
-            .ok_or_else(|| StoreError::Corrupt(format!("missing {name}")))
+        self.opt_text(name)?.ok_or_else(|| StoreError::Corrupt(format!("missing {name}")))
     }
     fn opt_text(&self, name: &str) -> Result<Option<&str>, StoreError> {
         match self.get(name) {
@@ -60,9 +59,9 @@ impl ItemExt for Item {
     fn number(&self, name: &str) -> Result<u64, StoreError> {
         match self.get(name) {
             None => Ok(0),
-            Some(AttributeValue::N(v)) => v
-                .parse()
-                .map_err(|_| StoreError::Corrupt(format!("{name} is not a whole number"))),
+            Some(AttributeValue::N(v)) => {
+                v.parse().map_err(|_| StoreError::Corrupt(format!("{name} is not a whole number")))
+            }
             Some(_) => Err(StoreError::Corrupt(format!("{name} is not a number"))),
         }
     }
@@ -137,42 +136,22 @@ pub fn mutable_attributes(key: &ApiKey) -> Vec<(&'static str, Option<AttributeVa
     vec![
         ("name", Some(text(key.name.as_str()))),
         ("nameLower", Some(text(key.name.as_str().to_lowercase()))),
-        (
-            "description",
-            key.description.as_ref().map(|d| text(d.as_str())),
-        ),
+        ("description", key.description.as_ref().map(|d| text(d.as_str()))),
         ("status", Some(text(key.status.as_str()))),
         ("roles", Some(text_list(&key.roles.as_strs()))),
         (
             "labels",
-            Some(text_list(
-                &key.labels
-                    .as_slice()
-                    .iter()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>(),
-            )),
+            Some(text_list(&key.labels.as_slice().iter().map(String::as_str).collect::<Vec<_>>())),
         ),
-        (
-            "isHighPriority",
-            Some(AttributeValue::Bool(key.is_high_priority)),
-        ),
-        (
-            "webhookUrl",
-            key.webhook_url.as_ref().map(|w| text(w.as_str())),
-        ),
+        ("isHighPriority", Some(AttributeValue::Bool(key.is_high_priority))),
+        ("webhookUrl", key.webhook_url.as_ref().map(|w| text(w.as_str()))),
         ("expiresAt", key.expires_at.map(|t| text(sortable_time(t)))),
         ("rlLimit", key.rate_limit.map(|r| number(r.limit))),
         ("rlPeriod", key.rate_limit.map(|r| number(r.period_seconds))),
-        (
-            "quotaRefillAmount",
-            key.quota.and_then(|q| q.refill).map(|r| number(r.amount)),
-        ),
+        ("quotaRefillAmount", key.quota.and_then(|q| q.refill).map(|r| number(r.amount))),
         (
             "quotaRefillInterval",
-            key.quota
-                .and_then(|q| q.refill)
-                .map(|r| text(r.interval.as_str())),
+            key.quota.and_then(|q| q.refill).map(|r| text(r.interval.as_str())),
         ),
         ("updatedAt", Some(text(sortable_time(key.updated_at)))),
         ("retrieved", Some(AttributeValue::Bool(key.retrieved))),
@@ -180,16 +159,8 @@ pub fn mutable_attributes(key: &ApiKey) -> Vec<(&'static str, Option<AttributeVa
         ("secretHash", Some(text(key.secret_hash.as_str()))),
         ("generation", Some(number(key.generation))),
         ("approvedBy", key.approved_by.as_ref().map(text)),
-        (
-            "previousHash",
-            key.previous.as_ref().map(|p| text(p.hash.as_str())),
-        ),
-        (
-            "previousHashUntil",
-            key.previous
-                .as_ref()
-                .map(|p| text(sortable_time(p.valid_until))),
-        ),
+        ("previousHash", key.previous.as_ref().map(|p| text(p.hash.as_str()))),
+        ("previousHashUntil", key.previous.as_ref().map(|p| text(sortable_time(p.valid_until)))),
     ]
 }
 
@@ -253,14 +224,9 @@ pub fn from_item(item: &Item) -> Result<ApiKey, StoreError> {
     let kind = KeyKind::from_key_type(item.text("keyType")?)
         .ok_or_else(|| StoreError::Corrupt("keyType".into()))?;
     let ident = |name: &'static str| -> Result<Option<Ident>, StoreError> {
-        item.opt_text(name)?
-            .map(|v| Ident::parse(v).map_err(corrupt(name)))
-            .transpose()
+        item.opt_text(name)?.map(|v| Ident::parse(v).map_err(corrupt(name))).transpose()
     };
-    let previous = match (
-        item.opt_text("previousHash")?,
-        item.time("previousHashUntil")?,
-    ) {
+    let previous = match (item.opt_text("previousHash")?, item.time("previousHashUntil")?) {
         (Some(h), Some(until)) => Some(PreviousSecret {
             hash: SecretHash::from_stored(h)
                 .ok_or_else(|| StoreError::Corrupt("previousHash".into()))?,
@@ -290,10 +256,7 @@ pub fn from_item(item: &Item) -> Result<ApiKey, StoreError> {
             .transpose()?,
         expires_at: item.time("expiresAt")?,
         rate_limit: match (item.opt_number("rlLimit")?, item.opt_number("rlPeriod")?) {
-            (Some(limit), Some(period_seconds)) => Some(RateLimit {
-                limit,
-                period_seconds,
-            }),
+            (Some(limit), Some(period_seconds)) => Some(RateLimit { limit, period_seconds }),
             _ => None,
         },
         rate_window: RateWindow {
@@ -354,20 +317,11 @@ mod tests {
         key.last_active = Some(key.created_at + time::Duration::seconds(7));
         key.submitted_jobs = 42;
         key.generation = 3;
-        key.rate_limit = Some(RateLimit {
-            limit: 100,
-            period_seconds: 60,
-        });
-        key.rate_window = RateWindow {
-            start: 1_767_225_600,
-            used: 7,
-        };
+        key.rate_limit = Some(RateLimit { limit: 100, period_seconds: 60 });
+        key.rate_window = RateWindow { start: 1_767_225_600, used: 7 };
         key.quota = Some(Quota {
             remaining: 42,
-            refill: Some(Refill {
-                amount: 1000,
-                interval: RefillInterval::Day,
-            }),
+            refill: Some(Refill { amount: 1000, interval: RefillInterval::Day }),
             refilled_at: Some(key.created_at),
         });
         key.approved_by = Some("ada".into());

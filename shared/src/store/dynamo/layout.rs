@@ -91,10 +91,7 @@ pub fn owner_partition(key: &ApiKey) -> String {
 
 /// The `teamPk` of a key in its present status.
 pub fn team_partition(key: &ApiKey) -> String {
-    tombstone_partition(
-        team_partition_of(&key.team_id),
-        key.status == Status::Deleted,
-    )
+    tombstone_partition(team_partition_of(&key.team_id), key.status == Status::Deleted)
 }
 
 /// The `createdSk` of a key.
@@ -155,10 +152,7 @@ mod tests {
         assert_eq!(list_partition(&scope, false).2, owner_partition(&key));
         assert_eq!(list_partition(&scope, true).2, owner_partition(&dead));
         let team = ListScope::WholeTeam(key.team_id.clone());
-        assert_eq!(
-            list_partition(&team, true),
-            (BY_TEAM, TEAM_PK, team_partition(&dead))
-        );
+        assert_eq!(list_partition(&team, true), (BY_TEAM, TEAM_PK, team_partition(&dead)));
         assert_eq!(prefix_of_pk(&key_pk(&key.prefix)), Some(key.prefix.clone()));
         assert_eq!(prefix_of_pk(WARM_UP_PK), None);
     }

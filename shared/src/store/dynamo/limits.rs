@@ -86,10 +86,9 @@ impl Limiter for DynamoStore {
                 .return_values(ReturnValue::UpdatedNew);
             let req = if fresh {
                 // A new window: it starts with this lease.
-                req.update_expression("SET #w = :w, #u = :n")
-                    .condition_expression(
-                        "attribute_exists(pk) AND (attribute_not_exists(#w) OR #w < :w)",
-                    )
+                req.update_expression("SET #w = :w, #u = :n").condition_expression(
+                    "attribute_exists(pk) AND (attribute_not_exists(#w) OR #w < :w)",
+                )
             } else {
                 // The window goes on: never past the limit, whoever leased meanwhile.
                 req.update_expression("SET #u = #u + :n")
@@ -98,10 +97,7 @@ impl Limiter for DynamoStore {
             };
             match self.conditional(req).await? {
                 Conditional::Done(new) => {
-                    return Ok(Some(Lease {
-                        granted,
-                        after: new.number(RL_USED)?,
-                    }))
+                    return Ok(Some(Lease { granted, after: new.number(RL_USED)? }))
                 }
                 Conditional::Failed(None) => return Err(StoreError::NotFound),
                 Conditional::Failed(Some(old)) => seen = window_of(&old)?,
@@ -125,10 +121,7 @@ impl Limiter for DynamoStore {
             match self.conditional(req).await? {
                 Conditional::Done(new) => {
                     let after = new.opt_number_i(QUOTA_REMAINING)?.unwrap_or(0).max(0) as u64;
-                    return Ok(Some(Lease {
-                        granted: want,
-                        after,
-                    }));
+                    return Ok(Some(Lease { granted: want, after }));
                 }
                 Conditional::Failed(None) => return Err(StoreError::NotFound),
                 Conditional::Failed(Some(old)) => {

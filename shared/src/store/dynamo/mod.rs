@@ -315,16 +315,8 @@ impl KeyWriter for DynamoStore {
         }
         expr.field("version", Some(number(expected_version + 1)));
         expr.only_if_live_at(expected_version);
-        self.change(
-            vec![self.guarded(&key.prefix, expr)],
-            audit,
-            key_guard_failed,
-        )
-        .await?;
-        Ok(ApiKey {
-            version: expected_version + 1,
-            ..key.clone()
-        })
+        self.change(vec![self.guarded(&key.prefix, expr)], audit, key_guard_failed).await?;
+        Ok(ApiKey { version: expected_version + 1, ..key.clone() })
     }
 
     /// The tombstone, the freed team-key slot of a team key, and the audit record: one
@@ -353,10 +345,7 @@ impl KeyWriter for DynamoStore {
             // The user's team-key slot is freed, unless (impossibly) another key holds it.
             let free_slot = Delete::builder()
                 .table_name(&*self.table)
-                .set_key(Some(HashMap::from([(
-                    PK.to_owned(),
-                    text(sentinel_pk(&key.team_id, u)),
-                )])))
+                .set_key(Some(HashMap::from([(PK.to_owned(), text(sentinel_pk(&key.team_id, u)))])))
                 .condition_expression("attribute_not_exists(pk) OR keyPrefix = :p")
                 .expression_attribute_values(":p", text(key.prefix.as_str()))
                 .build()
@@ -371,17 +360,12 @@ impl KeyLister for DynamoStore {
     #[tracing::instrument(skip_all, fields(limit = query.limit))]
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
         let fingerprint = query.fingerprint();
-        let before = self
-            .cursors
-            .position(&fingerprint, query.cursor.as_deref())?;
+        let before = self.cursors.position(&fingerprint, query.cursor.as_deref())?;
         let (index, hash_attribute, partition) = list_partition(&query.scope, query.tombstones());
         let mut filter = Filter::default();
         if let Some(st) = query.status_filter() {
-            filter = filter.with(
-                "#st = :st",
-                &[("#st", "status")],
-                vec![(":st", text(st.as_str()))],
-            );
+            filter =
+                filter.with("#st = :st", &[("#st", "status")], vec![(":st", text(st.as_str()))]);
         }
         if let Some(needle) = query.needle() {
             filter = filter.with(

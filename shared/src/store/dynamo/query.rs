@@ -105,11 +105,7 @@ impl DynamoStore {
             }
             if let Some(b) = &before {
                 // BETWEEN is inclusive: step just below the position.
-                let bound = if q.from.is_some() {
-                    just_below(b)
-                } else {
-                    b.clone()
-                };
+                let bound = if q.from.is_some() { just_below(b) } else { b.clone() };
                 values.insert(":before".into(), text(bound));
             }
             let mut req = self
@@ -146,10 +142,7 @@ impl DynamoStore {
             }
         }
         // The evaluation budget ran out before the page filled: continue where it stopped.
-        Ok(RawPage {
-            items,
-            next: before,
-        })
+        Ok(RawPage { items, next: before })
     }
 }
 

@@ -40,21 +40,15 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), StoreError>
         .attribute_definitions(attr(PK))
         .attribute_definitions(attr(CREATED_SK));
     for (index, hash, range) in INDEXES {
-        req = req
-            .attribute_definitions(attr(hash))
-            .global_secondary_indexes(
-                GlobalSecondaryIndex::builder()
-                    .index_name(index)
-                    .key_schema(key(hash, KeyType::Hash))
-                    .key_schema(key(range, KeyType::Range))
-                    .projection(
-                        Projection::builder()
-                            .projection_type(ProjectionType::All)
-                            .build(),
-                    )
-                    .build()
-                    .expect("index definition is complete"),
-            );
+        req = req.attribute_definitions(attr(hash)).global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(index)
+                .key_schema(key(hash, KeyType::Hash))
+                .key_schema(key(range, KeyType::Range))
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .build()
+                .expect("index definition is complete"),
+        );
     }
     match req.send().await {
         Ok(_) => {}
@@ -98,9 +92,7 @@ async fn enable_ttl(client: &Client, name: &str) -> Result<(), StoreError> {
     match res {
         Ok(_) => Ok(()),
         Err(_) if ttl_is_set(client, name).await? => Ok(()),
-        Err(e) => Err(StoreError::Unavailable(Box::new(
-            aws_sdk_dynamodb::Error::from(e),
-        ))),
+        Err(e) => Err(StoreError::Unavailable(Box::new(aws_sdk_dynamodb::Error::from(e)))),
     }
 }
 

@@ -50,9 +50,7 @@ impl DynamoStore {
                 err.as_service_error()
             {
                 let reasons = t.cancellation_reasons();
-                let raced = reasons
-                    .iter()
-                    .any(|r| reason_code(r) == "TransactionConflict");
+                let raced = reasons.iter().any(|r| reason_code(r) == "TransactionConflict");
                 if !reasons.iter().any(condition_failed) && raced && attempt < TRANSACTION_RETRIES {
                     attempt += 1;
                     tokio::time::sleep(backoff(attempt)).await;
@@ -70,8 +68,6 @@ impl DynamoStore {
 /// A short, jittered backoff for transaction conflicts.
 fn backoff(attempt: u32) -> Duration {
     use rand::TryRngCore;
-    let jitter = rand::rngs::OsRng
-        .try_next_u32()
-        .map_or(10, |r| u64::from(r % 20));
+    let jitter = rand::rngs::OsRng.try_next_u32().map_or(10, |r| u64::from(r % 20));
     Duration::from_millis(10 * attempt as u64 + jitter)
 }

@@ -418,17 +418,8 @@ fn an_unreachable_store_is_one_line_and_exit_1() {
 fn help_names_every_command_and_the_exit_codes() {
     let run = keys_admin(&["--help"]).ok();
     for word in [
-        "bootstrap",
-        "list",
-        "get",
-        "disable",
-        "enable",
-        "replace",
-        "delete",
-        "Exit codes",
-        "0  done",
-        "1  refused",
-        "2  bad usage",
+        "bootstrap", "list", "get", "disable", "enable", "replace", "delete", "Exit codes",
+        "0  done", "1  refused", "2  bad usage",
     ] {
         assert!(run.stdout.contains(word), "--help lacks {word}: {}", run.stdout);
     }

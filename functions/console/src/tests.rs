@@ -103,13 +103,8 @@ fn every_text_asset_says_its_charset_and_nothing_is_inline() {
             assert_eq!(inline_attribute(text), None, "{}: an inline handler or style", a.path);
             assert!(!text.contains("<script>"), "{}: inline script", a.path);
             for load in [
-                "src=\"http",
-                "href=\"http",
-                "url(http",
-                "from 'http",
-                "import('http",
-                "fetch('http",
-                "//cdn",
+                "src=\"http", "href=\"http", "url(http", "from 'http", "import('http",
+                "fetch('http", "//cdn",
             ] {
                 assert!(!text.contains(load), "{}: loads from another origin ({load})", a.path);
             }
@@ -139,27 +134,14 @@ fn gzip_is_served_when_accepted_and_holds_the_same_bytes() {
 #[test]
 fn accept_encoding_q_values_are_honoured() {
     for yes in [
-        "gzip",
-        "GZIP",
-        "x-gzip",
-        "deflate, gzip;q=0.5",
-        "gzip;q=1.0",
-        "*",
-        "br, *;q=0.1",
+        "gzip", "GZIP", "x-gzip", "deflate, gzip;q=0.5", "gzip;q=1.0", "*", "br, *;q=0.1",
         " gzip ; q=0.001 ",
     ] {
         assert!(accepts_gzip(Some(yes)), "{yes}");
     }
     for no in [
-        "",
-        "identity",
-        "br, deflate",
-        "gzip;q=0",
-        "gzip;q=0.000",
-        "*;q=0",
-        "gzip;q=0, *",
-        "*, gzip;q=0",
-        "gzip;q=nonsense",
+        "", "identity", "br, deflate", "gzip;q=0", "gzip;q=0.000", "*;q=0", "gzip;q=0, *",
+        "*, gzip;q=0", "gzip;q=nonsense",
     ] {
         assert!(!accepts_gzip(Some(no)), "{no}");
     }

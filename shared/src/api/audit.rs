@@ -13,7 +13,7 @@ use super::fields::{self, QueryParams};
 use super::permissions::{authorize, Action};
 use super::request::{prefix, query};
 use super::response::json_response;
-use super::{record_prefix, AppState, Function, Handler, Route};
+use super::{record_prefix, AppState, Function, Handler, Reply, Route};
 use crate::error::ApiError;
 use crate::model::{parse_time, AuditAction, FieldError, Ident, Status};
 use crate::store::{AuditQuery, AuditScope, Store, MAX_PAGE};
@@ -26,11 +26,7 @@ pub struct ListAudit;
 
 impl<S: Store> Handler<S> for ListAudit {
     const FUNCTION: Function = Function::ListAudit;
-    async fn handle(
-        state: &AppState<S>,
-        route: Route,
-        req: &Request,
-    ) -> Result<Response<Body>, ApiError> {
+    async fn handle(state: &AppState<S>, route: Route, req: &Request) -> Reply {
         match route {
             Route::KeyAudit => key_history(state, req).await,
             _ => team_activity(state, req).await,
@@ -98,10 +94,7 @@ fn page_response(page: crate::store::AuditPage) -> Response<Body> {
 }
 
 /// `GET /keys/{prefix}/audit`.
-async fn key_history<S: Store>(
-    state: &AppState<S>,
-    req: &Request,
-) -> Result<Response<Body>, ApiError> {
+async fn key_history<S: Store>(state: &AppState<S>, req: &Request) -> Reply {
     let claim = Claim::from_request(req)?;
     let prefix = prefix(req)?;
     record_prefix(&prefix);
@@ -142,10 +135,7 @@ async fn key_history<S: Store>(
 }
 
 /// `GET /audit`: an admin's whole team (or one project), a project admin's project.
-async fn team_activity<S: Store>(
-    state: &AppState<S>,
-    req: &Request,
-) -> Result<Response<Body>, ApiError> {
+async fn team_activity<S: Store>(state: &AppState<S>, req: &Request) -> Reply {
     let claim = Claim::from_request(req)?;
     let p = filters(req, &["projectId", "actor", "action", "since", "until", "limit", "cursor"])?;
     let caller = Caller::of(&state.store, &claim, state.clock.now()).await?;

@@ -1,7 +1,7 @@
 //! `POST /keys`: mint a key, store only its hash, show the token once. Also the bootstrap of the
 //! first admin key, which writes through the same code without an HTTP caller.
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -12,7 +12,7 @@ use super::permissions::{
 };
 use super::request::{json_body, origin};
 use super::response::{etag, json_response};
-use super::{record_prefix, AppState};
+use super::{record_prefix, AppState, Reply};
 use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::model::{
@@ -23,18 +23,8 @@ use crate::store::{Conflict, KeyWriter, Store, StoreError};
 use crate::token::{KeyKind, Token};
 
 const FIELDS: &[&str] = &[
-    "name",
-    "description",
-    "keyType",
-    "projectId",
-    "userId",
-    "roles",
-    "labels",
-    "isHighPriority",
-    "webhookUrl",
-    "expiresAt",
-    "rateLimit",
-    "quota",
+    "name", "description", "keyType", "projectId", "userId", "roles", "labels", "isHighPriority",
+    "webhookUrl", "expiresAt", "rateLimit", "quota",
 ];
 
 /// Writes a new key with its audit record (`action` by `actor`); a prefix collision (62^12
@@ -69,14 +59,9 @@ pub fn with_token(key: &ApiKey, token: &Token) -> Value {
     Value::Object(body)
 }
 
-one_route_function!(
-    /// The function of `POST /keys`.
-    CreateKey,
-    CreateKey,
-    create
-);
+one_route_function!(CreateKey => create, "The function of `POST /keys`.");
 
-async fn create<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response<Body>, ApiError> {
+async fn create<S: Store>(state: &AppState<S>, req: &Request) -> Reply {
     let claim = Claim::from_request(req)?;
     let body = json_body(req, true)?.unwrap_or_default();
     let now = state.clock.now();

@@ -1,25 +1,20 @@
 //! `DELETE /keys/{prefix}`: the key stops working at once and leaves the list (a tombstone stays
 //! for the TTL); a second delete is 404.
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 
 use super::change::KeyChange;
 use super::permissions::Action;
 use super::request::{origin, IfMatch};
 use super::response::no_content;
-use super::AppState;
+use super::{AppState, Reply};
 use crate::error::ApiError;
 use crate::model::{Actor, AuditAction, AuditRecord, Changes};
 use crate::store::{Conflict, Store, StoreError};
 
-one_route_function!(
-    /// The function of `DELETE /keys/{prefix}`.
-    DeleteKey,
-    DeleteKey,
-    delete
-);
+one_route_function!(DeleteKey => delete, "The function of `DELETE /keys/{prefix}`.");
 
-async fn delete<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response<Body>, ApiError> {
+async fn delete<S: Store>(state: &AppState<S>, req: &Request) -> Reply {
     let change = KeyChange::of(req)?;
     let now = state.clock.now();
     let (caller, key) = change.load(&state.store, Action::Delete, now).await?;

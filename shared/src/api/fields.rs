@@ -8,26 +8,9 @@ use crate::model::FieldError;
 
 /// Fields no request may set: the server owns them. Named so the 400 says why.
 pub const SERVER_OWNED: &[&str] = &[
-    "prefix",
-    "preview",
-    "key",
-    "keyType",
-    "isDefault",
-    "account",
-    "accountId",
-    "user",
-    "userId",
-    "project",
-    "projectId",
-    "createdAt",
-    "createdBy",
-    "updatedAt",
-    "lastActiveDateTime",
-    "submittedJobs",
-    "retrieved",
-    "version",
-    "hash",
-    "secretHash",
+    "prefix", "preview", "key", "keyType", "isDefault", "account", "accountId", "user", "userId",
+    "project", "projectId", "createdAt", "createdBy", "updatedAt", "lastActiveDateTime",
+    "submittedJobs", "retrieved", "version", "hash", "secretHash",
 ];
 
 /// An optional field of a partial update.

@@ -1,7 +1,7 @@
 //! The reads: `GET /keys` (a page of the keys the caller may see), `GET /keys/{prefix}` (one
 //! key) and `GET /me` (the calling key) — one function, as API Gateway routes all three to it.
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde_json::json;
 
 use super::caller::{Caller, Claim};
@@ -9,7 +9,7 @@ use super::fields::{self, QueryParams};
 use super::permissions::{authorize, visible, Action};
 use super::request::{prefix, query};
 use super::response::{etag, json_response};
-use super::{record_prefix, AppState, Function, Handler, Route};
+use super::{record_prefix, AppState, Function, Handler, Reply, Route};
 use crate::error::ApiError;
 use crate::model::Status;
 use crate::model::{FieldError, Ident, NAME_MAX};
@@ -24,11 +24,7 @@ pub struct ListKeys;
 
 impl<S: Store> Handler<S> for ListKeys {
     const FUNCTION: Function = Function::ListKeys;
-    async fn handle(
-        state: &AppState<S>,
-        route: Route,
-        req: &Request,
-    ) -> Result<Response<Body>, ApiError> {
+    async fn handle(state: &AppState<S>, route: Route, req: &Request) -> Reply {
         match route {
             Route::GetKey => get_one(state, req).await,
             Route::Me => me(state, req).await,
@@ -37,7 +33,7 @@ impl<S: Store> Handler<S> for ListKeys {
     }
 }
 
-async fn get_one<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response<Body>, ApiError> {
+async fn get_one<S: Store>(state: &AppState<S>, req: &Request) -> Reply {
     let claim = Claim::from_request(req)?;
     let prefix = prefix(req)?;
     record_prefix(&prefix);
@@ -49,7 +45,7 @@ async fn get_one<S: Store>(state: &AppState<S>, req: &Request) -> Result<Respons
 }
 
 /// `GET /me`: the calling key as it is stored now, and what its roles let it do.
-async fn me<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response<Body>, ApiError> {
+async fn me<S: Store>(state: &AppState<S>, req: &Request) -> Reply {
     let claim = Claim::from_request(req)?;
     let caller = Caller::of(&state.store, &claim, state.clock.now()).await?;
     record_prefix(caller.prefix());
@@ -169,7 +165,7 @@ fn own_key_only(caller: &Caller) -> Result<Scope, ApiError> {
     }
 }
 
-async fn list<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response<Body>, ApiError> {
+async fn list<S: Store>(state: &AppState<S>, req: &Request) -> Reply {
     let claim = Claim::from_request(req)?;
     let p = params(req)?;
     let caller = Caller::of(&state.store, &claim, state.clock.now()).await?;

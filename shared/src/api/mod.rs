@@ -14,23 +14,20 @@ use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::store::Store;
 
-/// A function of one route: the unit struct `$name`, whose [`Handler`] answers that route with
-/// `$answer(state, req)`.
+/// A function of one route: the unit struct `$name` (also its [`Function`]), whose [`Handler`]
+/// answers that route with `$answer(state, req)`.
 macro_rules! one_route_function {
-    ($(#[$doc:meta])* $name:ident, $function:ident, $answer:ident) => {
-        $(#[$doc])*
+    ($name:ident => $answer:ident, $doc:literal) => {
+        #[doc = $doc]
         pub struct $name;
 
         impl<S: Store> super::Handler<S> for $name {
-            const FUNCTION: super::Function = super::Function::$function;
+            const FUNCTION: super::Function = super::Function::$name;
             fn handle<'a>(
                 state: &'a super::AppState<S>,
                 _route: super::Route,
                 req: &'a lambda_http::Request,
-            ) -> impl std::future::Future<
-                Output = Result<lambda_http::Response<lambda_http::Body>, ApiError>,
-            > + Send
-                   + 'a {
+            ) -> impl std::future::Future<Output = super::Reply> + Send + 'a {
                 $answer(state, req)
             }
         }
@@ -86,6 +83,9 @@ pub async fn cold_start() -> Result<AppState<crate::store::DynamoStore>, crate::
     Ok(AppState::new(store, Arc::new(crate::clock::SystemClock)))
 }
 
+/// A handler's answer: a response, or the error that becomes a problem+json.
+pub type Reply = Result<Response<Body>, ApiError>;
+
 /// The routes of one Lambda function.
 pub trait Handler<S: Store> {
     const FUNCTION: Function;
@@ -94,7 +94,7 @@ pub trait Handler<S: Store> {
         state: &'a AppState<S>,
         route: Route,
         req: &'a Request,
-    ) -> impl Future<Output = Result<Response<Body>, ApiError>> + Send + 'a;
+    ) -> impl Future<Output = Reply> + Send + 'a;
 }
 
 /// The one request wrapper: the request id, a span with the route and the key a request is about,

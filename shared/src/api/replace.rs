@@ -1,7 +1,7 @@
 //! `POST /keys/{prefix}/replace`: a new secret for the same prefix. The old secret stops working
 //! now, or at the end of `gracePeriodSeconds` (its hash is kept as the previous secret until then).
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 
 use super::change::KeyChange;
 use super::create::with_token;
@@ -9,22 +9,16 @@ use super::fields::{self, Fields};
 use super::permissions::Action;
 use super::request::{json_body, origin};
 use super::response::{etag, json_response};
-use super::AppState;
-use crate::error::ApiError;
+use super::{AppState, Reply};
 use crate::model::{Actor, AuditAction, AuditRecord};
 use crate::store::Store;
 
 /// The longest grace period: one day.
 pub const MAX_GRACE_SECONDS: u64 = 86_400;
 
-one_route_function!(
-    /// The function of `POST /keys/{prefix}/replace`.
-    ReplaceKey,
-    ReplaceKey,
-    replace
-);
+one_route_function!(ReplaceKey => replace, "The function of `POST /keys/{prefix}/replace`.");
 
-async fn replace<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response<Body>, ApiError> {
+async fn replace<S: Store>(state: &AppState<S>, req: &Request) -> Reply {
     let change = KeyChange::of(req)?;
     let grace = match json_body(req, false)? {
         None => 0,

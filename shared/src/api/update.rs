@@ -1,7 +1,7 @@
 //! `PATCH /keys/{prefix}`: change the mutable fields; anything else in the body is a 400 naming it.
 //! `If-Match: "<version>"` makes the change conditional (412 when stale).
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 
 use super::change::KeyChange;
 use super::fields::{self, Fields, Patch};
@@ -11,7 +11,7 @@ use super::permissions::{
 };
 use super::request::{json_body, origin, IfMatch};
 use super::response::{etag, json_response};
-use super::AppState;
+use super::{AppState, Reply};
 use crate::error::ApiError;
 use crate::model::{
     parse_expiry, Actor, ApiKey, AuditAction, AuditRecord, Description, FieldError, KeyName,
@@ -20,25 +20,11 @@ use crate::model::{
 use crate::store::{Conflict, QuotaWrite, Store, StoreError};
 
 pub const FIELDS: &[&str] = &[
-    "name",
-    "description",
-    "status",
-    "roles",
-    "labels",
-    "isHighPriority",
-    "webhookUrl",
-    "expiresAt",
-    "rateLimit",
-    "quota",
-    "quotaTopUp",
+    "name", "description", "status", "roles", "labels", "isHighPriority", "webhookUrl",
+    "expiresAt", "rateLimit", "quota", "quotaTopUp",
 ];
 
-one_route_function!(
-    /// The function of `PATCH /keys/{prefix}`.
-    UpdateKey,
-    UpdateKey,
-    update
-);
+one_route_function!(UpdateKey => update, "The function of `PATCH /keys/{prefix}`.");
 
 /// The validated body.
 struct Patched {
@@ -96,7 +82,7 @@ fn parse(
     Ok(changes)
 }
 
-async fn update<S: Store>(state: &AppState<S>, req: &Request) -> Result<Response<Body>, ApiError> {
+async fn update<S: Store>(state: &AppState<S>, req: &Request) -> Reply {
     let change = KeyChange::of(req)?;
     let body = json_body(req, true)?.unwrap_or_default();
     let now = state.clock.now();

@@ -178,17 +178,8 @@ fn record_id(at: OffsetDateTime) -> String {
 
 /// The fields of the key object a record tracks (never a hash or a token).
 const TRACKED: &[&str] = &[
-    "name",
-    "description",
-    "status",
-    "roles",
-    "labels",
-    "isHighPriority",
-    "webhookUrl",
-    "expiresAt",
-    "approvedBy",
-    "rateLimit",
-    "quota",
+    "name", "description", "status", "roles", "labels", "isHighPriority", "webhookUrl",
+    "expiresAt", "approvedBy", "rateLimit", "quota",
 ];
 
 impl AuditRecord {

@@ -343,12 +343,7 @@ fn management_events() {
 
     s.check_log(
         &[
-            "create-key",
-            "list-keys",
-            "replace-key",
-            "update-key",
-            "delete-key",
-            "list-audit",
+            "create-key", "list-keys", "replace-key", "update-key", "delete-key", "list-audit",
             "authorize",
         ],
         &[&token0, &token1, &token2],

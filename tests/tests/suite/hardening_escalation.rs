@@ -57,20 +57,8 @@ async fn no_way_to_more_power<S: Store>(store: S) {
     pending.status = Status::Pending;
     let (other_team_admin, _) = team_key(OTHER_TEAM, "zed", &["admin"]);
     for k in [
-        &admin,
-        &pa,
-        &pa2,
-        &pm,
-        &user,
-        &svc,
-        &vic,
-        &plain,
-        &billing,
-        &disarmed,
-        &expiring,
-        &expired,
-        &pending,
-        &other_team_admin,
+        &admin, &pa, &pa2, &pm, &user, &svc, &vic, &plain, &billing, &disarmed, &expiring,
+        &expired, &pending, &other_team_admin,
     ] {
         integration_tests::seed(api.store(), k).await;
     }

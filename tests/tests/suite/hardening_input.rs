@@ -651,38 +651,14 @@ struct Input {
 
 const METHODS: &[&str] = &["GET", "POST", "PATCH", "DELETE", "PUT", "OPTIONS", "HEAD"];
 const FIELDS: &[&str] = &[
-    "name",
-    "description",
-    "keyType",
-    "projectId",
-    "userId",
-    "roles",
-    "labels",
-    "isHighPriority",
-    "webhookUrl",
-    "expiresAt",
-    "status",
-    "gracePeriodSeconds",
-    "prefix",
-    "key",
-    "version",
-    "hash",
-    "account",
-    "accountId",
+    "name", "description", "keyType", "projectId", "userId", "roles", "labels", "isHighPriority",
+    "webhookUrl", "expiresAt", "status", "gracePeriodSeconds", "prefix", "key", "version", "hash",
+    "account", "accountId",
 ];
 const PARAMS: &[&str] = &["projectId", "keyType", "status", "search", "limit", "cursor", "x"];
 const CONTEXT: &[&str] = &[
-    "keyPrefix",
-    "keyName",
-    "keyType",
-    "accountId",
-    "projectId",
-    "userId",
-    "roles",
-    "labels",
-    "isHighPriority",
-    "webhookUrl",
-    "origin",
+    "keyPrefix", "keyName", "keyType", "accountId", "projectId", "userId", "roles", "labels",
+    "isHighPriority", "webhookUrl", "origin",
 ];
 
 fn pct(s: &str) -> String {

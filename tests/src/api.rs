@@ -252,6 +252,21 @@ impl<S: Store> Api<S> {
     }
 
     /// The stored key of a prefix an answer named.
+    /// `POST /keys` with `body`, by `by`.
+    pub async fn create(&self, by: &ApiKey, body: Value) -> Answer {
+        self.send(Call::new("POST", "/keys").by(by).json(body)).await
+    }
+
+    /// `PATCH /keys/{prefix}` of `key` with `body`, by `by`.
+    pub async fn patch(&self, by: &ApiKey, key: &ApiKey, body: Value) -> Answer {
+        self.send(Call::new("PATCH", path(key)).by(by).json(body)).await
+    }
+
+    /// `DELETE /keys/{prefix}` of `key`, by `by`.
+    pub async fn delete(&self, by: &ApiKey, key: &ApiKey) -> Answer {
+        self.send(Call::new("DELETE", path(key)).by(by)).await
+    }
+
     pub async fn stored_prefix(&self, prefix: &str) -> ApiKey {
         let prefix = shared::token::Prefix::parse(prefix).expect("a prefix");
         self.store().get(&prefix).await.unwrap().expect("the key is stored")

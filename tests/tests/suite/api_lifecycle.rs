@@ -17,16 +17,19 @@ async fn create_shows_the_token_once<S: Store>(store: S) {
     let team = Team::seed(&api).await;
     // when an admin creates a project key
     let a = api
-        .send(Call::new("POST", "/keys").by(&team.admin).json(json!({
-            "name": "CI deploy",
-            "description": "used by the pipeline",
-            "projectId": "p1",
-            "roles": ["jobs:run"],
-            "labels": ["ci", "prod"],
-            "isHighPriority": true,
-            "webhookUrl": "https://hooks.example.com/ci",
-            "expiresAt": "2036-09-01T00:00:00Z"
-        })))
+        .create(
+            &team.admin,
+            json!({
+                "name": "CI deploy",
+                "description": "used by the pipeline",
+                "projectId": "p1",
+                "roles": ["jobs:run"],
+                "labels": ["ci", "prod"],
+                "isHighPriority": true,
+                "webhookUrl": "https://hooks.example.com/ci",
+                "expiresAt": "2036-09-01T00:00:00Z"
+            }),
+        )
         .await
         .expect(201);
     // then the answer carries the token once, uncacheable, with the key's location and version
@@ -70,26 +73,13 @@ async fn second_team_key_is_409<S: Store>(store: S) {
     let api = Api::new(store);
     let team = Team::seed(&api).await;
     // uma already has a team key
-    let a = api
-        .send(
-            Call::new("POST", "/keys")
-                .by(&team.admin)
-                .json(json!({"name": "again", "userId": "uma"})),
-        )
-        .await
-        .expect(409);
+    let a = api.create(&team.admin, json!({"name": "again", "userId": "uma"})).await.expect(409);
     assert_eq!(a.header("content-type"), Some("application/problem+json"));
     // and the admin itself (userId defaults to the caller) has one too
-    api.send(Call::new("POST", "/keys").by(&team.admin).json(json!({"name": "mine"})))
-        .await
-        .expect(409);
+    api.create(&team.admin, json!({"name": "mine"})).await.expect(409);
     // once uma's key is deleted the slot is free again
-    api.send(Call::new("DELETE", path(&team.user1)).by(&team.admin)).await.expect(204);
-    api.send(
-        Call::new("POST", "/keys").by(&team.admin).json(json!({"name": "again", "userId": "uma"})),
-    )
-    .await
-    .expect(201);
+    api.delete(&team.admin, &team.user1).await.expect(204);
+    api.create(&team.admin, json!({"name": "again", "userId": "uma"})).await.expect(201);
 }
 
 async fn if_match_is_412_when_stale<S: Store>(store: S) {
@@ -222,20 +212,16 @@ async fn deleted_keys_are_gone<S: Store>(store: S) {
     let team = Team::seed(&api).await;
     let (k, _) = p1_key(&api, &[]).await;
     // when deleted
-    let a = api.send(Call::new("DELETE", path(&k)).by(&team.pa_p1)).await.expect(204);
+    let a = api.delete(&team.pa_p1, &k).await.expect(204);
     assert!(a.text.is_empty());
     // then a tombstone is left
     assert_eq!(api.stored(&k).await.status, Status::Deleted);
     // and every route treats it as unknown
     api.send(Call::new("GET", path(&k)).by(&team.admin)).await.expect(404);
     api.send(Call::new("POST", replace_path(&k)).by(&team.admin)).await.expect(404);
-    api.send(Call::new("PATCH", path(&k)).by(&team.admin).json(json!({"name": "back"})))
-        .await
-        .expect(404);
-    api.send(Call::new("PATCH", path(&k)).by(&team.admin).json(json!({"status": "Active"})))
-        .await
-        .expect(404);
-    api.send(Call::new("DELETE", path(&k)).by(&team.admin)).await.expect(404);
+    api.patch(&team.admin, &k, json!({"name": "back"})).await.expect(404);
+    api.patch(&team.admin, &k, json!({"status": "Active"})).await.expect(404);
+    api.delete(&team.admin, &k).await.expect(404);
     // it leaves the list, and shows only when tombstones are asked for
     let live =
         api.send(Call::new("GET", "/keys").query("projectId=p1").by(&team.admin)).await.expect(200);
@@ -248,7 +234,7 @@ async fn deleted_keys_are_gone<S: Store>(store: S) {
     assert_eq!(dead.body["items"][0]["status"], "Deleted");
     // a team key that deletes itself is gone the same way: it no longer calls at all (its
     // authorizer context, even from a cache, is refused on the next management request)
-    api.send(Call::new("DELETE", path(&team.user2)).by(&team.user2)).await.expect(204);
+    api.delete(&team.user2, &team.user2).await.expect(204);
     api.send(Call::new("GET", path(&team.user2)).by(&team.user2)).await.expect(401);
     api.send(Call::new("GET", path(&team.user2)).by(&team.admin)).await.expect(404);
 }
@@ -261,14 +247,7 @@ async fn lists_page_search_and_filter<S: Store>(store: S) {
         ["Deploy bot", "deploy-staging", "Metrics", "DEPLOYER", "misc"].iter().enumerate()
     {
         api.clock.advance(Duration::seconds(1));
-        let a = api
-            .send(
-                Call::new("POST", "/keys")
-                    .by(&team.pa_p1)
-                    .json(json!({"name": name, "projectId": "p1"})),
-            )
-            .await
-            .expect(201);
+        let a = api.create(&team.pa_p1, json!({"name": name, "projectId": "p1"})).await.expect(201);
         made.push(a.body["prefix"].as_str().unwrap().to_owned());
         if i % 2 == 1 {
             api.send(
@@ -331,12 +310,7 @@ async fn bootstrap_mints_the_first_admin<S: Store>(store: S) {
     let stored = api.stored(&key).await;
     assert_eq!(stored.match_secret(&token, START), SecretMatch::Current);
     // and the key works as an admin of that team right away
-    let a = api
-        .send(
-            Call::new("POST", "/keys").by(&stored).json(json!({"name": "ops", "projectId": "ops"})),
-        )
-        .await
-        .expect(201);
+    let a = api.create(&stored, json!({"name": "ops", "projectId": "ops"})).await.expect(201);
     assert_eq!(a.body["account"]["id"], "fresh-team");
     // a second bootstrap for the same user conflicts; a bad name is a validation error
     let again =
@@ -365,14 +339,8 @@ async fn no_secret_outside_create_and_replace<S: Store>(store: S) {
         (key.as_str().expect("a token").to_owned(), body.to_string())
     };
     // keys made through the API, replaced with a grace period (so a previous hash is stored)
-    let created = api
-        .send(
-            Call::new("POST", "/keys")
-                .by(&team.admin)
-                .json(json!({"name": "scan", "projectId": "p1"})),
-        )
-        .await
-        .expect(201);
+    let created =
+        api.create(&team.admin, json!({"name": "scan", "projectId": "p1"})).await.expect(201);
     let (token, rest) = without_key(&created);
     secrets.push(token.clone());
     bodies.push(("create (without its key)".into(), rest));

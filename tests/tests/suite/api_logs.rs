@@ -26,11 +26,7 @@ fn no_secret_in_any_log_line() {
                 secrets.push(t.expose().to_owned());
             }
             let created = api
-                .send(
-                    Call::new("POST", "/keys")
-                        .by(&team.admin)
-                        .json(json!({"name": "logged", "projectId": "p1"})),
-                )
+                .create(&team.admin, json!({"name": "logged", "projectId": "p1"}))
                 .await
                 .expect(201);
             let mut rest = created.body.clone();

@@ -179,11 +179,7 @@ async fn admins_manage_every_team_key<S: Store>(store: S) {
     let team = Team::seed(&api).await;
     // an admin creates a team key for a user without one, gets, updates, replaces, deletes it
     let created = api
-        .send(
-            Call::new("POST", "/keys")
-                .by(&team.admin)
-                .json(json!({"name": "for nina", "userId": "nina", "roles": ["jobs:run"]})),
-        )
+        .create(&team.admin, json!({"name": "for nina", "userId": "nina", "roles": ["jobs:run"]}))
         .await
         .expect(201);
     assert_eq!(created.body["keyType"], "user");
@@ -209,11 +205,7 @@ async fn admins_manage_every_team_key<S: Store>(store: S) {
     assert!(users.body["items"].as_array().unwrap().iter().all(|k| k["keyType"] == "user"));
     api.send(Call::new("DELETE", &p).by(&team.admin)).await.expect(204);
     // and a non-admin may not create a team key, not even for itself
-    api.send(
-        Call::new("POST", "/keys").by(&team.pa_p1).json(json!({"name": "x", "keyType": "user"})),
-    )
-    .await
-    .expect(403);
+    api.create(&team.pa_p1, json!({"name": "x", "keyType": "user"})).await.expect(403);
 }
 
 async fn no_role_escalation<S: Store>(store: S) {
@@ -232,18 +224,10 @@ async fn no_role_escalation<S: Store>(store: S) {
     api.send(create(json!(["project-admin:p1"])).by(&team.pm_p1)).await.expect(403);
     // nor can a project admin add a role it lacks to an existing key
     let (k, _) = p1_key(&api, &["jobs:run"]).await;
-    api.send(
-        Call::new("PATCH", path(&k)).by(&team.pa_p1).json(json!({"roles": ["jobs:run", "admin"]})),
-    )
-    .await
-    .expect(403);
+    api.patch(&team.pa_p1, &k, json!({"roles": ["jobs:run", "admin"]})).await.expect(403);
     // removing roles, or keeping ones it lacks, is fine
     let (strong, _) = p1_key(&api, &["billing:read", "jobs:run"]).await;
-    api.send(
-        Call::new("PATCH", path(&strong)).by(&team.pa_p1).json(json!({"roles": ["billing:read"]})),
-    )
-    .await
-    .expect(200);
+    api.patch(&team.pa_p1, &strong, json!({"roles": ["billing:read"]})).await.expect(200);
     // replacing a key that holds more than the caller would hand its power out: refused
     let (admin_key, _) = p1_key(&api, &["admin"]).await;
     api.send(Call::new("POST", replace_path(&admin_key)).by(&team.pa_p1)).await.expect(403);
@@ -257,11 +241,7 @@ async fn pending_keys_wait_for_a_project_admin<S: Store>(store: S) {
     let team = Team::seed(&api).await;
     // given a key a project member created
     let created = api
-        .send(
-            Call::new("POST", "/keys")
-                .by(&team.pm_p1)
-                .json(json!({"name": "member's key", "projectId": "p1"})),
-        )
+        .create(&team.pm_p1, json!({"name": "member's key", "projectId": "p1"}))
         .await
         .expect(201);
     assert_eq!(created.body["status"], "Pending");

@@ -378,14 +378,8 @@ async fn dispatcher_routes<S: Store>(store: S) {
     let team = Team::seed(&api).await;
     let (k, _) = p1_key(&api, &[]).await;
     // every route through route()
-    let created = api
-        .send(
-            Call::new("POST", "/keys")
-                .by(&team.admin)
-                .json(json!({"name": "r", "projectId": "p1"})),
-        )
-        .await
-        .expect(201);
+    let created =
+        api.create(&team.admin, json!({"name": "r", "projectId": "p1"})).await.expect(201);
     let p = format!("/keys/{}", created.body["prefix"].as_str().unwrap());
     api.send(Call::new("GET", "/keys").by(&team.admin)).await.expect(200);
     api.send(Call::new("GET", &p).by(&team.admin)).await.expect(200);

@@ -54,14 +54,8 @@ async fn every_change_yields_exactly_one_record<S: Store>(store: S) {
         assert_eq!(r.origin.user_agent.as_deref(), Some("integration-tests"));
     };
     // created
-    let a = api
-        .send(
-            Call::new("POST", "/keys")
-                .by(&team.admin)
-                .json(json!({"name": "audited", "projectId": "p1"})),
-        )
-        .await
-        .expect(201);
+    let a =
+        api.create(&team.admin, json!({"name": "audited", "projectId": "p1"})).await.expect(201);
     let k = api.stored_prefix(a.body["prefix"].as_str().unwrap()).await;
     let h = history(&api, &k).await;
     expect_one(&[], &h, AuditAction::Created, &team.admin, &["name", "status"]);
@@ -104,22 +98,12 @@ async fn every_change_yields_exactly_one_record<S: Store>(store: S) {
     // approved and rejected
     for (status, action) in [("Active", AuditAction::Approved), ("Rejected", AuditAction::Rejected)]
     {
-        let a = api
-            .send(
-                Call::new("POST", "/keys")
-                    .by(&team.pm_p1)
-                    .json(json!({"name": "asks", "projectId": "p1"})),
-            )
-            .await
-            .expect(201);
+        let a =
+            api.create(&team.pm_p1, json!({"name": "asks", "projectId": "p1"})).await.expect(201);
         let pending = api.stored_prefix(a.body["prefix"].as_str().unwrap()).await;
         let before = history(&api, &pending).await;
         assert_eq!(before[0].action, AuditAction::Created);
-        api.send(
-            Call::new("PATCH", path(&pending)).by(&team.pa_p1).json(json!({"status": status})),
-        )
-        .await
-        .expect(200);
+        api.patch(&team.pa_p1, &pending, json!({"status": status})).await.expect(200);
         let fields: &[&str] =
             if status == "Active" { &["status", "approvedBy"] } else { &["status"] };
         expect_one(&before, &history(&api, &pending).await, action, &team.pa_p1, fields);
@@ -127,7 +111,7 @@ async fn every_change_yields_exactly_one_record<S: Store>(store: S) {
     }
     // deleted: the history stays
     let before = history(&api, &k).await;
-    api.send(Call::new("DELETE", path(&k)).by(&team.admin)).await.expect(204);
+    api.delete(&team.admin, &k).await.expect(204);
     let after = history(&api, &k).await;
     expect_one(&before, &after, AuditAction::Deleted, &team.admin, &["status"]);
     assert_eq!(after[0].changes["status"].1, json!("Deleted"));
@@ -157,12 +141,8 @@ async fn every_change_yields_exactly_one_record<S: Store>(store: S) {
     checked += 1;
     // refusals write nothing
     let before = history(&api, &team.pa_p2).await.len();
-    api.send(Call::new("PATCH", path(&team.pa_p2)).by(&team.user1).json(json!({"name": "x"})))
-        .await
-        .expect(403);
-    api.send(Call::new("PATCH", path(&team.pa_p2)).by(&team.admin).json(json!({"name": ""})))
-        .await
-        .expect(400);
+    api.patch(&team.user1, &team.pa_p2, json!({"name": "x"})).await.expect(403);
+    api.patch(&team.admin, &team.pa_p2, json!({"name": ""})).await.expect(400);
     assert_eq!(history(&api, &team.pa_p2).await.len(), before);
     eprintln!("audit: {checked} actions checked, one record each, mismatches 0");
 }
@@ -192,11 +172,7 @@ async fn a_record_that_cannot_be_written_fails_the_change<S: Store>(store: S) {
     assert_eq!(history(&api, &k).await.len(), records);
     assert!(api.store().get(&fresh.prefix).await.unwrap().is_none());
     assert!(api.store().get(&fresh_team.prefix).await.unwrap().is_none());
-    api.send(
-        Call::new("POST", "/keys").by(&team.admin).json(json!({"name": "slot", "userId": "fresh"})),
-    )
-    .await
-    .expect(201);
+    api.create(&team.admin, json!({"name": "slot", "userId": "fresh"})).await.expect(201);
 }
 
 async fn racing_writers_leave_one_record_per_success<S: Store + 'static>(store: S) {
@@ -233,15 +209,11 @@ async fn who_may_read_which_history<S: Store>(store: S) {
     let team = Team::seed(&api).await;
     let (live, _) = p1_key(&api, &[]).await;
     let (gone, _) = p1_key(&api, &[]).await;
-    api.send(Call::new("PATCH", path(&live)).by(&team.admin).json(json!({"name": "touched"})))
-        .await
-        .expect(200);
-    api.send(Call::new("DELETE", path(&gone)).by(&team.pa_p1)).await.expect(204);
+    api.patch(&team.admin, &live, json!({"name": "touched"})).await.expect(200);
+    api.delete(&team.pa_p1, &gone).await.expect(204);
     let (p2, _) = project_key(TEAM, "p2", &[]);
     api.put(&p2).await;
-    api.send(Call::new("PATCH", path(&p2)).by(&team.admin).json(json!({"name": "p2 touched"})))
-        .await
-        .expect(200);
+    api.patch(&team.admin, &p2, json!({"name": "p2 touched"})).await.expect(200);
     let stranger_key = {
         let (k, _) = project_key(OTHER_TEAM, "p1", &[]);
         api.put(&k).await;
@@ -352,14 +324,7 @@ async fn no_secret_in_any_record<S: Store>(store: S) {
     let api = Api::new(store);
     let team = Team::seed(&api).await;
     let mut secrets: Vec<String> = team.tokens.iter().map(|t| t.expose().to_owned()).collect();
-    let a = api
-        .send(
-            Call::new("POST", "/keys")
-                .by(&team.admin)
-                .json(json!({"name": "s", "projectId": "p1"})),
-        )
-        .await
-        .expect(201);
+    let a = api.create(&team.admin, json!({"name": "s", "projectId": "p1"})).await.expect(201);
     secrets.push(a.body["key"].as_str().unwrap().to_owned());
     let k = api.stored_prefix(a.body["prefix"].as_str().unwrap()).await;
     let r = api

@@ -332,9 +332,7 @@ async fn a_cached_allow_never_reaches_management<S: Store + Clone + 'static>(sto
     };
     // ...then an admin disables it: other APIs may still be let in from the cache, for up to
     // the TTL (the documented trade-off)...
-    api.send(Call::new("PATCH", path(&admin)).by(&team.admin).json(json!({"status": "Disabled"})))
-        .await
-        .expect(200);
+    api.patch(&team.admin, &admin, json!({"status": "Disabled"})).await.expect(200);
     let Decision::Allow(cached) = auth.decide(Some(token.expose())).await.unwrap() else {
         panic!("the cache is on")
     };
@@ -382,40 +380,21 @@ async fn no_key_outgrows_its_limits<S: Store + Clone + 'static>(store: S) {
         let a = api.send(Call::new("PATCH", path(&svc)).by(&svc).json(body.clone())).await;
         expect(a, 403, &format!("self {body}"));
     }
-    let a =
-        api.send(Call::new("PATCH", path(&svc)).by(&svc).json(json!({"name": "renamed"}))).await;
+    let a = api.patch(&svc, &svc, json!({"name": "renamed"})).await;
     expect(a, 200, "self rename");
     let svc = api.stored(&svc).await;
     // it cannot create keys that outlive it, or never expire
     let a = api
-        .send(
-            Call::new("POST", "/keys")
-                .by(&svc)
-                .json(json!({"name": "later", "projectId": "p1", "expiresAt": expiry(60)})),
-        )
+        .create(&svc, json!({"name": "later", "projectId": "p1", "expiresAt": expiry(60)}))
         .await;
     expect(a, 400, "create later");
-    let a = api
-        .send(
-            Call::new("POST", "/keys")
-                .by(&svc)
-                .json(json!({"name": "never", "projectId": "p1", "expiresAt": null})),
-        )
-        .await;
+    let a = api.create(&svc, json!({"name": "never", "projectId": "p1", "expiresAt": null})).await;
     expect(a, 400, "create never");
-    let a = api
-        .send(
-            Call::new("POST", "/keys").by(&svc).json(json!({"name": "omitted", "projectId": "p1"})),
-        )
-        .await;
+    let a = api.create(&svc, json!({"name": "omitted", "projectId": "p1"})).await;
     assert_eq!(a.body["expiresAt"], json!(shared::model::format_time(START + Duration::days(30))));
     expect(a, 201, "create with the caller's expiry");
     let a = api
-        .send(
-            Call::new("POST", "/keys")
-                .by(&svc)
-                .json(json!({"name": "sooner", "projectId": "p1", "expiresAt": expiry(20)})),
-        )
+        .create(&svc, json!({"name": "sooner", "projectId": "p1", "expiresAt": expiry(20)}))
         .await;
     let sooner = a.body["prefix"].as_str().unwrap().to_owned();
     expect(a, 201, "create sooner");
@@ -428,11 +407,7 @@ async fn no_key_outgrows_its_limits<S: Store + Clone + 'static>(store: S) {
     }
     // isHighPriority is the admin's
     let a = api
-        .send(
-            Call::new("POST", "/keys")
-                .by(&team.pa_p1)
-                .json(json!({"name": "fast", "projectId": "p1", "isHighPriority": true})),
-        )
+        .create(&team.pa_p1, json!({"name": "fast", "projectId": "p1", "isHighPriority": true}))
         .await;
     expect(a, 403, "create high priority");
     let a = api
@@ -458,22 +433,14 @@ async fn no_key_outgrows_its_limits<S: Store + Clone + 'static>(store: S) {
         "https://@hooks.example/",
     ] {
         let a = api
-            .send(
-                Call::new("POST", "/keys")
-                    .by(&team.admin)
-                    .json(json!({"name": "hook", "projectId": "p1", "webhookUrl": url})),
-            )
+            .create(&team.admin, json!({"name": "hook", "projectId": "p1", "webhookUrl": url}))
             .await;
         assert_eq!(a.error_fields(), ["webhookUrl"], "{url}");
         expect(a, 400, url);
     }
     // approving needs every role of the approved key, and records the approver
     let a = api
-        .send(
-            Call::new("POST", "/keys")
-                .by(&team.pm_p1)
-                .json(json!({"name": "pending", "projectId": "p1", "roles": ["jobs:run"]})),
-        )
+        .create(&team.pm_p1, json!({"name": "pending", "projectId": "p1", "roles": ["jobs:run"]}))
         .await;
     let pending = a.body["prefix"].as_str().unwrap().to_owned();
     assert_eq!(a.body["status"], "Pending");
@@ -506,13 +473,7 @@ async fn no_key_outgrows_its_limits<S: Store + Clone + 'static>(store: S) {
     assert_eq!(a.body["approvedBy"], "pat");
     expect(a, 200, "approve with the roles");
     // an approver that expires must bound the approved key's expiry
-    let a = api
-        .send(
-            Call::new("POST", "/keys")
-                .by(&team.pm_p1)
-                .json(json!({"name": "pending 2", "projectId": "p1"})),
-        )
-        .await;
+    let a = api.create(&team.pm_p1, json!({"name": "pending 2", "projectId": "p1"})).await;
     let pending2 = a.body["prefix"].as_str().unwrap().to_owned();
     expect(a, 201, "member creates again");
     let a = api
@@ -568,9 +529,7 @@ async fn management_round_trips() {
         measured.push(format!("{what}: {expected}"));
     };
     let admin = &team.admin;
-    let a = api
-        .send(Call::new("POST", "/keys").by(admin).json(json!({"name": "rt", "projectId": "p1"})))
-        .await;
+    let a = api.create(admin, json!({"name": "rt", "projectId": "p1"})).await;
     check("create", a, 201, "GetItem 1, TransactWriteItems 1");
     let a = api.send(Call::new("GET", path(&k)).by(admin)).await;
     check("get", a, 200, "BatchGetItem 1");
@@ -592,13 +551,13 @@ async fn management_round_trips() {
     check("a key's audit", a, 200, "BatchGetItem 1, Query 1");
     let a = api.send(Call::new("GET", "/audit").query("action=created").by(admin)).await;
     check("the team's audit", a, 200, "GetItem 1, Query 1");
-    let a = api.send(Call::new("PATCH", path(&k)).by(admin).json(json!({"name": "rt2"}))).await;
+    let a = api.patch(admin, &k, json!({"name": "rt2"})).await;
     check("update", a, 200, "BatchGetItem 1, TransactWriteItems 1");
     let a = api.send(Call::new("POST", replace_path(&k)).by(admin)).await;
     check("replace", a, 200, "BatchGetItem 1, TransactWriteItems 1");
-    let a = api.send(Call::new("DELETE", path(&k)).by(admin)).await;
+    let a = api.delete(admin, &k).await;
     check("delete", a, 204, "BatchGetItem 1, TransactWriteItems 1");
-    let a = api.send(Call::new("DELETE", path(&team.user2)).by(admin)).await;
+    let a = api.delete(admin, &team.user2).await;
     check("delete team key", a, 204, "BatchGetItem 1, TransactWriteItems 1");
     eprintln!("management round trips: {}", measured.join("; "));
 }

@@ -586,13 +586,7 @@ async fn dynamodb_local_killed_mid_run_fails_closed_and_leaves_no_partial_state(
         }
     }
     assert!(recovered, "the authorizer did not recover after the restart");
-    api.send(
-        Call::new("POST", "/keys")
-            .by(&admin)
-            .json(json!({"name": "after", "userId": "after-restart"})),
-    )
-    .await
-    .expect(201);
+    api.create(&admin, json!({"name": "after", "userId": "after-restart"})).await.expect(201);
 
     // No partial state. (Writes acknowledged in the last moments before SIGKILL may be gone:
     // DynamoDB Local acknowledges a TransactWriteItems before it is on disk — reproduced with

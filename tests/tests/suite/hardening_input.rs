@@ -1125,13 +1125,7 @@ async fn unicode_names_and_searches<S: Store>(store: S) {
     ];
     let mut made = Vec::new();
     for name in &accepted {
-        let a = api
-            .send(
-                Call::new("POST", "/keys")
-                    .by(&team.admin)
-                    .json(json!({"name": name, "projectId": "uni"})),
-            )
-            .await;
+        let a = api.create(&team.admin, json!({"name": name, "projectId": "uni"})).await;
         figures.answer(&a);
         assert_eq!(a.status, 201, "{name:?}: {}", a.text);
         assert_eq!(a.body["name"], name.as_str());
@@ -1142,13 +1136,7 @@ async fn unicode_names_and_searches<S: Store>(store: S) {
         made.push((name.clone(), prefix));
     }
     for name in &refused {
-        let a = api
-            .send(
-                Call::new("POST", "/keys")
-                    .by(&team.admin)
-                    .json(json!({"name": name, "projectId": "uni"})),
-            )
-            .await;
+        let a = api.create(&team.admin, json!({"name": name, "projectId": "uni"})).await;
         figures.answer(&a);
         assert_eq!(a.status, 400, "{name:?}: {}", a.text);
         assert_eq!(a.error_fields(), ["name"]);

@@ -171,18 +171,12 @@ async fn limited_keys_are_never_cached_and_revoked_at_once<S: Store + Clone + 's
     }
     assert_eq!(a.decide(Some(t.expose())).await.unwrap(), Decision::Deny);
     // revoked: refused on the next call, with or without calls left
-    api.send(Call::new("PATCH", path(&k)).by(&team.admin).json(json!({"quotaTopUp": 10})))
-        .await
-        .expect(200);
+    api.patch(&team.admin, &k, json!({"quotaTopUp": 10})).await.expect(200);
     assert!(matches!(a.decide(Some(t.expose())).await.unwrap(), Decision::Allow(_)));
-    api.send(Call::new("PATCH", path(&k)).by(&team.admin).json(json!({"status": "Disabled"})))
-        .await
-        .expect(200);
+    api.patch(&team.admin, &k, json!({"status": "Disabled"})).await.expect(200);
     assert_eq!(a.decide(Some(t.expose())).await.unwrap(), Decision::Deny);
     // an allow tells the protected API what is left
-    api.send(Call::new("PATCH", path(&k)).by(&team.admin).json(json!({"status": "Active"})))
-        .await
-        .expect(200);
+    api.patch(&team.admin, &k, json!({"status": "Active"})).await.expect(200);
     let Decision::Allow(ctx) = a.decide(Some(t.expose())).await.unwrap() else { panic!("allowed") };
     // (3 spent, 1 refused, 10 topped up, 1 spent, 1 refused while disabled, 1 spent)
     assert_eq!(ctx.quota_remaining, Some(8));
@@ -206,28 +200,14 @@ async fn management_sets_limits<S: Store + Clone + 'static>(store: S) {
     api.send(Call::new("POST", "/keys").by(&team.pm_p1).json(body.clone())).await.expect(403);
     // change, top up (atomic), clear
     let a = api
-        .send(
-            Call::new("PATCH", path(&k))
-                .by(&team.pa_p1)
-                .json(json!({"rateLimit": {"limit": 5, "periodSeconds": 60}})),
-        )
+        .patch(&team.pa_p1, &k, json!({"rateLimit": {"limit": 5, "periodSeconds": 60}}))
         .await
         .expect(200);
     assert_eq!(a.body["rateLimit"]["limit"], 5);
-    let a = api
-        .send(Call::new("PATCH", path(&k)).by(&team.admin).json(json!({"quotaTopUp": 500})))
-        .await
-        .expect(200);
+    let a = api.patch(&team.admin, &k, json!({"quotaTopUp": 500})).await.expect(200);
     assert_eq!(a.body["quota"]["remaining"], 10_500);
     assert_eq!(api.stored(&k).await.quota.unwrap().remaining, 10_500);
-    let a = api
-        .send(
-            Call::new("PATCH", path(&k))
-                .by(&team.admin)
-                .json(json!({"quota": null, "rateLimit": null})),
-        )
-        .await
-        .expect(200);
+    let a = api.patch(&team.admin, &k, json!({"quota": null, "rateLimit": null})).await.expect(200);
     assert!(a.body["quota"].is_null() && a.body["rateLimit"].is_null());
     assert!(api.stored(&k).await.quota.is_none());
     // every change is audited, with the limits' before and after
@@ -259,15 +239,10 @@ async fn management_sets_limits<S: Store + Clone + 'static>(store: S) {
         ("quota", json!({"remaining": 5, "refill": {"amount": 5, "interval": "week"}})),
         ("quotaTopUp", json!(0)),
     ] {
-        let a = api
-            .send(Call::new("PATCH", path(&k)).by(&team.admin).json(json!({ field: value })))
-            .await
-            .expect(400);
+        let a = api.patch(&team.admin, &k, json!({ field: value })).await.expect(400);
         assert_eq!(a.error_fields(), [field], "{field} {value}");
     }
-    api.send(Call::new("PATCH", path(&k)).by(&team.admin).json(json!({"quotaTopUp": 5})))
-        .await
-        .expect(400);
+    api.patch(&team.admin, &k, json!({"quotaTopUp": 5})).await.expect(400);
 }
 
 integration_tests::on_both_stores!(

@@ -28,9 +28,7 @@ async fn settle() {
 }
 
 pub async fn authorize_calls(
-    store: DynamoStore,
-    counter: &CallCounter,
-    n: usize,
+    store: DynamoStore, counter: &CallCounter, n: usize,
 ) -> Vec<AuthCalls> {
     let (key, token) = sample_key_with_token(KeyKind::Project);
     store.create(&key, &shared::testing::audit_of(&key)).await.expect("storing the key");
@@ -91,11 +89,7 @@ pub struct UsageLoad {
 }
 
 pub async fn usage_load(
-    store: DynamoStore,
-    counter: &CallCounter,
-    keys: usize,
-    minutes: usize,
-    rate: usize,
+    store: DynamoStore, counter: &CallCounter, keys: usize, minutes: usize, rate: usize,
 ) -> UsageLoad {
     let clock = FixedClock::new(datetime!(2026-03-01 12:00 UTC));
     let mut tokens = Vec::new();

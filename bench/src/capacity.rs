@@ -76,10 +76,8 @@ impl Intercept for Capacity {
     }
 
     fn modify_before_serialization(
-        &self,
-        context: &mut BeforeSerializationInterceptorContextMut<'_>,
-        _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
+        &self, context: &mut BeforeSerializationInterceptorContextMut<'_>,
+        _components: &RuntimeComponents, _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let ask = Some(ReturnConsumedCapacity::Indexes);
         let input = context.input_mut();
@@ -102,9 +100,7 @@ impl Intercept for Capacity {
     }
 
     fn read_after_execution(
-        &self,
-        context: &FinalizerInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
+        &self, context: &FinalizerInterceptorContextRef<'_>, _components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let Some(Ok(out)) = context.output_or_error() else {

@@ -7,11 +7,7 @@ use shared::identity::AuthContext;
 
 /// `method path?query` with an optional JSON body, called by `caller`.
 pub fn request(
-    method: &str,
-    path: &str,
-    query: &str,
-    body: Option<&Value>,
-    caller: &AuthContext,
+    method: &str, path: &str, query: &str, body: Option<&Value>, caller: &AuthContext,
 ) -> Request {
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let (route_key, prefix) = match segments.as_slice() {

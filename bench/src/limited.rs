@@ -49,10 +49,7 @@ pub struct LimitedHot {
 
 /// Interleaved series, in rotating order, as the unlimited hot path is measured.
 pub async fn hot(
-    store: &DynamoStore,
-    counted: &DynamoStore,
-    counter: &CallCounter,
-    iterations: usize,
+    store: &DynamoStore, counted: &DynamoStore, counter: &CallCounter, iterations: usize,
     warmup: usize,
 ) -> LimitedHot {
     let (plain, plain_token) = stored(store, |_| {}).await;
@@ -196,8 +193,7 @@ impl FleetRun {
     /// The busiest second by `f`: of the first second (instances start cold and their leases
     /// grow), and of the seconds after it.
     pub fn busiest<T: PartialOrd + Copy + Default>(
-        &self,
-        f: impl Fn(&Second) -> T,
+        &self, f: impl Fn(&Second) -> T,
     ) -> (T, Option<T>) {
         let first = self.per_second.first().map(&f).unwrap_or_default();
         let rest = self.per_second.iter().skip(1).map(&f).fold(None, |m: Option<T>, x| match m {

@@ -54,12 +54,7 @@ struct Bench<'a> {
 impl Bench<'_> {
     /// Times `n` calls of one route; `make(i)` builds the i-th request (outside the timing).
     async fn op<F>(
-        &self,
-        name: &'static str,
-        route: &'static str,
-        n: usize,
-        expect: u16,
-        mut make: F,
+        &self, name: &'static str, route: &'static str, n: usize, expect: u16, mut make: F,
         mut seen: impl FnMut(usize, &Value),
     ) -> OpResult
     where

@@ -25,10 +25,7 @@ impl Throughput {
 }
 
 fn time(
-    name: &'static str,
-    what: &'static str,
-    ops: usize,
-    mut f: impl FnMut(usize),
+    name: &'static str, what: &'static str, ops: usize, mut f: impl FnMut(usize),
 ) -> Throughput {
     for i in 0..ops / 10 {
         f(i);

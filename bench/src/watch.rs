@@ -55,10 +55,7 @@ fn free_port() -> std::io::Result<u16> {
 
 /// A blocking `POST` of `body` (HTTP/1.1, `Connection: close`): status and body.
 fn post(
-    addr: SocketAddr,
-    path: &str,
-    body: &str,
-    timeout: Duration,
+    addr: SocketAddr, path: &str, body: &str, timeout: Duration,
 ) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect_timeout(&addr, timeout)?;
     s.set_read_timeout(Some(timeout))?;

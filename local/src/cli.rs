@@ -48,8 +48,7 @@ pub fn operator() -> String {
 /// The in-memory store, or DynamoDB when `AWS_ENDPOINT_URL_DYNAMODB` is set (or `force_dynamo`),
 /// creating the table when it is missing.
 pub async fn open_store(
-    table: &str,
-    force_dynamo: bool,
+    table: &str, force_dynamo: bool,
 ) -> Result<(AnyStore, &'static str), String> {
     let codec = CursorCodec::for_table(table);
     let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok_and(|v| !v.is_empty());

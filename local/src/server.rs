@@ -97,9 +97,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
 }
 
 async fn handle(
-    app: Arc<App>,
-    req: Request<HyperBody>,
-    peer: SocketAddr,
+    app: Arc<App>, req: Request<HyperBody>, peer: SocketAddr,
 ) -> Result<Reply, Infallible> {
     let started = Instant::now();
     let rid = request_id();
@@ -120,10 +118,7 @@ async fn handle(
 }
 
 async fn dispatch(
-    app: &App,
-    req: Request<HyperBody>,
-    peer: SocketAddr,
-    rid: &str,
+    app: &App, req: Request<HyperBody>, peer: SocketAddr, rid: &str,
 ) -> (Reply, Option<String>, Option<String>) {
     let (parts, body) = req.into_parts();
     // The console's pages are public (no authorizer): only the API behind them needs a key.

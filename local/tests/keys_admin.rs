@@ -123,9 +123,7 @@ async fn history(store: &DynamoStore, team: &str, prefix: &Prefix) -> Vec<AuditR
 /// The run left exactly one new record on the key, `action` by the operator; returns it.
 #[track_caller]
 fn one_new_record(
-    before: &[AuditRecord],
-    after: &[AuditRecord],
-    action: AuditAction,
+    before: &[AuditRecord], after: &[AuditRecord], action: AuditAction,
 ) -> AuditRecord {
     assert_eq!(after.len(), before.len() + 1, "{after:#?}");
     let r = after[0].clone();

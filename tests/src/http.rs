@@ -26,11 +26,7 @@ impl Reply {
 
 /// A minimal HTTP/1.1 client: one request per connection.
 pub fn http(
-    addr: &str,
-    method: &str,
-    path: &str,
-    headers: &[(String, String)],
-    body: &[u8],
+    addr: &str, method: &str, path: &str, headers: &[(String, String)], body: &[u8],
 ) -> Reply {
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();

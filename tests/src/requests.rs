@@ -98,10 +98,8 @@ impl Intercept for CallCounter {
     // Client interceptors see `read_before_execution` before the operation's config (its
     // `Metadata`) is applied, so the input is read here and the name at transmit.
     fn read_before_serialization(
-        &self,
-        context: &BeforeSerializationInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
+        &self, context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents, cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let input = context.input();
         let pk = |k: Option<&std::collections::HashMap<String, AttributeValue>>| {
@@ -140,9 +138,7 @@ impl Intercept for CallCounter {
     }
 
     fn read_before_transmit(
-        &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
+        &self, _context: &BeforeTransmitInterceptorContextRef<'_>, _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let operation =
@@ -164,8 +160,7 @@ impl Intercept for CallCounter {
 
 /// The same client (config, timeouts, connection pool) with the counter added.
 pub fn counting_client(
-    client: &aws_sdk_dynamodb::Client,
-    counter: &CallCounter,
+    client: &aws_sdk_dynamodb::Client, counter: &CallCounter,
 ) -> aws_sdk_dynamodb::Client {
     let config = client.config().to_builder().interceptor(counter.clone()).build();
     aws_sdk_dynamodb::Client::from_conf(config)

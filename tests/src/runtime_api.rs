@@ -150,8 +150,7 @@ fn reply(status: u16, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
 }
 
 async fn serve(
-    state: Arc<State>,
-    req: Request<Incoming>,
+    state: Arc<State>, req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = req.uri().path().to_owned();
     let method = req.method().clone();

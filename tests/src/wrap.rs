@@ -42,9 +42,7 @@ pub struct Op<'a> {
 pub trait Hooks<S: Store>: Send + Sync {
     /// Before the call: an error fails it without reaching the inner store.
     fn before<'a>(
-        &'a self,
-        inner: &'a S,
-        op: Op<'a>,
+        &'a self, inner: &'a S, op: Op<'a>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send + 'a {
         let _ = (inner, op);
         async { Ok(()) }
@@ -69,9 +67,7 @@ impl<S: Store, H: Hooks<S>> Wrapped<S, H> {
     }
 
     async fn around<T>(
-        &self,
-        kind: OpKind,
-        prefix: Option<&Prefix>,
+        &self, kind: OpKind, prefix: Option<&Prefix>,
         call: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
         let op = Op { kind, prefix };
@@ -88,9 +84,7 @@ impl<S: Store, H: Hooks<S>> KeyReader for Wrapped<S, H> {
     }
     /// Announced to the hooks as the read of `second` (the key a request acts on).
     async fn get_pair(
-        &self,
-        first: &Prefix,
-        second: &Prefix,
+        &self, first: &Prefix, second: &Prefix,
     ) -> Result<(Option<ApiKey>, Option<ApiKey>), StoreError> {
         self.around(OpKind::GetPair, Some(second), self.inner.get_pair(first, second)).await
     }
@@ -101,11 +95,7 @@ impl<S: Store, H: Hooks<S>> KeyWriter for Wrapped<S, H> {
         self.around(OpKind::Create, Some(&key.prefix), self.inner.create(key, audit)).await
     }
     async fn update_with(
-        &self,
-        key: &ApiKey,
-        expected_version: u64,
-        audit: &AuditRecord,
-        quota: QuotaWrite,
+        &self, key: &ApiKey, expected_version: u64, audit: &AuditRecord, quota: QuotaWrite,
     ) -> Result<ApiKey, StoreError> {
         self.around(
             OpKind::Update,
@@ -115,11 +105,7 @@ impl<S: Store, H: Hooks<S>> KeyWriter for Wrapped<S, H> {
         .await
     }
     async fn delete(
-        &self,
-        key: &ApiKey,
-        expected_version: u64,
-        at: OffsetDateTime,
-        audit: &AuditRecord,
+        &self, key: &ApiKey, expected_version: u64, at: OffsetDateTime, audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         self.around(
             OpKind::Delete,
@@ -132,12 +118,7 @@ impl<S: Store, H: Hooks<S>> KeyWriter for Wrapped<S, H> {
 
 impl<S: Store, H: Hooks<S>> Limiter for Wrapped<S, H> {
     async fn lease_rate(
-        &self,
-        prefix: &Prefix,
-        window: i64,
-        want: u64,
-        limit: u64,
-        seen: RateWindow,
+        &self, prefix: &Prefix, window: i64, want: u64, limit: u64, seen: RateWindow,
     ) -> Result<Option<Lease>, StoreError> {
         let call = self.inner.lease_rate(prefix, window, want, limit, seen);
         self.around(OpKind::Charge, Some(prefix), call).await
@@ -149,20 +130,13 @@ impl<S: Store, H: Hooks<S>> Limiter for Wrapped<S, H> {
         self.around(OpKind::Charge, Some(prefix), self.inner.return_quota(prefix, calls)).await
     }
     async fn refill_quota(
-        &self,
-        prefix: &Prefix,
-        amount: u64,
-        last: Option<OffsetDateTime>,
-        now: OffsetDateTime,
+        &self, prefix: &Prefix, amount: u64, last: Option<OffsetDateTime>, now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let call = self.inner.refill_quota(prefix, amount, last, now);
         self.around(OpKind::Charge, Some(prefix), call).await
     }
     async fn charge_one(
-        &self,
-        prefix: &Prefix,
-        hash: &SecretHash,
-        now: OffsetDateTime,
+        &self, prefix: &Prefix, hash: &SecretHash, now: OffsetDateTime,
     ) -> Result<Charged, StoreError> {
         self.around(OpKind::Charge, Some(prefix), self.inner.charge_one(prefix, hash, now)).await
     }
@@ -182,10 +156,7 @@ impl<S: Store, H: Hooks<S>> KeyLister for Wrapped<S, H> {
 
 impl<S: Store, H: Hooks<S>> UsageRecorder for Wrapped<S, H> {
     async fn record_usage(
-        &self,
-        prefix: &Prefix,
-        calls: u64,
-        at: OffsetDateTime,
+        &self, prefix: &Prefix, calls: u64, at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         self.around(OpKind::RecordUsage, Some(prefix), self.inner.record_usage(prefix, calls, at))
             .await
@@ -206,9 +177,7 @@ impl Count {
 
 impl<S: Store> Hooks<S> for Count {
     fn before<'a>(
-        &'a self,
-        _: &'a S,
-        op: Op<'a>,
+        &'a self, _: &'a S, op: Op<'a>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send + 'a {
         *self.0.lock().unwrap().entry(op.kind).or_default() += 1;
         async { Ok(()) }
@@ -235,9 +204,7 @@ impl Fail {
 
 impl<S: Store> Hooks<S> for Fail {
     fn before<'a>(
-        &'a self,
-        _: &'a S,
-        _: Op<'a>,
+        &'a self, _: &'a S, _: Op<'a>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send + 'a {
         let e = self.error();
         async move { Err(e) }

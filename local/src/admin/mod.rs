@@ -189,11 +189,7 @@ fn bootstrap_failure(e: ApiError, team: &Ident, user: &Ident) -> Failure {
 /// The audit record of an operator's change: actor `operator` ($USER), request id
 /// `operator-<random>`.
 fn operator_record(
-    action: AuditAction,
-    before: &ApiKey,
-    after: &ApiKey,
-    extra: Changes,
-    at: OffsetDateTime,
+    action: AuditAction, before: &ApiKey, after: &ApiKey, extra: Changes, at: OffsetDateTime,
 ) -> AuditRecord {
     AuditRecord::of(
         action,
@@ -233,10 +229,7 @@ async fn live(table: &Table, prefix: &Prefix) -> Result<ApiKey, Failure> {
 /// does not allow it — and `enable` only re-enables a Disabled key (approving a Pending or
 /// Rejected key is the team's decision, through the API).
 async fn set_status(
-    common: &Common,
-    prefix: &Prefix,
-    to: Status,
-    at: OffsetDateTime,
+    common: &Common, prefix: &Prefix, to: Status, at: OffsetDateTime,
 ) -> Result<(), Failure> {
     let (verb, expected) = match to {
         Status::Active => ("enable", AuditAction::Enabled),
@@ -293,10 +286,7 @@ async fn set_status(
 
 /// Every key of `scope` (of `status`, if given), newest first, page after page; at most `limit`.
 pub async fn list<S: KeyLister>(
-    store: &S,
-    scope: ListScope,
-    status: Option<Status>,
-    limit: Option<usize>,
+    store: &S, scope: ListScope, status: Option<Status>, limit: Option<usize>,
 ) -> Result<Vec<ApiKey>, StoreError> {
     let mut query = ListQuery::new(scope);
     query.status = status;

@@ -16,11 +16,7 @@ use crate::cli::write_key_file;
 /// Hands a new token out once: to the key file, or on stdout (alone on its line, or as `key` in
 /// the JSON). If the key file fails after all, the token goes to stdout rather than be lost.
 pub(super) fn hand_out(
-    key: &ApiKey,
-    token: &Token,
-    key_file: Option<&Path>,
-    json: bool,
-    what: &str,
+    key: &ApiKey, token: &Token, key_file: Option<&Path>, json: bool, what: &str,
 ) -> Result<(), Failure> {
     if let Some(path) = key_file {
         match write_key_file(path, token.expose()) {

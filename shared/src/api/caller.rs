@@ -82,9 +82,7 @@ impl Caller {
     /// The caller `claim` names, from its key as stored now: 401 unless that key is the claimed
     /// team's, not deleted, `Active`, unexpired, and still opened by the claimed secret.
     pub fn check(
-        claim: &Claim,
-        stored: Option<ApiKey>,
-        now: OffsetDateTime,
+        claim: &Claim, stored: Option<ApiKey>, now: OffsetDateTime,
     ) -> Result<Caller, ApiError> {
         let key = stored.ok_or(ApiError::CallerRefused("deleted"))?;
         if key.team_id != claim.team || key.status == Status::Deleted {
@@ -104,19 +102,14 @@ impl Caller {
 
     /// The claimed caller, re-read: one GetItem.
     pub async fn of<S: KeyReader>(
-        store: &S,
-        claim: &Claim,
-        now: OffsetDateTime,
+        store: &S, claim: &Claim, now: OffsetDateTime,
     ) -> Result<Caller, ApiError> {
         Caller::check(claim, store.get(&claim.prefix).await?, now)
     }
 
     /// The claimed caller and the key at `target`, read together in one round trip.
     pub async fn with_target<S: KeyReader>(
-        store: &S,
-        claim: &Claim,
-        target: &Prefix,
-        now: OffsetDateTime,
+        store: &S, claim: &Claim, target: &Prefix, now: OffsetDateTime,
     ) -> Result<(Caller, Option<ApiKey>), ApiError> {
         let (stored, key) = store.get_pair(&claim.prefix, target).await?;
         Ok((Caller::check(claim, stored, now)?, key))

@@ -34,10 +34,7 @@ impl KeyChange {
     /// it (else 404), that the caller may `action` (else 403), at the version `If-Match` names
     /// (else 412).
     pub async fn load<S: KeyReader>(
-        &self,
-        store: &S,
-        action: Action,
-        now: OffsetDateTime,
+        &self, store: &S, action: Action, now: OffsetDateTime,
     ) -> Result<(Caller, ApiKey), ApiError> {
         let (caller, target) = Caller::with_target(store, &self.claim, &self.prefix, now).await?;
         let key = visible(&caller, target).ok_or(ApiError::NotFound)?;

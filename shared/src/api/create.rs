@@ -30,9 +30,7 @@ const FIELDS: &[&str] = &[
 /// Writes a new key with its audit record (`action` by `actor`); a prefix collision (62^12
 /// makes it all but impossible) gets a new one.
 pub async fn store_new<S: KeyWriter>(
-    spec: &NewKey,
-    store: &S,
-    now: OffsetDateTime,
+    spec: &NewKey, store: &S, now: OffsetDateTime,
     (action, actor, origin): (AuditAction, Actor, Origin),
 ) -> Result<(ApiKey, Token), ApiError> {
     let mut attempts = 0;
@@ -87,9 +85,7 @@ async fn create<S: Store>(state: &AppState<S>, req: &Request) -> Reply {
 /// The body, validated field by field (every error reported), then who owns the key and the
 /// status the caller's roles give it (403 when they give none).
 fn parse(
-    caller: &Caller,
-    body: &serde_json::Map<String, Value>,
-    now: OffsetDateTime,
+    caller: &Caller, body: &serde_json::Map<String, Value>, now: OffsetDateTime,
 ) -> Result<NewKey, ApiError> {
     let mut f = Fields::new(body);
     f.allow_only(FIELDS);
@@ -184,12 +180,7 @@ fn parse(
 /// `bootstrapped` by `operator`. A user who already has a team key in the team gets a
 /// 409-class conflict.
 pub async fn bootstrap_admin<S: KeyWriter>(
-    store: &S,
-    clock: &dyn Clock,
-    team: Ident,
-    user: Ident,
-    name: &str,
-    operator: &str,
+    store: &S, clock: &dyn Clock, team: Ident, user: Ident, name: &str, operator: &str,
 ) -> Result<(ApiKey, Token), ApiError> {
     let name =
         KeyName::parse(name).map_err(|m| ApiError::Validation(vec![FieldError::new("name", m)]))?;

@@ -56,9 +56,7 @@ impl<'a> Fields<'a> {
 
     /// A field that must be present and not null.
     pub fn required<T>(
-        &mut self,
-        name: &str,
-        parse: impl FnOnce(&'a Value) -> Result<T, String>,
+        &mut self, name: &str, parse: impl FnOnce(&'a Value) -> Result<T, String>,
     ) -> Option<T> {
         match self.obj.get(name) {
             None | Some(Value::Null) => {
@@ -71,9 +69,7 @@ impl<'a> Fields<'a> {
 
     /// An optional field; `null` means absent.
     pub fn optional<T>(
-        &mut self,
-        name: &str,
-        parse: impl FnOnce(&'a Value) -> Result<T, String>,
+        &mut self, name: &str, parse: impl FnOnce(&'a Value) -> Result<T, String>,
     ) -> Option<T> {
         match self.obj.get(name) {
             None | Some(Value::Null) => None,
@@ -83,9 +79,7 @@ impl<'a> Fields<'a> {
 
     /// An optional field of an update that cannot be cleared: `null` is an error.
     pub fn non_null<T>(
-        &mut self,
-        name: &str,
-        parse: impl FnOnce(&'a Value) -> Result<T, String>,
+        &mut self, name: &str, parse: impl FnOnce(&'a Value) -> Result<T, String>,
     ) -> Option<T> {
         match self.obj.get(name) {
             None => None,
@@ -99,9 +93,7 @@ impl<'a> Fields<'a> {
 
     /// An optional field of an update that `null` clears.
     pub fn nullable<T>(
-        &mut self,
-        name: &str,
-        parse: impl FnOnce(&'a Value) -> Result<T, String>,
+        &mut self, name: &str, parse: impl FnOnce(&'a Value) -> Result<T, String>,
     ) -> Patch<T> {
         match self.obj.get(name) {
             None => Patch::Keep,
@@ -111,10 +103,7 @@ impl<'a> Fields<'a> {
     }
 
     fn parsed<T>(
-        &mut self,
-        name: &str,
-        v: &'a Value,
-        parse: impl FnOnce(&'a Value) -> Result<T, String>,
+        &mut self, name: &str, v: &'a Value, parse: impl FnOnce(&'a Value) -> Result<T, String>,
     ) -> Option<T> {
         match parse(v) {
             Ok(t) => Some(t),
@@ -166,8 +155,7 @@ pub struct QueryParams {
 
 impl QueryParams {
     pub fn of(
-        query: &lambda_http::aws_lambda_events::query_map::QueryMap,
-        allowed: &[&str],
+        query: &lambda_http::aws_lambda_events::query_map::QueryMap, allowed: &[&str],
     ) -> Self {
         let mut map = Map::new();
         let mut errors: Vec<FieldError> = Vec::new();

@@ -24,9 +24,7 @@ macro_rules! one_route_function {
         impl<S: Store> super::Handler<S> for $name {
             const FUNCTION: super::Function = super::Function::$name;
             fn handle<'a>(
-                state: &'a super::AppState<S>,
-                _route: super::Route,
-                req: &'a lambda_http::Request,
+                state: &'a super::AppState<S>, _route: super::Route, req: &'a lambda_http::Request,
             ) -> impl std::future::Future<Output = super::Reply> + Send + 'a {
                 $answer(state, req)
             }
@@ -91,9 +89,7 @@ pub trait Handler<S: Store> {
     const FUNCTION: Function;
     /// Answers a request for `route` (one of this function's).
     fn handle<'a>(
-        state: &'a AppState<S>,
-        route: Route,
-        req: &'a Request,
+        state: &'a AppState<S>, route: Route, req: &'a Request,
     ) -> impl Future<Output = Reply> + Send + 'a;
 }
 
@@ -101,8 +97,7 @@ pub trait Handler<S: Store> {
 /// the route's handler, and the answer — a problem+json for an error, logged with the request
 /// id ([`ApiError::into_response`]).
 pub async fn serve<S: Store, H: Handler<S>>(
-    state: &AppState<S>,
-    req: Request,
+    state: &AppState<S>, req: Request,
 ) -> Result<Response<Body>, Infallible> {
     let rid = request::request_id(&req);
     let span = tracing::info_span!("request", request_id = %rid, route = Empty, prefix = Empty);
@@ -132,8 +127,7 @@ pub async fn serve<S: Store, H: Handler<S>>(
 /// Sends a request to the function that serves its route (the dev server's entry point, and
 /// the tests' way to reach every handler through one call).
 pub async fn dispatch<S: Store>(
-    state: &AppState<S>,
-    req: Request,
+    state: &AppState<S>, req: Request,
 ) -> Result<Response<Body>, Infallible> {
     let path = request::path(&req);
     let function = match match_route(req.method().as_str(), &path) {

@@ -129,9 +129,7 @@ pub fn may_rearm(caller: &Caller, current: &ApiKey, next: &ApiKey) -> Result<(),
 
 /// The status a new key starts in, or 403 when the caller may not create it.
 pub fn create_status(
-    caller: &Caller,
-    kind: KeyKind,
-    project: Option<&Ident>,
+    caller: &Caller, kind: KeyKind, project: Option<&Ident>,
 ) -> Result<Status, ApiError> {
     if caller.is_admin() {
         return Ok(Status::Active);
@@ -159,8 +157,7 @@ pub fn not_held<'r>(caller: &Caller, roles: impl Iterator<Item = &'r Role>) -> V
 
 /// 403 unless the caller holds every role it grants.
 pub fn may_grant<'r>(
-    caller: &Caller,
-    roles: impl Iterator<Item = &'r Role>,
+    caller: &Caller, roles: impl Iterator<Item = &'r Role>,
 ) -> Result<(), ApiError> {
     let missing = not_held(caller, roles);
     if missing.is_empty() {
@@ -202,8 +199,7 @@ pub fn may_change_itself(caller: &Caller, current: &ApiKey, next: &ApiKey) -> Re
 /// 400 when a caller whose own key expires would give a key an expiry later than its own, or
 /// none (`expires` is the expiry the key would have).
 pub fn within_callers_expiry(
-    caller: &Caller,
-    expires: Option<OffsetDateTime>,
+    caller: &Caller, expires: Option<OffsetDateTime>,
 ) -> Result<(), ApiError> {
     let Some(cap) = caller.key.expires_at else {
         return Ok(());

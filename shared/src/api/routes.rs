@@ -80,11 +80,7 @@ impl RouteDef {
 }
 
 const fn row(
-    method: &'static str,
-    path: &'static str,
-    route: Route,
-    function: Function,
-    authorized: bool,
+    method: &'static str, path: &'static str, route: Route, function: Function, authorized: bool,
 ) -> RouteDef {
     RouteDef { method, path, route, function, authorized }
 }

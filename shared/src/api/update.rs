@@ -50,8 +50,7 @@ fn apply<T>(patch: Patch<T>, field: &mut Option<T>) {
 }
 
 fn parse(
-    body: &serde_json::Map<String, serde_json::Value>,
-    now: time::OffsetDateTime,
+    body: &serde_json::Map<String, serde_json::Value>, now: time::OffsetDateTime,
 ) -> Result<Patched, ApiError> {
     let mut f = Fields::new(body);
     f.allow_only(FIELDS);
@@ -187,12 +186,8 @@ async fn update<S: Store>(state: &AppState<S>, req: &Request) -> Reply {
 /// between the read and the write is a 412 when the client named a version in `If-Match` (it is
 /// stale now), else 409.
 pub(crate) async fn write<S: Store>(
-    state: &AppState<S>,
-    next: &ApiKey,
-    expected_version: u64,
-    precondition: &IfMatch,
-    audit: &AuditRecord,
-    quota: QuotaWrite,
+    state: &AppState<S>, next: &ApiKey, expected_version: u64, precondition: &IfMatch,
+    audit: &AuditRecord, quota: QuotaWrite,
 ) -> Result<ApiKey, ApiError> {
     match state.store.update_with(next, expected_version, audit, quota).await {
         Ok(k) => Ok(k),

@@ -55,10 +55,7 @@ impl AllowCache {
 
     /// Caches an allow until `now + ttl`, or `limit` if that comes first.
     pub fn put(
-        &self,
-        hash: &SecretHash,
-        context: &AuthContext,
-        now: OffsetDateTime,
+        &self, hash: &SecretHash, context: &AuthContext, now: OffsetDateTime,
         limit: Option<OffsetDateTime>,
     ) {
         let until = limit.map_or(now + self.ttl, |l| l.min(now + self.ttl));

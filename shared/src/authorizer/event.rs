@@ -146,10 +146,7 @@ fn fallback_simple(authorized: bool) -> Value {
 
 /// The REST IAM policy response: `execute-api:Invoke` allowed or denied on `resource`.
 pub fn policy_response(
-    principal_id: &str,
-    allow: bool,
-    resource: &str,
-    context: Map<String, Value>,
+    principal_id: &str, allow: bool, resource: &str, context: Map<String, Value>,
 ) -> Value {
     let mut statement = IamPolicyStatement::default();
     statement.action = vec!["execute-api:Invoke".to_owned()];

@@ -137,10 +137,7 @@ impl Limits {
 
     /// Charges one call of `key` (read at `now`): from this instance's leases, or a new lease.
     pub async fn charge<S: Limiter>(
-        &self,
-        store: &S,
-        key: &ApiKey,
-        now: OffsetDateTime,
+        &self, store: &S, key: &ApiKey, now: OffsetDateTime,
     ) -> Result<Result<Remaining, Limited>, StoreError> {
         let (rate_want, quota_want, expired) = {
             let mut keys = self.lock();

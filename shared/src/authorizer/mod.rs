@@ -328,8 +328,7 @@ where
 
 /// A store call bounded by [`STORE_TIMEOUT`]; an error or a timeout fails closed.
 async fn bounded<T>(
-    prefix: &Prefix,
-    call: impl std::future::Future<Output = Result<T, StoreError>>,
+    prefix: &Prefix, call: impl std::future::Future<Output = Result<T, StoreError>>,
 ) -> Result<T, AuthorizerError> {
     match tokio::time::timeout(STORE_TIMEOUT, call).await {
         Ok(Ok(v)) => Ok(v),
@@ -346,9 +345,7 @@ async fn bounded<T>(
 
 /// Steps 3–5: secret (current, or previous within grace), status, expiry.
 fn check<'k>(
-    key: Option<&'k ApiKey>,
-    token: &Token,
-    now: OffsetDateTime,
+    key: Option<&'k ApiKey>, token: &Token, now: OffsetDateTime,
 ) -> Result<(&'k ApiKey, SecretMatch), Refusal> {
     let key = key.ok_or(Refusal::Unknown)?;
     let matched = key.match_secret(token, now);

@@ -139,9 +139,7 @@ impl KeyReader for PanickingUsage {
         self.0.get(prefix).await
     }
     async fn get_pair(
-        &self,
-        a: &Prefix,
-        b: &Prefix,
+        &self, a: &Prefix, b: &Prefix,
     ) -> Result<(Option<ApiKey>, Option<ApiKey>), StoreError> {
         self.0.get_pair(a, b).await
     }
@@ -149,19 +147,12 @@ impl KeyReader for PanickingUsage {
 
 impl crate::store::Limiter for PanickingUsage {
     async fn lease_rate(
-        &self,
-        p: &Prefix,
-        w: i64,
-        want: u64,
-        limit: u64,
-        seen: crate::model::RateWindow,
+        &self, p: &Prefix, w: i64, want: u64, limit: u64, seen: crate::model::RateWindow,
     ) -> Result<Option<crate::store::Lease>, StoreError> {
         self.0.lease_rate(p, w, want, limit, seen).await
     }
     async fn lease_quota(
-        &self,
-        p: &Prefix,
-        want: u64,
+        &self, p: &Prefix, want: u64,
     ) -> Result<Option<crate::store::Lease>, StoreError> {
         self.0.lease_quota(p, want).await
     }
@@ -169,19 +160,12 @@ impl crate::store::Limiter for PanickingUsage {
         self.0.return_quota(p, calls).await
     }
     async fn refill_quota(
-        &self,
-        p: &Prefix,
-        amount: u64,
-        last: Option<OffsetDateTime>,
-        now: OffsetDateTime,
+        &self, p: &Prefix, amount: u64, last: Option<OffsetDateTime>, now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         self.0.refill_quota(p, amount, last, now).await
     }
     async fn charge_one(
-        &self,
-        p: &Prefix,
-        hash: &crate::token::SecretHash,
-        now: OffsetDateTime,
+        &self, p: &Prefix, hash: &crate::token::SecretHash, now: OffsetDateTime,
     ) -> Result<crate::store::Charged, StoreError> {
         self.0.charge_one(p, hash, now).await
     }

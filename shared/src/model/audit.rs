@@ -187,13 +187,8 @@ impl AuditRecord {
     /// is the key as it was (none for a new key). The changes are the tracked fields that
     /// differ; `extra` adds changes that are not fields (a replace's secret and grace period).
     pub fn of(
-        action: AuditAction,
-        actor: Actor,
-        before: Option<&ApiKey>,
-        after: &ApiKey,
-        extra: Changes,
-        origin: Origin,
-        at: OffsetDateTime,
+        action: AuditAction, actor: Actor, before: Option<&ApiKey>, after: &ApiKey, extra: Changes,
+        origin: Origin, at: OffsetDateTime,
     ) -> Self {
         let old = before.map(ApiKey::to_json).unwrap_or(Value::Null);
         let new = after.to_json();

@@ -56,9 +56,7 @@ impl CursorCodec {
 
     /// [`CursorCodec::decode`] of a query's optional cursor: no cursor, no position.
     pub fn position(
-        &self,
-        fingerprint: &str,
-        cursor: Option<&str>,
+        &self, fingerprint: &str, cursor: Option<&str>,
     ) -> Result<Option<String>, StoreError> {
         cursor.map(|c| self.decode(fingerprint, c)).transpose()
     }

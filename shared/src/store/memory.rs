@@ -90,9 +90,7 @@ impl KeyReader for MemoryStore {
         Ok(self.lock().keys.get(prefix).cloned())
     }
     async fn get_pair(
-        &self,
-        first: &Prefix,
-        second: &Prefix,
+        &self, first: &Prefix, second: &Prefix,
     ) -> Result<(Option<ApiKey>, Option<ApiKey>), StoreError> {
         let st = self.lock();
         Ok((st.keys.get(first).cloned(), st.keys.get(second).cloned()))
@@ -119,11 +117,7 @@ impl KeyWriter for MemoryStore {
     }
 
     async fn update_with(
-        &self,
-        key: &ApiKey,
-        expected_version: u64,
-        audit: &AuditRecord,
-        quota: QuotaWrite,
+        &self, key: &ApiKey, expected_version: u64, audit: &AuditRecord, quota: QuotaWrite,
     ) -> Result<ApiKey, StoreError> {
         let mut st = self.lock();
         live_at(st.keys.get(&key.prefix), expected_version)?;
@@ -161,11 +155,7 @@ impl KeyWriter for MemoryStore {
     }
 
     async fn delete(
-        &self,
-        key: &ApiKey,
-        expected_version: u64,
-        at: OffsetDateTime,
-        audit: &AuditRecord,
+        &self, key: &ApiKey, expected_version: u64, at: OffsetDateTime, audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         let mut st = self.lock();
         live_at(st.keys.get(&key.prefix), expected_version)?;
@@ -190,10 +180,7 @@ impl MemoryStore {
     /// The first `limit` of `newest_first` (position, item), with a cursor at the last of them
     /// when more follow, as the DynamoDB store pages a Query.
     fn page<T>(
-        &self,
-        fingerprint: &str,
-        newest_first: impl Iterator<Item = (String, T)>,
-        limit: usize,
+        &self, fingerprint: &str, newest_first: impl Iterator<Item = (String, T)>, limit: usize,
     ) -> Page<T> {
         let limit = limit.clamp(1, MAX_PAGE);
         let mut items: Vec<(String, T)> = newest_first.take(limit + 1).collect();
@@ -241,12 +228,7 @@ impl AuditReader for MemoryStore {
 
 impl Limiter for MemoryStore {
     async fn lease_rate(
-        &self,
-        prefix: &Prefix,
-        window: i64,
-        want: u64,
-        limit: u64,
-        _seen: RateWindow,
+        &self, prefix: &Prefix, window: i64, want: u64, limit: u64, _seen: RateWindow,
     ) -> Result<Option<Lease>, StoreError> {
         let mut st = self.lock();
         let k = st.keys.get_mut(prefix).ok_or(StoreError::NotFound)?;
@@ -288,11 +270,7 @@ impl Limiter for MemoryStore {
     }
 
     async fn refill_quota(
-        &self,
-        prefix: &Prefix,
-        amount: u64,
-        last: Option<OffsetDateTime>,
-        now: OffsetDateTime,
+        &self, prefix: &Prefix, amount: u64, last: Option<OffsetDateTime>, now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let mut st = self.lock();
         match st.keys.get_mut(prefix).and_then(|k| k.quota.as_mut()) {
@@ -306,10 +284,7 @@ impl Limiter for MemoryStore {
     }
 
     async fn charge_one(
-        &self,
-        prefix: &Prefix,
-        hash: &SecretHash,
-        now: OffsetDateTime,
+        &self, prefix: &Prefix, hash: &SecretHash, now: OffsetDateTime,
     ) -> Result<Charged, StoreError> {
         let mut st = self.lock();
         let Some(k) = st.keys.get_mut(prefix) else {
@@ -334,10 +309,7 @@ impl Limiter for MemoryStore {
 
 impl UsageRecorder for MemoryStore {
     async fn record_usage(
-        &self,
-        prefix: &Prefix,
-        calls: u64,
-        at: OffsetDateTime,
+        &self, prefix: &Prefix, calls: u64, at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let mut st = self.lock();
         let k = st.keys.get_mut(prefix).ok_or(StoreError::NotFound)?;

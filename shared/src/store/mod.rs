@@ -161,16 +161,13 @@ pub struct Page<T = ApiKey> {
 /// tombstone means).
 pub trait KeyReader: Send + Sync {
     fn get(
-        &self,
-        prefix: &Prefix,
+        &self, prefix: &Prefix,
     ) -> impl Future<Output = Result<Option<ApiKey>, StoreError>> + Send;
 
     /// Two keys in one round trip — a management request's caller and the key it acts on; one
     /// read when they are the same key.
     fn get_pair(
-        &self,
-        first: &Prefix,
-        second: &Prefix,
+        &self, first: &Prefix, second: &Prefix,
     ) -> impl Future<Output = Result<(Option<ApiKey>, Option<ApiKey>), StoreError>> + Send;
 }
 
@@ -179,37 +176,24 @@ pub trait KeyReader: Send + Sync {
 pub trait KeyWriter: Send + Sync {
     /// Creates a key; fails on a duplicate prefix, and for a team key when the user has one.
     fn create(
-        &self,
-        key: &ApiKey,
-        audit: &AuditRecord,
+        &self, key: &ApiKey, audit: &AuditRecord,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Writes the mutable fields of `key` if the stored version is `expected_version` and the key
     /// is not deleted. The stored version becomes `expected_version + 1`; returns `key` at that
     /// version (the counters as `key` has them). A quota's count of calls left is kept.
     fn update(
-        &self,
-        key: &ApiKey,
-        expected_version: u64,
-        audit: &AuditRecord,
+        &self, key: &ApiKey, expected_version: u64, audit: &AuditRecord,
     ) -> impl Future<Output = Result<ApiKey, StoreError>> + Send {
         self.update_with(key, expected_version, audit, QuotaWrite::Keep)
     }
     /// [`Self::update`], doing `quota` to the quota's count of calls left.
     fn update_with(
-        &self,
-        key: &ApiKey,
-        expected_version: u64,
-        audit: &AuditRecord,
-        quota: QuotaWrite,
+        &self, key: &ApiKey, expected_version: u64, audit: &AuditRecord, quota: QuotaWrite,
     ) -> impl Future<Output = Result<ApiKey, StoreError>> + Send;
     /// Turns the key into a tombstone (status `Deleted`, purged by TTL later) if the stored version
     /// is `expected_version`; frees the user's team-key slot.
     fn delete(
-        &self,
-        key: &ApiKey,
-        expected_version: u64,
-        at: OffsetDateTime,
-        audit: &AuditRecord,
+        &self, key: &ApiKey, expected_version: u64, at: OffsetDateTime, audit: &AuditRecord,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
@@ -234,10 +218,7 @@ pub trait KeyLister: Send + Sync {
 /// Adds authorized calls to a key's counter and sets its last-active time.
 pub trait UsageRecorder: Send + Sync {
     fn record_usage(
-        &self,
-        prefix: &Prefix,
-        calls: u64,
-        at: OffsetDateTime,
+        &self, prefix: &Prefix, calls: u64, at: OffsetDateTime,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
@@ -322,8 +303,7 @@ pub type AuditPage = Page<AuditRecord>;
 /// Reads the audit trail: a Query on an index a page, newest first.
 pub trait AuditReader: Send + Sync {
     fn audit(
-        &self,
-        query: &AuditQuery,
+        &self, query: &AuditQuery,
     ) -> impl Future<Output = Result<AuditPage, StoreError>> + Send;
 }
 
@@ -354,46 +334,30 @@ pub trait Limiter: Send + Sync {
     /// `limit` leased in the window by all instances; `seen` is the window as the key was read.
     /// `None`: the window is used up.
     fn lease_rate(
-        &self,
-        prefix: &Prefix,
-        window: i64,
-        want: u64,
-        limit: u64,
-        seen: crate::model::RateWindow,
+        &self, prefix: &Prefix, window: i64, want: u64, limit: u64, seen: crate::model::RateWindow,
     ) -> impl Future<Output = Result<Option<Lease>, StoreError>> + Send;
 
     /// Up to `want` calls of the quota (fewer if fewer are left); `None`: none left.
     fn lease_quota(
-        &self,
-        prefix: &Prefix,
-        want: u64,
+        &self, prefix: &Prefix, want: u64,
     ) -> impl Future<Output = Result<Option<Lease>, StoreError>> + Send;
 
     /// Gives calls of a lease back to the quota.
     fn return_quota(
-        &self,
-        prefix: &Prefix,
-        calls: u64,
+        &self, prefix: &Prefix, calls: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Refills the quota to `amount` at `now`, unless someone refilled it since `last`; true
     /// when this call did.
     fn refill_quota(
-        &self,
-        prefix: &Prefix,
-        amount: u64,
-        last: Option<OffsetDateTime>,
-        now: OffsetDateTime,
+        &self, prefix: &Prefix, amount: u64, last: Option<OffsetDateTime>, now: OffsetDateTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// One call of a key with a quota and no rate limit, charged only if `hash` opens the key
     /// (its current secret, or the previous one in its grace period), it is Active and unexpired
     /// at `now`, and a call is left — the one conditional write standing in for the read.
     fn charge_one(
-        &self,
-        prefix: &Prefix,
-        hash: &SecretHash,
-        now: OffsetDateTime,
+        &self, prefix: &Prefix, hash: &SecretHash, now: OffsetDateTime,
     ) -> impl Future<Output = Result<Charged, StoreError>> + Send;
 }
 
@@ -422,9 +386,7 @@ impl KeyReader for AnyStore {
         delegate!(self, s => s.get(prefix))
     }
     async fn get_pair(
-        &self,
-        first: &Prefix,
-        second: &Prefix,
+        &self, first: &Prefix, second: &Prefix,
     ) -> Result<(Option<ApiKey>, Option<ApiKey>), StoreError> {
         delegate!(self, s => s.get_pair(first, second))
     }
@@ -435,20 +397,12 @@ impl KeyWriter for AnyStore {
         delegate!(self, s => s.create(key, audit))
     }
     async fn update_with(
-        &self,
-        key: &ApiKey,
-        expected_version: u64,
-        audit: &AuditRecord,
-        quota: QuotaWrite,
+        &self, key: &ApiKey, expected_version: u64, audit: &AuditRecord, quota: QuotaWrite,
     ) -> Result<ApiKey, StoreError> {
         delegate!(self, s => s.update_with(key, expected_version, audit, quota))
     }
     async fn delete(
-        &self,
-        key: &ApiKey,
-        expected_version: u64,
-        at: OffsetDateTime,
-        audit: &AuditRecord,
+        &self, key: &ApiKey, expected_version: u64, at: OffsetDateTime, audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         delegate!(self, s => s.delete(key, expected_version, at, audit))
     }
@@ -456,12 +410,7 @@ impl KeyWriter for AnyStore {
 
 impl Limiter for AnyStore {
     async fn lease_rate(
-        &self,
-        prefix: &Prefix,
-        window: i64,
-        want: u64,
-        limit: u64,
-        seen: crate::model::RateWindow,
+        &self, prefix: &Prefix, window: i64, want: u64, limit: u64, seen: crate::model::RateWindow,
     ) -> Result<Option<Lease>, StoreError> {
         delegate!(self, s => s.lease_rate(prefix, window, want, limit, seen))
     }
@@ -472,19 +421,12 @@ impl Limiter for AnyStore {
         delegate!(self, s => s.return_quota(prefix, calls))
     }
     async fn refill_quota(
-        &self,
-        prefix: &Prefix,
-        amount: u64,
-        last: Option<OffsetDateTime>,
-        now: OffsetDateTime,
+        &self, prefix: &Prefix, amount: u64, last: Option<OffsetDateTime>, now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         delegate!(self, s => s.refill_quota(prefix, amount, last, now))
     }
     async fn charge_one(
-        &self,
-        prefix: &Prefix,
-        hash: &SecretHash,
-        now: OffsetDateTime,
+        &self, prefix: &Prefix, hash: &SecretHash, now: OffsetDateTime,
     ) -> Result<Charged, StoreError> {
         delegate!(self, s => s.charge_one(prefix, hash, now))
     }
@@ -504,10 +446,7 @@ impl KeyLister for AnyStore {
 
 impl UsageRecorder for AnyStore {
     async fn record_usage(
-        &self,
-        prefix: &Prefix,
-        calls: u64,
-        at: OffsetDateTime,
+        &self, prefix: &Prefix, calls: u64, at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         delegate!(self, s => s.record_usage(prefix, calls, at))
     }

@@ -83,10 +83,7 @@ struct Seen {
 }
 
 async fn round<S: Store + Clone + 'static>(
-    api: &Arc<Api<Wrapped<S, Interleave>>>,
-    admin: &ApiKey,
-    figures: &Figures,
-    plan: &Plan,
+    api: &Arc<Api<Wrapped<S, Interleave>>>, admin: &ApiKey, figures: &Figures, plan: &Plan,
     seen: &mut Seen,
 ) {
     let label = plan.label;

@@ -25,9 +25,7 @@ use integration_tests::api::*;
 
 /// `n` authorizer instances on one store and one clock.
 fn fleet<S: Store + Clone + 'static>(
-    store: &S,
-    clock: &FixedClock,
-    n: usize,
+    store: &S, clock: &FixedClock, n: usize,
 ) -> Vec<Arc<Authorizer<S>>> {
     (0..n)
         .map(|_| {
@@ -37,9 +35,7 @@ fn fleet<S: Store + Clone + 'static>(
 }
 
 async fn limited_key<S: Store>(
-    api: &Api<S>,
-    rate: Option<RateLimit>,
-    quota: Option<Quota>,
+    api: &Api<S>, rate: Option<RateLimit>, quota: Option<Quota>,
 ) -> (ApiKey, Token) {
     let (mut k, t) = project_key(TEAM, "metered", &[]);
     k.rate_limit = rate;
@@ -59,9 +55,7 @@ const IN_FLIGHT: usize = 8;
 /// Sends `calls` authorizations spread over the fleet, concurrently (at most [`IN_FLIGHT`] at a
 /// time); how many were allowed.
 async fn burst<S: Store + Clone + 'static>(
-    fleet: &[Arc<Authorizer<S>>],
-    token: &Token,
-    calls: usize,
+    fleet: &[Arc<Authorizer<S>>], token: &Token, calls: usize,
 ) -> usize {
     let gate = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
     let mut tasks = Vec::new();
@@ -258,10 +252,7 @@ integration_tests::on_both_stores!(
 /// calls (and the usage write they start), then `calls` more counted on the wire. How many of
 /// each were allowed, the second batch's requests, and the quota left.
 async fn counted_calls(
-    tag: &str,
-    quota_of: u64,
-    warm: usize,
-    calls: usize,
+    tag: &str, quota_of: u64, warm: usize, calls: usize,
 ) -> Option<(usize, usize, String, u64)> {
     let (store, counter) = integration_tests::counted_dynamo_store(tag).await?;
     let api = Api::new(store);

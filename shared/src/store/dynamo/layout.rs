@@ -105,9 +105,7 @@ pub fn audit_pk(id: &str) -> String {
 
 /// The partitions an audit record is listed in: (`ownerPk`, `teamPk`, `projectPk`).
 pub fn audit_partitions(
-    team: &Ident,
-    prefix: &Prefix,
-    project: Option<&Ident>,
+    team: &Ident, prefix: &Prefix, project: Option<&Ident>,
 ) -> (String, String, Option<String>) {
     (
         format!("AUDITKEY#{team}#{prefix}"),

@@ -58,12 +58,7 @@ fn window_of(item: &Item) -> Result<RateWindow, StoreError> {
 impl Limiter for DynamoStore {
     #[tracing::instrument(skip(self, seen), fields(prefix = %prefix))]
     async fn lease_rate(
-        &self,
-        prefix: &Prefix,
-        window: i64,
-        want: u64,
-        limit: u64,
-        seen: RateWindow,
+        &self, prefix: &Prefix, window: i64, want: u64, limit: u64, seen: RateWindow,
     ) -> Result<Option<Lease>, StoreError> {
         let mut seen = seen;
         for _ in 0..LEASE_ATTEMPTS {
@@ -150,11 +145,7 @@ impl Limiter for DynamoStore {
 
     #[tracing::instrument(skip(self), fields(prefix = %prefix))]
     async fn refill_quota(
-        &self,
-        prefix: &Prefix,
-        amount: u64,
-        last: Option<OffsetDateTime>,
-        now: OffsetDateTime,
+        &self, prefix: &Prefix, amount: u64, last: Option<OffsetDateTime>, now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let req = self
             .counters_update(prefix)
@@ -174,10 +165,7 @@ impl Limiter for DynamoStore {
 
     #[tracing::instrument(skip(self, hash), fields(prefix = %prefix))]
     async fn charge_one(
-        &self,
-        prefix: &Prefix,
-        hash: &SecretHash,
-        now: OffsetDateTime,
+        &self, prefix: &Prefix, hash: &SecretHash, now: OffsetDateTime,
     ) -> Result<Charged, StoreError> {
         let now_s = text(sortable_time(now));
         let req = self

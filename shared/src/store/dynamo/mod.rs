@@ -129,9 +129,7 @@ impl DynamoStore {
     /// `on_condition` from the cancellation reasons of `items` (in their order); a record whose
     /// id exists already fails the whole change.
     async fn change(
-        &self,
-        mut items: Vec<TransactWriteItem>,
-        audit: &AuditRecord,
+        &self, mut items: Vec<TransactWriteItem>, audit: &AuditRecord,
         on_condition: impl FnOnce(&[CancellationReason]) -> StoreError,
     ) -> Result<(), StoreError> {
         let n = items.len();
@@ -200,9 +198,7 @@ impl KeyReader for DynamoStore {
     /// (throttling) are asked for again within [`PAIR_BUDGET`], then the store is unavailable.
     #[tracing::instrument(skip(self), fields(first = %first, second = %second))]
     async fn get_pair(
-        &self,
-        first: &Prefix,
-        second: &Prefix,
+        &self, first: &Prefix, second: &Prefix,
     ) -> Result<(Option<ApiKey>, Option<ApiKey>), StoreError> {
         if first == second {
             let key = self.get(first).await?;
@@ -290,11 +286,7 @@ impl KeyWriter for DynamoStore {
     /// (which returns no item: the answer is `key` at its new version).
     #[tracing::instrument(skip_all, fields(prefix = %key.prefix, expected_version))]
     async fn update_with(
-        &self,
-        key: &ApiKey,
-        expected_version: u64,
-        audit: &AuditRecord,
-        quota: QuotaWrite,
+        &self, key: &ApiKey, expected_version: u64, audit: &AuditRecord, quota: QuotaWrite,
     ) -> Result<ApiKey, StoreError> {
         let mut expr = UpdateExpr::new();
         for (name, value) in mutable_attributes(key) {
@@ -323,11 +315,7 @@ impl KeyWriter for DynamoStore {
     /// transaction.
     #[tracing::instrument(skip_all, fields(prefix = %key.prefix, expected_version))]
     async fn delete(
-        &self,
-        key: &ApiKey,
-        expected_version: u64,
-        at: OffsetDateTime,
-        audit: &AuditRecord,
+        &self, key: &ApiKey, expected_version: u64, at: OffsetDateTime, audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         let mut dead = key.clone();
         dead.status = Status::Deleted;
@@ -390,10 +378,7 @@ impl KeyLister for DynamoStore {
 impl UsageRecorder for DynamoStore {
     #[tracing::instrument(skip(self), fields(prefix = %prefix))]
     async fn record_usage(
-        &self,
-        prefix: &Prefix,
-        calls: u64,
-        at: OffsetDateTime,
+        &self, prefix: &Prefix, calls: u64, at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         match self
             .client

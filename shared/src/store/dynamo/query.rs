@@ -30,10 +30,7 @@ pub struct Filter {
 impl Filter {
     /// Adds `clause`, naming its attribute `#name_placeholder` and value `:value_placeholder`.
     pub fn with(
-        mut self,
-        clause: &str,
-        names: &[(&str, &str)],
-        values: Vec<(&str, AttributeValue)>,
+        mut self, clause: &str, names: &[(&str, &str)], values: Vec<(&str, AttributeValue)>,
     ) -> Self {
         self.clauses.push(clause.to_owned());
         for (k, v) in names {
@@ -71,10 +68,7 @@ pub struct RawPage {
 impl DynamoStore {
     /// One page of `q` decoded as `T`s, its next cursor bound to the query's `fingerprint`.
     pub(super) async fn page<T>(
-        &self,
-        fingerprint: &str,
-        q: PageQuery<'_>,
-        decode: impl Fn(&Item) -> Result<T, StoreError>,
+        &self, fingerprint: &str, q: PageQuery<'_>, decode: impl Fn(&Item) -> Result<T, StoreError>,
     ) -> Result<Page<T>, StoreError> {
         let raw = self.query_page(q).await?;
         Ok(Page {

@@ -31,8 +31,7 @@ pub fn condition_failed(r: &CancellationReason) -> bool {
 impl DynamoStore {
     /// Writes `items` in one transaction.
     pub(super) async fn transact(
-        &self,
-        items: Vec<TransactWriteItem>,
+        &self, items: Vec<TransactWriteItem>,
     ) -> Result<(), TransactFailure> {
         let mut attempt = 0;
         loop {

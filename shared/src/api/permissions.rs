@@ -84,14 +84,12 @@ pub fn authorize(caller: &Caller, action: Action, key: &ApiKey) -> Result<(), Ap
         )));
     }
     if action == Action::Replace {
-        let missing = not_held(caller, key.roles.iter());
-        if !missing.is_empty() {
-            return Err(ApiError::Forbidden(format!(
+        must_hold(caller, key.roles.iter(), |missing| {
+            format!(
                 "Replacing key {} would hand out roles this key does not hold: {}.",
-                key.prefix,
-                missing.join(", ")
-            )));
-        }
+                key.prefix, missing
+            )
+        })?;
     }
     Ok(())
 }
@@ -115,16 +113,12 @@ pub fn may_rearm(caller: &Caller, current: &ApiKey, next: &ApiKey) -> Result<(),
     if !rearms(current, next) {
         return Ok(());
     }
-    let missing = not_held(caller, next.roles.iter());
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(format!(
+    must_hold(caller, next.roles.iter(), |missing| {
+        format!(
             "Making key {} usable again would hand out roles this key does not hold: {}.",
-            current.prefix,
-            missing.join(", ")
-        )))
-    }
+            current.prefix, missing
+        )
+    })
 }
 
 /// The status a new key starts in, or 403 when the caller may not create it.
@@ -144,30 +138,30 @@ pub fn create_status(
     }
 }
 
-/// The roles among `roles` that the caller does not hold (none for an admin).
-pub fn not_held<'r>(caller: &Caller, roles: impl Iterator<Item = &'r Role>) -> Vec<String> {
+/// 403 unless the caller holds every role among `roles` (an admin holds them all); `why` words
+/// the refusal from the roles not held, comma-separated.
+fn must_hold<'r>(
+    caller: &Caller, roles: impl Iterator<Item = &'r Role>, why: impl FnOnce(String) -> String,
+) -> Result<(), ApiError> {
     if caller.is_admin() {
-        return Vec::new();
+        return Ok(());
     }
-    roles
-        .filter(|r| !caller.key.roles.contains(r.as_str()))
-        .map(|r| r.as_str().to_owned())
-        .collect()
+    let missing: Vec<&str> =
+        roles.map(Role::as_str).filter(|r| !caller.key.roles.contains(r)).collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(why(missing.join(", "))))
+    }
 }
 
 /// 403 unless the caller holds every role it grants.
 pub fn may_grant<'r>(
     caller: &Caller, roles: impl Iterator<Item = &'r Role>,
 ) -> Result<(), ApiError> {
-    let missing = not_held(caller, roles);
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(format!(
-            "A key can grant only roles it holds itself; not held: {}.",
-            missing.join(", ")
-        )))
-    }
+    must_hold(caller, roles, |missing| {
+        format!("A key can grant only roles it holds itself; not held: {missing}.")
+    })
 }
 
 /// 403 when a key changes its own expiry, status or roles (replacing or deleting itself stays
@@ -248,16 +242,9 @@ pub fn approves(current: &ApiKey, next: &ApiKey) -> bool {
 /// 403 unless the approver holds every role of the key it approves: approving hands those roles
 /// to whoever holds the key's token.
 pub fn may_approve(caller: &Caller, next: &ApiKey) -> Result<(), ApiError> {
-    let missing = not_held(caller, next.roles.iter());
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(format!(
-            "Approving key {} needs every role it holds; not held: {}.",
-            next.prefix,
-            missing.join(", ")
-        )))
-    }
+    must_hold(caller, next.roles.iter(), |missing| {
+        format!("Approving key {} needs every role it holds; not held: {}.", next.prefix, missing)
+    })
 }
 
 #[cfg(test)]

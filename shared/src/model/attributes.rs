@@ -113,23 +113,44 @@ impl Role {
 }
 string_newtype!(Role);
 
+/// At most `max` items, each parsed by `parse` (an error names the item: "role 3: …"), kept in
+/// the order given with duplicates dropped.
+fn distinct<S: AsRef<str>, T: PartialEq>(
+    items: &[S], max: usize, noun: &str, parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Vec<T>, String> {
+    if items.len() > max {
+        return Err(format!("at most {max} {noun}s"));
+    }
+    let mut out: Vec<T> = Vec::with_capacity(items.len());
+    for (i, s) in items.iter().enumerate() {
+        let item = parse(s.as_ref()).map_err(|m| format!("{noun} {i}: {m}"))?;
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    Ok(out)
+}
+
+/// One label: 1 to 50 characters, no comma (the authorizer's context joins labels with commas)
+/// and no control character.
+fn label(s: &str) -> Result<String, String> {
+    let n = s.chars().count();
+    if n == 0 || n > LABEL_MAX {
+        return Err(format!("must be 1 to {LABEL_MAX} characters"));
+    }
+    if has_control(s) || s.contains(',') {
+        return Err("must not contain commas or control characters".into());
+    }
+    Ok(s.to_owned())
+}
+
 /// At most 50 distinct roles, kept in the order given (duplicates dropped).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Roles(Vec<Role>);
 
 impl Roles {
     pub fn parse<S: AsRef<str>>(items: &[S]) -> Result<Self, String> {
-        if items.len() > ROLES_MAX {
-            return Err(format!("at most {ROLES_MAX} roles"));
-        }
-        let mut out: Vec<Role> = Vec::with_capacity(items.len());
-        for (i, s) in items.iter().enumerate() {
-            let r = Role::parse(s.as_ref()).map_err(|m| format!("role {i}: {m}"))?;
-            if !out.contains(&r) {
-                out.push(r);
-            }
-        }
-        Ok(Roles(out))
+        distinct(items, ROLES_MAX, "role", Role::parse).map(Roles)
     }
     pub fn iter(&self) -> impl Iterator<Item = &Role> {
         self.0.iter()
@@ -154,24 +175,7 @@ pub struct Labels(Vec<String>);
 
 impl Labels {
     pub fn parse<S: AsRef<str>>(items: &[S]) -> Result<Self, String> {
-        if items.len() > LABELS_MAX {
-            return Err(format!("at most {LABELS_MAX} labels"));
-        }
-        let mut out: Vec<String> = Vec::with_capacity(items.len());
-        for (i, s) in items.iter().enumerate() {
-            let s = s.as_ref();
-            let n = s.chars().count();
-            if n == 0 || n > LABEL_MAX {
-                return Err(format!("label {i}: must be 1 to {LABEL_MAX} characters"));
-            }
-            if has_control(s) || s.contains(',') {
-                return Err(format!("label {i}: must not contain commas or control characters"));
-            }
-            if !out.iter().any(|l| l == s) {
-                out.push(s.to_owned());
-            }
-        }
-        Ok(Labels(out))
+        distinct(items, LABELS_MAX, "label", label).map(Labels)
     }
     pub fn as_slice(&self) -> &[String] {
         &self.0

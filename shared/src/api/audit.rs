@@ -13,7 +13,7 @@ use super::fields::{self, QueryParams};
 use super::permissions::{authorize, Action};
 use super::request::{prefix, query};
 use super::response::json_response;
-use super::{record_prefix, AppState, Function, Handler, Reply, Route};
+use super::{record_prefix, AppState, Reply};
 use crate::error::ApiError;
 use crate::model::{parse_time, AuditAction, FieldError, Ident, Status};
 use crate::store::{AuditQuery, AuditScope, Store, MAX_PAGE};
@@ -21,18 +21,10 @@ use crate::token::{KeyKind, Prefix};
 
 const DEFAULT_LIMIT: usize = 20;
 
-/// The function of the audit trail's reads.
-pub struct ListAudit;
-
-impl<S: Store> Handler<S> for ListAudit {
-    const FUNCTION: Function = Function::ListAudit;
-    async fn handle(state: &AppState<S>, route: Route, req: &Request) -> Reply {
-        match route {
-            Route::KeyAudit => key_history(state, req).await,
-            _ => team_activity(state, req).await,
-        }
-    }
-}
+lambda_function!(
+    ListAudit { Route::KeyAudit => key_history, _ => team_activity },
+    "The function of the audit trail's reads."
+);
 
 /// The filters of `GET /audit` (a key's history takes only `limit` and `cursor`).
 struct Filters {

@@ -57,7 +57,7 @@ pub fn with_token(key: &ApiKey, token: &Token) -> Value {
     Value::Object(body)
 }
 
-one_route_function!(CreateKey => create, "The function of `POST /keys`.");
+lambda_function!(CreateKey => create, "The function of `POST /keys`.");
 
 async fn create<S: Store>(state: &AppState<S>, req: &Request) -> Reply {
     let claim = Claim::from_request(req)?;

@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::model::{Actor, AuditAction, AuditRecord, Changes};
 use crate::store::{Conflict, Store, StoreError};
 
-one_route_function!(DeleteKey => delete, "The function of `DELETE /keys/{prefix}`.");
+lambda_function!(DeleteKey => delete, "The function of `DELETE /keys/{prefix}`.");
 
 async fn delete<S: Store>(state: &AppState<S>, req: &Request) -> Reply {
     let change = KeyChange::of(req)?;

@@ -224,9 +224,7 @@ pub fn texts(v: &Value) -> Result<Vec<&str>, String> {
 
 /// A whole number in `min..=max`.
 pub fn integer(v: &Value, min: u64, max: u64) -> Result<u64, String> {
-    v.as_u64()
-        .filter(|n| (min..=max).contains(n))
-        .ok_or_else(|| format!("must be a whole number from {min} to {max}"))
+    crate::model::whole(Some(v), min, max)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use super::fields::{self, QueryParams};
 use super::permissions::{authorize, visible, Action};
 use super::request::{prefix, query};
 use super::response::{etag, json_response};
-use super::{record_prefix, AppState, Function, Handler, Reply, Route};
+use super::{record_prefix, AppState, Reply};
 use crate::error::ApiError;
 use crate::model::Status;
 use crate::model::{FieldError, Ident, NAME_MAX};
@@ -19,19 +19,10 @@ use crate::token::KeyKind;
 const PARAMS: &[&str] = &["projectId", "keyType", "status", "search", "limit", "cursor"];
 const DEFAULT_LIMIT: usize = 20;
 
-/// The function of `GET /keys` and `GET /keys/{prefix}`.
-pub struct ListKeys;
-
-impl<S: Store> Handler<S> for ListKeys {
-    const FUNCTION: Function = Function::ListKeys;
-    async fn handle(state: &AppState<S>, route: Route, req: &Request) -> Reply {
-        match route {
-            Route::GetKey => get_one(state, req).await,
-            Route::Me => me(state, req).await,
-            _ => list(state, req).await,
-        }
-    }
-}
+lambda_function!(
+    ListKeys { Route::GetKey => get_one, Route::Me => me, _ => list },
+    "The function of `GET /keys`, `GET /keys/{prefix}` and `GET /me`."
+);
 
 async fn get_one<S: Store>(state: &AppState<S>, req: &Request) -> Reply {
     let claim = Claim::from_request(req)?;

@@ -14,19 +14,28 @@ use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::store::Store;
 
-/// A function of one route: the unit struct `$name` (also its [`Function`]), whose [`Handler`]
-/// answers that route with `$answer(state, req)`.
-macro_rules! one_route_function {
+/// A Lambda function's handler: the unit struct `$name` (also its [`Function`]), whose
+/// [`Handler`] answers each of its routes with `answer(state, req)`: one route with
+/// `lambda_function!(Name => answer, "doc")`, several with
+/// `lambda_function!(Name { Route::A => a, _ => b }, "doc")`.
+macro_rules! lambda_function {
     ($name:ident => $answer:ident, $doc:literal) => {
+        lambda_function!($name { _ => $answer }, $doc);
+    };
+    ($name:ident { $($route:pat => $answer:ident),+ $(,)? }, $doc:literal) => {
         #[doc = $doc]
         pub struct $name;
 
         impl<S: Store> super::Handler<S> for $name {
             const FUNCTION: super::Function = super::Function::$name;
-            fn handle<'a>(
-                state: &'a super::AppState<S>, _route: super::Route, req: &'a lambda_http::Request,
-            ) -> impl std::future::Future<Output = super::Reply> + Send + 'a {
-                $answer(state, req)
+            async fn handle(
+                state: &super::AppState<S>, route: super::Route, req: &lambda_http::Request,
+            ) -> super::Reply {
+                #[allow(unused_imports)]
+                use super::Route;
+                match route {
+                    $($route => $answer(state, req).await,)+
+                }
             }
         }
     };

@@ -16,7 +16,7 @@ use crate::store::Store;
 /// The longest grace period: one day.
 pub const MAX_GRACE_SECONDS: u64 = 86_400;
 
-one_route_function!(ReplaceKey => replace, "The function of `POST /keys/{prefix}/replace`.");
+lambda_function!(ReplaceKey => replace, "The function of `POST /keys/{prefix}/replace`.");
 
 async fn replace<S: Store>(state: &AppState<S>, req: &Request) -> Reply {
     let change = KeyChange::of(req)?;

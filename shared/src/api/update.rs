@@ -24,7 +24,7 @@ pub const FIELDS: &[&str] = &[
     "expiresAt", "rateLimit", "quota", "quotaTopUp",
 ];
 
-one_route_function!(UpdateKey => update, "The function of `PATCH /keys/{prefix}`.");
+lambda_function!(UpdateKey => update, "The function of `PATCH /keys/{prefix}`.");
 
 /// The validated body.
 struct Patched {

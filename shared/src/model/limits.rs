@@ -159,7 +159,8 @@ pub struct RateWindow {
     pub used: u64,
 }
 
-fn whole(v: Option<&Value>, min: u64, max: u64) -> Result<u64, String> {
+/// A whole number in `min..=max` (absent is refused too).
+pub fn whole(v: Option<&Value>, min: u64, max: u64) -> Result<u64, String> {
     v.and_then(Value::as_u64)
         .filter(|n| (min..=max).contains(n))
         .ok_or_else(|| format!("must be a whole number from {min} to {max}"))

@@ -147,21 +147,16 @@ pub async fn run(store: DynamoStore, counter: &CallCounter, n: usize) -> Vec<OpR
         )
         .await,
     );
+    // the project keys the creates made, in turn
+    let key_path =
+        |i: usize, tail: &str| format!("/keys/{}{tail}", project_keys[i % project_keys.len()]);
     out.push(
         b.op(
             "get",
             "GET /keys/{prefix}",
             n,
             200,
-            |i| {
-                request(
-                    "GET",
-                    &format!("/keys/{}", project_keys[i % project_keys.len()]),
-                    "",
-                    None,
-                    by,
-                )
-            },
+            |i| request("GET", &key_path(i, ""), "", None, by),
             |_, _| {},
         )
         .await,
@@ -210,13 +205,7 @@ pub async fn run(store: DynamoStore, counter: &CallCounter, n: usize) -> Vec<OpR
             200,
             |i| {
                 let body = json!({ "description": format!("revision {i}") });
-                request(
-                    "PATCH",
-                    &format!("/keys/{}", project_keys[i % project_keys.len()]),
-                    "",
-                    Some(&body),
-                    by,
-                )
+                request("PATCH", &key_path(i, ""), "", Some(&body), by)
             },
             |_, _| {},
         )
@@ -229,12 +218,11 @@ pub async fn run(store: DynamoStore, counter: &CallCounter, n: usize) -> Vec<OpR
             n,
             200,
             |i| {
-                let body = json!({ "gracePeriodSeconds": 60 });
                 request(
                     "POST",
-                    &format!("/keys/{}/replace", project_keys[i % project_keys.len()]),
+                    &key_path(i, "/replace"),
                     "",
-                    Some(&body),
+                    Some(&json!({ "gracePeriodSeconds": 60 })),
                     by,
                 )
             },

@@ -12,16 +12,7 @@ use std::process::Command;
 /// variables cargo sets for this test, which would make the nested build rebuild everything).
 fn debug_authorize() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    for (k, _) in std::env::vars_os() {
-        let Some(k) = k.to_str() else { continue };
-        if k.starts_with("CARGO_PKG_")
-            || k.starts_with("CARGO_MANIFEST_")
-            || matches!(k, "CARGO_CRATE_NAME" | "CARGO_PRIMARY_PACKAGE" | "OUT_DIR")
-        {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = integration_tests::runtime_api::cargo_command();
     let out = cmd
         .args(["build", "--bin", "authorize", "--manifest-path"])
         .arg(root.join("Cargo.toml"))

@@ -40,22 +40,22 @@ pub fn events_caller() -> ApiKey {
 
 /// A key record (and its token) written straight to the store, as if created earlier.
 pub fn team_key(team: &str, user: &str, roles: &[&str]) -> (ApiKey, Token) {
-    let (mut k, t) = sample_key_with_token(KeyKind::Team);
-    k.team_id = id(team);
+    let (mut k, t) = key_of(KeyKind::Team, team, roles, &format!("{user}'s key"));
     k.user_id = Some(id(user));
-    k.roles = Roles::parse(roles).unwrap();
-    k.name = KeyName::parse(&format!("{user}'s key")).unwrap();
-    k.created_at = START;
-    k.updated_at = START;
     (k, t)
 }
 
 pub fn project_key(team: &str, project: &str, roles: &[&str]) -> (ApiKey, Token) {
-    let (mut k, t) = sample_key_with_token(KeyKind::Project);
-    k.team_id = id(team);
+    let (mut k, t) = key_of(KeyKind::Project, team, roles, &format!("{project} service key"));
     k.project_id = Some(id(project));
+    (k, t)
+}
+
+fn key_of(kind: KeyKind, team: &str, roles: &[&str], name: &str) -> (ApiKey, Token) {
+    let (mut k, t) = sample_key_with_token(kind);
+    k.team_id = id(team);
     k.roles = Roles::parse(roles).unwrap();
-    k.name = KeyName::parse(&format!("{project} service key")).unwrap();
+    k.name = KeyName::parse(name).unwrap();
     k.created_at = START;
     k.updated_at = START;
     (k, t)

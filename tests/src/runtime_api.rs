@@ -313,3 +313,21 @@ impl Function {
         (out, err)
     }
 }
+
+/// A `cargo` command without the per-package variables cargo sets for this test process
+/// (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, ...). Build scripts may watch them — ring's does
+/// (`rerun-if-env-changed=CARGO_MANIFEST_DIR`) — so a nested build that saw them would rebuild
+/// ring and everything above it, and `cargo lambda watch` would then rebuild it again.
+pub fn cargo_command() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    for (k, _) in std::env::vars_os() {
+        let Some(k) = k.to_str() else { continue };
+        if k.starts_with("CARGO_PKG_")
+            || k.starts_with("CARGO_MANIFEST_")
+            || matches!(k, "CARGO_CRATE_NAME" | "CARGO_PRIMARY_PACKAGE" | "OUT_DIR")
+        {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}

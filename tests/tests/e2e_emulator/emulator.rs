@@ -39,34 +39,11 @@ pub fn on_path(name: &str) -> bool {
     })
 }
 
-/// `cargo`, as the test was started by (or from PATH).
-fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
-}
-
-/// A `cargo` command without the per-package variables cargo sets for this test process
-/// (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, ...). Build scripts may watch them — ring's does
-/// (`rerun-if-env-changed=CARGO_MANIFEST_DIR`) — so a nested build that saw them would rebuild
-/// ring and everything above it, and `cargo lambda watch` would then rebuild it again.
-fn cargo_command() -> Command {
-    let mut cmd = Command::new(cargo());
-    for (k, _) in std::env::vars_os() {
-        let Some(k) = k.to_str() else { continue };
-        if k.starts_with("CARGO_PKG_")
-            || k.starts_with("CARGO_MANIFEST_")
-            || matches!(k, "CARGO_CRATE_NAME" | "CARGO_PRIMARY_PACKAGE" | "OUT_DIR")
-        {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
-}
-
 /// Builds `bins` the way `cargo lambda watch` does (`cargo run --manifest-path <root>/Cargo.toml
 /// --bin <bin>`: dev profile, workspace features), all in one cargo call.
 pub fn build(root: &Path, bins: &[&str]) {
     let started = Instant::now();
-    let mut cmd = cargo_command();
+    let mut cmd = integration_tests::runtime_api::cargo_command();
     cmd.arg("build").arg("--manifest-path").arg(root.join("Cargo.toml")).current_dir(root);
     for b in bins {
         cmd.args(["--bin", b]);
@@ -143,7 +120,7 @@ impl Emulator {
             let port = free_port();
             let log = dir.join(format!("e2e-emulator-{port}.log"));
             let log_file = std::fs::File::create(&log).unwrap();
-            let mut cmd = cargo_command();
+            let mut cmd = integration_tests::runtime_api::cargo_command();
             cmd.args(["lambda", "watch", "--ignore-changes", "--invoke-address"])
                 .arg("127.0.0.1")
                 .arg("--invoke-port")

@@ -77,6 +77,14 @@ impl Harness {
         self.auth.handle(event).await.map_err(|e| e.to_string())
     }
 
+    /// A stored [`full_key`], its token noted for the log scan.
+    async fn stored_full_key(&self) -> (ApiKey, Token) {
+        let (key, token) = full_key();
+        self.put(&key).await;
+        self.note(token.expose());
+        (key, token)
+    }
+
     async fn put(&self, key: &ApiKey) {
         self.store.create(key, &shared::testing::audit_of(key)).await.expect("create");
     }
@@ -160,8 +168,7 @@ async fn a_valid_key_is_allowed_in_all_three_formats_with_the_full_context() {
         return;
     };
     // given a stored project key and a stored team key
-    let (key, token) = full_key();
-    h.put(&key).await;
+    let (key, token) = h.stored_full_key().await;
     let (team, team_token) = sample_key_with_token(KeyKind::Team);
     h.put(&team).await;
     let t = token.expose();
@@ -228,10 +235,8 @@ async fn missing_empty_malformed_wrong_tag_and_bad_checksum_cost_no_store_call()
     let Some(h) = harness(StdDuration::ZERO).await else {
         return;
     };
-    let (key, token) = full_key();
-    h.put(&key).await;
+    let (_key, token) = h.stored_full_key().await;
     let t = token.expose();
-    h.note(t);
 
     // no key at all, or an empty one: Missing (401)
     assert_eq!(h.decide(None).await, Decision::Missing);
@@ -384,8 +389,7 @@ async fn disabling_or_deleting_a_key_takes_effect_on_the_very_next_call() {
     let Some(h) = harness(StdDuration::ZERO).await else {
         return;
     };
-    let (key, token) = full_key();
-    h.put(&key).await;
+    let (key, token) = h.stored_full_key().await;
     let t = token.expose();
     assert!(matches!(h.decide(Some(t)).await, Decision::Allow(_)));
 
@@ -688,10 +692,8 @@ async fn a_hundred_calls_in_a_minute_write_usage_once_and_the_counter_ends_right
     let Some(h) = harness(StdDuration::ZERO).await else {
         return;
     };
-    let (key, token) = full_key();
-    h.put(&key).await;
+    let (key, token) = h.stored_full_key().await;
     let t = token.expose();
-    h.note(t);
     let start = h.now();
 
     // 100 allowed calls spread over 50 seconds, through decide and the Lambda handler
@@ -777,10 +779,8 @@ async fn the_rest_policy_resource_covers_every_route_of_the_stage_and_nothing_el
     let Some(h) = harness(StdDuration::ZERO).await else {
         return;
     };
-    let (key, token) = full_key();
-    h.put(&key).await;
+    let (_key, token) = h.stored_full_key().await;
     let t = token.expose();
-    h.note(t);
     let base = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod";
     let routes = [
         "GET/",
@@ -830,8 +830,7 @@ async fn with_a_cache_ttl_allows_are_reused_until_it_passes_and_refusals_never()
     let Some(h) = harness(StdDuration::from_secs(30)).await else {
         return;
     };
-    let (key, token) = full_key();
-    h.put(&key).await;
+    let (key, token) = h.stored_full_key().await;
     let t = token.expose();
     assert!(matches!(h.decide(Some(t)).await, Decision::Allow(_)));
     assert_eq!(h.gets(), 1);

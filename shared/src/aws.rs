@@ -159,12 +159,9 @@ pub async fn dynamo_store(config: &Config) -> Result<DynamoStore, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn lambda_env(pairs: &[(&str, &str)]) -> Result<LambdaEnv, ConfigError> {
-        let m: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        LambdaEnv::from_lookup(|k| m.get(k).cloned())
+        LambdaEnv::from_lookup(crate::testing::env_of(pairs))
     }
 
     #[test]

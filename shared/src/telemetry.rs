@@ -171,12 +171,9 @@ pub fn init_cli() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn settings(pairs: &[(&str, &str)]) -> LogSettings {
-        let m: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        LogSettings::from_lookup(|k| m.get(k).cloned(), LogFormat::Json)
+        LogSettings::from_lookup(crate::testing::env_of(pairs), LogFormat::Json)
     }
 
     fn enabled(s: &LogSettings, target: &str, level: Level) -> bool {

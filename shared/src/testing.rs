@@ -74,3 +74,9 @@ impl std::io::Write for LogBuffer {
         Ok(())
     }
 }
+
+/// An environment of `pairs`, as a lookup for the `from_lookup` constructors of the
+/// configuration types.
+pub fn env_of<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+    move |k| pairs.iter().find(|(name, _)| *name == k).map(|(_, v)| (*v).to_owned())
+}

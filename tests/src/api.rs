@@ -258,12 +258,17 @@ impl<S: Store> Api<S> {
     }
 
     /// `PATCH /keys/{prefix}` of `key` with `body`, by `by`.
-    pub async fn patch(&self, by: &ApiKey, key: &ApiKey, body: Value) -> Answer {
+    pub async fn patch(&self, by: &ApiKey, key: &(impl KeyRef + ?Sized), body: Value) -> Answer {
         self.send(Call::new("PATCH", path(key)).by(by).json(body)).await
     }
 
+    /// `GET /keys/{prefix}` of `key`, by `by`.
+    pub async fn get(&self, by: &ApiKey, key: &(impl KeyRef + ?Sized)) -> Answer {
+        self.send(Call::new("GET", path(key)).by(by)).await
+    }
+
     /// `DELETE /keys/{prefix}` of `key`, by `by`.
-    pub async fn delete(&self, by: &ApiKey, key: &ApiKey) -> Answer {
+    pub async fn delete(&self, by: &ApiKey, key: &(impl KeyRef + ?Sized)) -> Answer {
         self.send(Call::new("DELETE", path(key)).by(by)).await
     }
 
@@ -316,8 +321,31 @@ pub async fn p1_key<S: Store>(api: &Api<S>, roles: &[&str]) -> (ApiKey, Token) {
     (k, t)
 }
 
-pub fn path(key: &ApiKey) -> String {
-    format!("/keys/{}", key.prefix)
+pub fn path(key: &(impl KeyRef + ?Sized)) -> String {
+    format!("/keys/{}", key.prefix_str())
+}
+
+/// A key named in a request path: a stored key, or its prefix as an answer gave it.
+pub trait KeyRef {
+    fn prefix_str(&self) -> &str;
+}
+
+impl KeyRef for ApiKey {
+    fn prefix_str(&self) -> &str {
+        self.prefix.as_str()
+    }
+}
+
+impl KeyRef for str {
+    fn prefix_str(&self) -> &str {
+        self
+    }
+}
+
+impl KeyRef for String {
+    fn prefix_str(&self) -> &str {
+        self
+    }
 }
 
 pub fn replace_path(key: &ApiKey) -> String {

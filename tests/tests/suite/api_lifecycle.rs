@@ -217,7 +217,7 @@ async fn deleted_keys_are_gone<S: Store>(store: S) {
     // then a tombstone is left
     assert_eq!(api.stored(&k).await.status, Status::Deleted);
     // and every route treats it as unknown
-    api.send(Call::new("GET", path(&k)).by(&team.admin)).await.expect(404);
+    api.get(&team.admin, &k).await.expect(404);
     api.send(Call::new("POST", replace_path(&k)).by(&team.admin)).await.expect(404);
     api.patch(&team.admin, &k, json!({"name": "back"})).await.expect(404);
     api.patch(&team.admin, &k, json!({"status": "Active"})).await.expect(404);
@@ -235,8 +235,8 @@ async fn deleted_keys_are_gone<S: Store>(store: S) {
     // a team key that deletes itself is gone the same way: it no longer calls at all (its
     // authorizer context, even from a cache, is refused on the next management request)
     api.delete(&team.user2, &team.user2).await.expect(204);
-    api.send(Call::new("GET", path(&team.user2)).by(&team.user2)).await.expect(401);
-    api.send(Call::new("GET", path(&team.user2)).by(&team.admin)).await.expect(404);
+    api.get(&team.user2, &team.user2).await.expect(401);
+    api.get(&team.admin, &team.user2).await.expect(404);
 }
 
 async fn lists_page_search_and_filter<S: Store>(store: S) {

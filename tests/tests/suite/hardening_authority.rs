@@ -410,21 +410,9 @@ async fn no_key_outgrows_its_limits<S: Store + Clone + 'static>(store: S) {
         .create(&team.pa_p1, json!({"name": "fast", "projectId": "p1", "isHighPriority": true}))
         .await;
     expect(a, 403, "create high priority");
-    let a = api
-        .send(
-            Call::new("PATCH", format!("/keys/{sooner}"))
-                .by(&team.pa_p1)
-                .json(json!({"isHighPriority": true})),
-        )
-        .await;
+    let a = api.patch(&team.pa_p1, &sooner, json!({"isHighPriority": true})).await;
     expect(a, 403, "set high priority");
-    let a = api
-        .send(
-            Call::new("PATCH", format!("/keys/{sooner}"))
-                .by(&team.admin)
-                .json(json!({"isHighPriority": true})),
-        )
-        .await;
+    let a = api.patch(&team.admin, &sooner, json!({"isHighPriority": true})).await;
     expect(a, 200, "admin sets high priority");
     // webhooks carry no credentials and no fragment
     for url in [
@@ -445,52 +433,22 @@ async fn no_key_outgrows_its_limits<S: Store + Clone + 'static>(store: S) {
     let pending = a.body["prefix"].as_str().unwrap().to_owned();
     assert_eq!(a.body["status"], "Pending");
     expect(a, 201, "member creates");
-    let a = api
-        .send(
-            Call::new("PATCH", format!("/keys/{pending}"))
-                .by(&team.pa_p2)
-                .json(json!({"status": "Active"})),
-        )
-        .await;
+    let a = api.patch(&team.pa_p2, &pending, json!({"status": "Active"})).await;
     expect(a, 403, "another project's admin approves");
     let (weak, _) = team_key(TEAM, "weak-pa", &["project-admin:p1"]);
     api.put(&weak).await;
-    let a = api
-        .send(
-            Call::new("PATCH", format!("/keys/{pending}"))
-                .by(&weak)
-                .json(json!({"status": "Active"})),
-        )
-        .await;
+    let a = api.patch(&weak, &pending, json!({"status": "Active"})).await;
     expect(a, 403, "approve without the key's roles");
-    let a = api
-        .send(
-            Call::new("PATCH", format!("/keys/{pending}"))
-                .by(&team.pa_p1)
-                .json(json!({"status": "Active"})),
-        )
-        .await;
+    let a = api.patch(&team.pa_p1, &pending, json!({"status": "Active"})).await;
     assert_eq!(a.body["approvedBy"], "pat");
     expect(a, 200, "approve with the roles");
     // an approver that expires must bound the approved key's expiry
     let a = api.create(&team.pm_p1, json!({"name": "pending 2", "projectId": "p1"})).await;
     let pending2 = a.body["prefix"].as_str().unwrap().to_owned();
     expect(a, 201, "member creates again");
-    let a = api
-        .send(
-            Call::new("PATCH", format!("/keys/{pending2}"))
-                .by(&svc)
-                .json(json!({"status": "Active"})),
-        )
-        .await;
+    let a = api.patch(&svc, &pending2, json!({"status": "Active"})).await;
     expect(a, 400, "approve a never-expiring key by an expiring approver");
-    let a = api
-        .send(
-            Call::new("PATCH", format!("/keys/{pending2}"))
-                .by(&svc)
-                .json(json!({"status": "Active", "expiresAt": expiry(5)})),
-        )
-        .await;
+    let a = api.patch(&svc, &pending2, json!({"status": "Active", "expiresAt": expiry(5)})).await;
     expect(a, 200, "approve with a bounded expiry");
     eprintln!("hardening self_limits: {tried} cases, {refused} refused as they should");
 }
@@ -531,9 +489,9 @@ async fn management_round_trips() {
     let admin = &team.admin;
     let a = api.create(admin, json!({"name": "rt", "projectId": "p1"})).await;
     check("create", a, 201, "GetItem 1, TransactWriteItems 1");
-    let a = api.send(Call::new("GET", path(&k)).by(admin)).await;
+    let a = api.get(admin, &k).await;
     check("get", a, 200, "BatchGetItem 1");
-    let a = api.send(Call::new("GET", path(admin)).by(admin)).await;
+    let a = api.get(admin, admin).await;
     check("get itself", a, 200, "GetItem 1");
     let a = api.send(Call::new("GET", "/me").by(admin)).await;
     check("me", a, 200, "GetItem 1");

@@ -267,6 +267,11 @@ impl<S: Store> Api<S> {
         self.send(Call::new("GET", path(key)).by(by)).await
     }
 
+    /// `POST /keys/{prefix}/replace` of `key` with `body`, by `by`.
+    pub async fn replace(&self, by: &ApiKey, key: &(impl KeyRef + ?Sized), body: Value) -> Answer {
+        self.send(Call::new("POST", format!("{}/replace", path(key))).by(by).json(body)).await
+    }
+
     /// `DELETE /keys/{prefix}` of `key`, by `by`.
     pub async fn delete(&self, by: &ApiKey, key: &(impl KeyRef + ?Sized)) -> Answer {
         self.send(Call::new("DELETE", path(key)).by(by)).await

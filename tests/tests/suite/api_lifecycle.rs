@@ -147,14 +147,7 @@ async fn replace_with_a_grace_period<S: Store>(store: S) {
     let team = Team::seed(&api).await;
     let (k, old) = p1_key(&api, &[]).await;
     // when replaced with five minutes of grace
-    let a = api
-        .send(
-            Call::new("POST", replace_path(&k))
-                .by(&team.pa_p1)
-                .json(json!({"gracePeriodSeconds": 300})),
-        )
-        .await
-        .expect(200);
+    let a = api.replace(&team.pa_p1, &k, json!({"gracePeriodSeconds": 300})).await.expect(200);
     let new = Token::parse(a.body["key"].as_str().unwrap()).unwrap();
     // then the prefix stays, the secret changes, the token is shown once
     assert_eq!(new.prefix(), &k.prefix);
@@ -190,14 +183,7 @@ async fn replace_with_a_grace_period<S: Store>(store: S) {
     assert_eq!(stored.match_secret(&new, now), SecretMatch::None);
     assert_eq!(stored.match_secret(&old, now), SecretMatch::None);
     // the longest grace is a day
-    let a = api
-        .send(
-            Call::new("POST", replace_path(&k))
-                .by(&team.admin)
-                .json(json!({"gracePeriodSeconds": 86400})),
-        )
-        .await
-        .expect(200);
+    let a = api.replace(&team.admin, &k, json!({"gracePeriodSeconds": 86400})).await.expect(200);
     let stored = api.stored(&k).await;
     assert_eq!(stored.previous.unwrap().valid_until, now + Duration::days(1));
     assert_eq!(a.body["version"], 4);

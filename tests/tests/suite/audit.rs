@@ -80,11 +80,7 @@ async fn every_change_yields_exactly_one_record<S: Store>(store: S) {
     assert_eq!(h[2].changes["name"], (json!("audited"), json!("renamed")));
     // replaced, with its grace period
     let before = history(&api, &k).await;
-    api.send(
-        Call::new("POST", replace_path(&k)).by(&team.pa_p1).json(json!({"gracePeriodSeconds": 60})),
-    )
-    .await
-    .expect(200);
+    api.replace(&team.pa_p1, &k, json!({"gracePeriodSeconds": 60})).await.expect(200);
     let after = history(&api, &k).await;
     expect_one(
         &before,
@@ -327,14 +323,7 @@ async fn no_secret_in_any_record<S: Store>(store: S) {
     let a = api.create(&team.admin, json!({"name": "s", "projectId": "p1"})).await.expect(201);
     secrets.push(a.body["key"].as_str().unwrap().to_owned());
     let k = api.stored_prefix(a.body["prefix"].as_str().unwrap()).await;
-    let r = api
-        .send(
-            Call::new("POST", replace_path(&k))
-                .by(&team.admin)
-                .json(json!({"gracePeriodSeconds": 30})),
-        )
-        .await
-        .expect(200);
+    let r = api.replace(&team.admin, &k, json!({"gracePeriodSeconds": 30})).await.expect(200);
     secrets.push(r.body["key"].as_str().unwrap().to_owned());
     let stored = api.stored(&k).await;
     secrets.push(stored.secret_hash.as_str().to_owned());

@@ -290,13 +290,7 @@ async fn management_re_checks_its_caller<S: Store + Clone + 'static>(store: S) {
     let (admin, _) = team_key(TEAM, "admin-grace", &["admin"]);
     api.put(&admin).await;
     let old = AuthContext::of(&admin);
-    api.send(
-        Call::new("POST", replace_path(&admin))
-            .by(&team.admin)
-            .json(json!({"gracePeriodSeconds": 60})),
-    )
-    .await
-    .expect(200);
+    api.replace(&team.admin, &admin, json!({"gracePeriodSeconds": 60})).await.expect(200);
     api.send(Call::new("GET", "/keys").with_context(Some(old.clone()))).await.expect(200);
     api.clock.advance(Duration::seconds(61));
     let before = snapshot(&api, &[&victim]).await;

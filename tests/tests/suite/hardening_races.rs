@@ -405,11 +405,7 @@ async fn authorizations_during_replaces<S: Store + Clone + 'static>(store: S) {
     for r in 1..=20usize {
         let grace = r % 2 == 0;
         let a = api
-            .send(
-                Call::new("POST", replace_path(&key))
-                    .by(&admin)
-                    .json(json!({ "gracePeriodSeconds": if grace { 60 } else { 0 } })),
-            )
+            .replace(&admin, &key, json!({ "gracePeriodSeconds": if grace { 60 } else { 0 } }))
             .await;
         figures.answer(&a);
         assert_eq!(a.status, 200, "replace {r}: {}", a.text);

@@ -343,6 +343,20 @@ def top_message(page: Page):
     return page.locator("#messages")
 
 
+def confirm_replace(page: Page, server: Server) -> str:
+    """Confirms "Replace API Key" (a permanent action), reads the new key from the dialog that
+    shows it once, notes it as a secret for the leak checks and closes the dialog."""
+    confirm = page.get_by_role("dialog", name="Replace API Key")
+    expect(confirm).to_contain_text("This is a permanent action")
+    confirm.get_by_role("button", name="Replace Key").click()
+    dialog = page.get_by_role("dialog", name="Your new API key")
+    token = dialog.get_by_label("Your new API key").input_value()
+    server.secrets.add(token)
+    expect(dialog).to_contain_text("Important: copy this key now, it will not be shown again.")
+    dialog.get_by_role("button", name="I have copied it").click()
+    return token
+
+
 def row(page: Page, name: str):
     return page.locator("tbody tr").filter(has_text=name)
 

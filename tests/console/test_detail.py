@@ -3,7 +3,7 @@ version, Replace Key (shown once, grace period), Delete."""
 
 from playwright.sync_api import expect
 
-from conftest import row, shot, sign_in, top_message, uniq
+from conftest import confirm_replace, row, shot, sign_in, top_message, uniq
 
 UPDATED = "The API key has been updated."
 
@@ -96,14 +96,7 @@ def test_replace_key_shows_the_new_key_once_and_the_old_one_stops(page, server, 
     k = open_detail(page, server, api, "rotating")
     expect(page.get_by_text("This is a permanent action")).to_be_visible()
     page.get_by_role("button", name="Replace Key").click()
-    confirm = page.get_by_role("dialog", name="Replace API Key")
-    expect(confirm).to_contain_text("permanent")
-    confirm.get_by_role("button", name="Replace Key").click()
-    dialog = page.get_by_role("dialog", name="Your new API key")
-    token = dialog.get_by_label("Your new API key").input_value()
-    server.secrets.add(token)
-    expect(dialog).to_contain_text("Important: copy this key now, it will not be shown again.")
-    dialog.get_by_role("button", name="I have copied it").click()
+    token = confirm_replace(page, server)
     expect(top_message(page)).to_contain_text("has been replaced")
     assert token != k["key"] and token.startswith("sk-project-" + k["prefix"])
     assert api.works(token) and not api.works(k["key"])
@@ -116,11 +109,7 @@ def test_replace_with_a_grace_period_keeps_the_old_key_working(page, server, api
     expect(page.locator("[data-field=gracePeriodSeconds] .field-error")).to_be_visible()
     page.get_by_label("Grace period").fill("300")
     page.get_by_role("button", name="Replace Key").click()
-    page.get_by_role("dialog", name="Replace API Key").get_by_role("button", name="Replace Key").click()
-    dialog = page.get_by_role("dialog", name="Your new API key")
-    token = dialog.get_by_label("Your new API key").input_value()
-    server.secrets.add(token)
-    dialog.get_by_role("button", name="I have copied it").click()
+    token = confirm_replace(page, server)
     expect(top_message(page)).to_contain_text("stops working in 300 seconds")
     assert api.works(token) and api.works(k["key"])
 

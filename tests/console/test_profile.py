@@ -2,7 +2,7 @@
 
 from playwright.sync_api import expect
 
-from conftest import shot, sign_in, top_message, uniq
+from conftest import confirm_replace, shot, sign_in, top_message, uniq
 
 
 def test_a_user_replaces_their_own_team_key(page, server, api):
@@ -16,13 +16,7 @@ def test_a_user_replaces_their_own_team_key(page, server, api):
     expect(button).to_have_class("danger")
     shot(page, server, "profile")
     button.click()
-    confirm = page.get_by_role("dialog", name="Replace API Key")
-    expect(confirm).to_contain_text("This is a permanent action")
-    confirm.get_by_role("button", name="Replace Key").click()
-    dialog = page.get_by_role("dialog", name="Your new API key")
-    token = dialog.get_by_label("Your new API key").input_value()
-    server.secrets.add(token)
-    dialog.get_by_role("button", name="I have copied it").click()
+    token = confirm_replace(page, server)
     expect(top_message(page)).to_contain_text("You are now signed in with the new key")
     assert not api.works(mine["key"]) and api.works(token)
     # the session goes on with the new key

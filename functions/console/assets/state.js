@@ -34,6 +34,16 @@ export function update(change) {
   for (const fn of listeners) fn(state);
 }
 
+/** Marks a paged list (`keys`, `activity`) as loading; a new query (not "load more") empties it. */
+export function startLoading(list, more) {
+  list.loading = true;
+  if (!more) {
+    list.items = [];
+    list.nextCursor = null;
+    list.loaded = false;
+  }
+}
+
 export function sessionKey() {
   try {
     return sessionStorage.getItem(SLOT);

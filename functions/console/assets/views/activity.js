@@ -2,7 +2,7 @@
 // API's filters (project, actor, action, since, until), newest first, "Load more".
 
 import { api } from '../api.js';
-import { state, update } from '../state.js';
+import { state, update, startLoading } from '../state.js';
 import { html, raw, fromLocalInput } from '../dom.js';
 import { showError } from '../ui.js';
 import { showFieldErrors, clearFieldErrors, fieldError } from '../forms.js';
@@ -18,14 +18,7 @@ async function load(more = false) {
   const q = more ? query : (query += 1);
   const since = fromLocalInput(f.since);
   const until = fromLocalInput(f.until);
-  update((s) => {
-    s.activity.loading = true;
-    if (!more) {
-      s.activity.items = [];
-      s.activity.nextCursor = null;
-      s.activity.loaded = false;
-    }
-  });
+  update((s) => startLoading(s.activity, more));
   try {
     const page = await api.audit({
       projectId: f.projectId, actor: f.actor.trim(), action: f.action,

@@ -4,7 +4,7 @@
 // per-row reflow.
 
 import { api } from '../api.js';
-import { state, update } from '../state.js';
+import { state, update, startLoading } from '../state.js';
 import { html, raw, when, initials, copyText } from '../dom.js';
 import { flash, showError } from '../ui.js';
 import { confirmDialog } from '../dialogs.js';
@@ -153,13 +153,8 @@ export async function load({ more = false } = {}) {
   const f = s.filters;
   const query = more ? s.query : s.query + 1;
   update((st) => {
-    st.keys.loading = true;
+    startLoading(st.keys, more);
     st.keys.query = query;
-    if (!more) {
-      st.keys.items = [];
-      st.keys.nextCursor = null;
-      st.keys.loaded = false;
-    }
   });
   try {
     const params = { projectId: f.projectId, keyType: f.keyType, status: f.status, search: f.search.trim(), limit: PAGE };

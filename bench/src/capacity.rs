@@ -79,23 +79,16 @@ impl Intercept for Capacity {
         &self, context: &mut BeforeSerializationInterceptorContextMut<'_>,
         _components: &RuntimeComponents, _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let ask = Some(ReturnConsumedCapacity::Indexes);
         let input = context.input_mut();
-        if let Some(i) = input.downcast_mut::<PutItemInput>() {
-            i.return_consumed_capacity = ask;
-        } else if let Some(i) = input.downcast_mut::<UpdateItemInput>() {
-            i.return_consumed_capacity = ask;
-        } else if let Some(i) = input.downcast_mut::<DeleteItemInput>() {
-            i.return_consumed_capacity = ask;
-        } else if let Some(i) = input.downcast_mut::<TransactWriteItemsInput>() {
-            i.return_consumed_capacity = ask;
-        } else if let Some(i) = input.downcast_mut::<GetItemInput>() {
-            i.return_consumed_capacity = ask;
-        } else if let Some(i) = input.downcast_mut::<BatchGetItemInput>() {
-            i.return_consumed_capacity = ask;
-        } else if let Some(i) = input.downcast_mut::<QueryInput>() {
-            i.return_consumed_capacity = ask;
+        macro_rules! ask {
+            ($($input:ty),+) => {
+                $(if let Some(i) = input.downcast_mut::<$input>() {
+                    i.return_consumed_capacity = Some(ReturnConsumedCapacity::Indexes);
+                })+
+            };
         }
+        ask!(PutItemInput, UpdateItemInput, DeleteItemInput, TransactWriteItemsInput);
+        ask!(GetItemInput, BatchGetItemInput, QueryInput);
         Ok(())
     }
 
@@ -108,21 +101,16 @@ impl Intercept for Capacity {
         };
         let mut units = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let mut add = |c: &ConsumedCapacity, write| units.add(c, write);
-        if let Some(o) = out.downcast_ref::<PutItemOutput>() {
-            o.consumed_capacity().into_iter().for_each(|c| add(c, true));
-        } else if let Some(o) = out.downcast_ref::<UpdateItemOutput>() {
-            o.consumed_capacity().into_iter().for_each(|c| add(c, true));
-        } else if let Some(o) = out.downcast_ref::<DeleteItemOutput>() {
-            o.consumed_capacity().into_iter().for_each(|c| add(c, true));
-        } else if let Some(o) = out.downcast_ref::<TransactWriteItemsOutput>() {
-            o.consumed_capacity().iter().for_each(|c| add(c, true));
-        } else if let Some(o) = out.downcast_ref::<GetItemOutput>() {
-            o.consumed_capacity().into_iter().for_each(|c| add(c, false));
-        } else if let Some(o) = out.downcast_ref::<BatchGetItemOutput>() {
-            o.consumed_capacity().iter().for_each(|c| add(c, false));
-        } else if let Some(o) = out.downcast_ref::<QueryOutput>() {
-            o.consumed_capacity().into_iter().for_each(|c| add(c, false));
+        // (one consumed capacity, or a list of them: one per table of a transaction or batch)
+        macro_rules! add {
+            ($write:expr; $($output:ty),+) => {
+                $(if let Some(o) = out.downcast_ref::<$output>() {
+                    o.consumed_capacity().iter().for_each(|c| add(c, $write));
+                })+
+            };
         }
+        add!(true; PutItemOutput, UpdateItemOutput, DeleteItemOutput, TransactWriteItemsOutput);
+        add!(false; GetItemOutput, BatchGetItemOutput, QueryOutput);
         Ok(())
     }
 }

@@ -10,11 +10,9 @@ use serde_json::{json, Value};
 use shared::api::{self, AppState};
 use shared::clock::SystemClock;
 use shared::identity::AuthContext;
-use shared::model::{Ident, KeyName, Roles};
 use shared::store::dynamo::{audit, item, layout};
-use shared::store::{AuditQuery, AuditReader, AuditScope, DynamoStore, KeyReader, KeyWriter};
-use shared::testing::sample_key_with_token;
-use shared::token::{KeyKind, Prefix};
+use shared::store::{AuditQuery, AuditReader, AuditScope, DynamoStore, KeyReader};
+use shared::token::Prefix;
 
 use crate::capacity::{Capacity, Units};
 use crate::events::request;
@@ -52,12 +50,7 @@ async fn put_alone(store: &DynamoStore, capacity: &Capacity, mut it: item::Item)
 }
 
 pub async fn run(store: DynamoStore, capacity: &Capacity, n: usize) -> Vec<ChangeCost> {
-    let (mut admin, _) = sample_key_with_token(KeyKind::Team);
-    admin.team_id = Ident::parse("audit-bench").unwrap();
-    admin.user_id = Some(Ident::parse("audit-admin").unwrap());
-    admin.roles = Roles::parse(&["admin"]).unwrap();
-    admin.name = KeyName::parse("audit bench admin").unwrap();
-    store.create(&admin, &shared::testing::audit_of(&admin)).await.expect("seeding the admin key");
+    let admin = crate::manage::seed_admin(&store, "audit-bench", "audit-admin").await;
     let by = AuthContext::of(&admin);
     let state = AppState::new(store.clone(), Arc::new(SystemClock));
 

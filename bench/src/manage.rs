@@ -100,12 +100,7 @@ impl Bench<'_> {
 
 pub async fn run(store: DynamoStore, counter: &CallCounter, n: usize) -> Vec<OpResult> {
     // The caller: the team's admin, written straight to the store (as the bootstrap does).
-    let (mut admin, _) = sample_key_with_token(KeyKind::Team);
-    admin.team_id = Ident::parse("bench-team").unwrap();
-    admin.user_id = Some(Ident::parse("bench-admin").unwrap());
-    admin.roles = Roles::parse(&["admin"]).unwrap();
-    admin.name = KeyName::parse("bench admin").unwrap();
-    store.create(&admin, &shared::testing::audit_of(&admin)).await.expect("seeding the admin key");
+    let admin = seed_admin(&store, "bench-team", "bench-admin").await;
     let state = AppState::new(store, Arc::new(SystemClock));
     let b = Bench { state: &state, counter, admin: AuthContext::of(&admin) };
     let by = &b.admin;
@@ -253,4 +248,16 @@ pub async fn run(store: DynamoStore, counter: &CallCounter, n: usize) -> Vec<OpR
         .await,
     );
     out
+}
+
+/// A team's admin key (team `team`, user `user`), written straight to the store as the
+/// bootstrap writes it.
+pub async fn seed_admin(store: &DynamoStore, team: &str, user: &str) -> shared::ApiKey {
+    let (mut admin, _) = sample_key_with_token(KeyKind::Team);
+    admin.team_id = Ident::parse(team).unwrap();
+    admin.user_id = Some(Ident::parse(user).unwrap());
+    admin.roles = Roles::parse(&["admin"]).unwrap();
+    admin.name = KeyName::parse(&format!("{team} admin")).unwrap();
+    store.create(&admin, &shared::testing::audit_of(&admin)).await.expect("seeding the admin key");
+    admin
 }

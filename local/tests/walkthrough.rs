@@ -109,7 +109,8 @@ fn walkthrough(server: Server) {
     let key = created["key"].as_str().unwrap().to_owned();
     let prefix = created["prefix"].as_str().unwrap().to_owned();
     assert!(key.starts_with("sk-project-"));
-    assert_eq!(r.header("location"), Some(format!("/keys/{prefix}").as_str()));
+    let path = format!("/keys/{prefix}");
+    assert_eq!(r.header("location"), Some(path.as_str()));
 
     // Call "another API" with it.
     let r = server.call("GET", "/protected/hello", Some(&key), None);
@@ -131,24 +132,14 @@ fn walkthrough(server: Server) {
     assert!(!r.body.contains(&key));
 
     // Disable it: the very next call is refused.
-    let r = server.call(
-        "PATCH",
-        &format!("/keys/{prefix}"),
-        Some(&admin),
-        Some(r#"{"status":"Disabled"}"#),
-    );
+    let r = server.call("PATCH", &path, Some(&admin), Some(r#"{"status":"Disabled"}"#));
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.json()["status"], "Disabled");
     let r = server.call("GET", "/protected/hello", Some(&key), None);
     assert_eq!(r.status, 403, "{r:?}");
 
     // Enable it again.
-    let r = server.call(
-        "PATCH",
-        &format!("/keys/{prefix}"),
-        Some(&admin),
-        Some(r#"{"status":"Active"}"#),
-    );
+    let r = server.call("PATCH", &path, Some(&admin), Some(r#"{"status":"Active"}"#));
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(server.call("GET", "/protected/hello", Some(&key), None).status, 200);
 
@@ -162,11 +153,11 @@ fn walkthrough(server: Server) {
     assert_eq!(server.call("GET", "/protected/hello", Some(&new_key), None).status, 200);
 
     // Delete it: it stops working and is gone.
-    let r = server.call("DELETE", &format!("/keys/{prefix}"), Some(&admin), None);
+    let r = server.call("DELETE", &path, Some(&admin), None);
     assert_eq!(r.status, 204, "{r:?}");
     assert_eq!(server.call("GET", "/protected/hello", Some(&new_key), None).status, 403);
-    assert_eq!(server.call("GET", &format!("/keys/{prefix}"), Some(&admin), None).status, 404);
-    assert_eq!(server.call("DELETE", &format!("/keys/{prefix}"), Some(&admin), None).status, 404);
+    assert_eq!(server.call("GET", &path, Some(&admin), None).status, 404);
+    assert_eq!(server.call("DELETE", &path, Some(&admin), None).status, 404);
 
     // Its history: five records, newest first, each naming the admin key that made the change
     // and the request, and none holding a key.

@@ -159,9 +159,7 @@ async fn seed_project_key(store: &DynamoStore, team: &str, status: Status) -> (P
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bootstrap_list_and_get_and_a_second_bootstrap_is_refused() {
-    let Some(store) = table("admin-boot").await else {
-        return;
-    };
+    let Some(store) = table("admin-boot").await else { return };
     let team = "ops-team";
     let boot = on(&store, &["bootstrap", "--team", team, "--user", "alice", "--json"]).ok();
     let doc = boot.json();
@@ -255,9 +253,7 @@ async fn bootstrap_list_and_get_and_a_second_bootstrap_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disable_and_enable_are_audited_and_the_authorizer_follows() {
-    let Some(store) = table("admin-status").await else {
-        return;
-    };
+    let Some(store) = table("admin-status").await else { return };
     let team = "status-team";
     let (prefix, token) = seed_project_key(&store, team, Status::Active).await;
     let auth = authorizer(&store);
@@ -288,9 +284,7 @@ async fn disable_and_enable_are_audited_and_the_authorizer_follows() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replace_hands_out_a_new_token_and_the_old_one_stops() {
-    let Some(store) = table("admin-replace").await else {
-        return;
-    };
+    let Some(store) = table("admin-replace").await else { return };
     let team = "replace-team";
     let (prefix, first) = seed_project_key(&store, team, Status::Active).await;
     let auth = authorizer(&store);
@@ -327,9 +321,7 @@ async fn replace_hands_out_a_new_token_and_the_old_one_stops() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_stops_the_key_and_frees_its_users_slot() {
-    let Some(store) = table("admin-delete").await else {
-        return;
-    };
+    let Some(store) = table("admin-delete").await else { return };
     let team = "delete-team";
     let doc = on(&store, &["bootstrap", "--team", team, "--user", "dana", "--json"]).ok().json();
     let token = doc["key"].as_str().unwrap().to_owned();
@@ -355,9 +347,7 @@ async fn delete_stops_the_key_and_frees_its_users_slot() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_and_bad_usage_write_nothing() {
-    let Some(store) = table("admin-refuse").await else {
-        return;
-    };
+    let Some(store) = table("admin-refuse").await else { return };
     let team = "refuse-team";
     let (pending, _) = seed_project_key(&store, team, Status::Pending).await;
     let before = snapshot(&store).await;

@@ -254,9 +254,7 @@ fn assert_policy(answer: Value, effect: &str, principal: &str, stage: &str, key:
 
 #[test]
 fn management_events() {
-    let Some(s) = Setup::new("e2e-mgmt", &[]) else {
-        return;
-    };
+    let Some(s) = Setup::new("e2e-mgmt", &[]) else { return };
     // given the key the events name, in the events' team and project
     let (key, token0) = key_with_prefix(KeyKind::Project, EVENT_PREFIX);
     s.seed(&key);
@@ -352,9 +350,7 @@ fn management_events() {
 
 #[test]
 fn authorizer_events() {
-    let Some(s) = Setup::new("e2e-auth", &[]) else {
-        return;
-    };
+    let Some(s) = Setup::new("e2e-auth", &[]) else { return };
     // given keys with the events' prefixes and fresh secrets
     let (project, p_token) = key_with_prefix(KeyKind::Project, EVENT_PREFIX);
     let (team, t_token) = key_with_prefix(KeyKind::Team, TOKEN_EVENT_PREFIX);
@@ -387,9 +383,7 @@ fn authorizer_events() {
 
 #[test]
 fn sam_generated_authorizer_events() {
-    let Some(s) = Setup::new("e2e-sam", &["sam"]) else {
-        return;
-    };
+    let Some(s) = Setup::new("e2e-sam", &["sam"]) else { return };
     let token_event = sam_generate("authorizer");
     let request_event = sam_generate("request-authorizer");
     // the copies in events/generated/ are what the pinned SAM CLI generates

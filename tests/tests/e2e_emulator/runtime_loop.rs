@@ -130,9 +130,7 @@ fn check_lines(what: &str, output: &str) {
 
 #[test]
 fn no_key_in_any_log_line_at_any_level() {
-    let Some(l) = Loop::new("rl-logs") else {
-        return;
-    };
+    let Some(l) = Loop::new("rl-logs") else { return };
     let levels: Vec<String> = l.template["Parameters"]["LogLevel"]["AllowedValues"]
         .as_array()
         .expect("LogLevel's AllowedValues")
@@ -203,9 +201,7 @@ fn no_key_in_any_log_line_at_any_level() {
 
 #[test]
 fn usage_counts_are_written_when_lambda_shuts_down() {
-    let Some(l) = Loop::new("rl-shutdown") else {
-        return;
-    };
+    let Some(l) = Loop::new("rl-shutdown") else { return };
     let (key, token) = team_key(TEAM, "counted", &[]);
     l.seed(&key);
     let api = l.rt.block_on(RuntimeApi::start());
@@ -235,9 +231,7 @@ fn usage_counts_are_written_when_lambda_shuts_down() {
 
 #[test]
 fn a_runtime_api_without_extensions_is_a_warning() {
-    let Some(l) = Loop::new("rl-noext") else {
-        return;
-    };
+    let Some(l) = Loop::new("rl-noext") else { return };
     let (key, token) = team_key(TEAM, "noext", &[]);
     l.seed(&key);
     let api = l.rt.block_on(RuntimeApi::start_without_extensions());

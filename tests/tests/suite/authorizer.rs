@@ -164,9 +164,7 @@ fn expected_context(key: &ApiKey) -> Value {
 
 #[tokio::test]
 async fn a_valid_key_is_allowed_in_all_three_formats_with_the_full_context() {
-    let Some(h) = harness(StdDuration::ZERO).await else {
-        return;
-    };
+    let Some(h) = harness(StdDuration::ZERO).await else { return };
     // given a stored project key and a stored team key
     let (key, token) = h.stored_full_key().await;
     let (team, team_token) = sample_key_with_token(KeyKind::Team);
@@ -232,9 +230,7 @@ async fn a_valid_key_is_allowed_in_all_three_formats_with_the_full_context() {
 
 #[tokio::test]
 async fn missing_empty_malformed_wrong_tag_and_bad_checksum_cost_no_store_call() {
-    let Some(h) = harness(StdDuration::ZERO).await else {
-        return;
-    };
+    let Some(h) = harness(StdDuration::ZERO).await else { return };
     let (_key, token) = h.stored_full_key().await;
     let t = token.expose();
 
@@ -297,9 +293,7 @@ async fn missing_empty_malformed_wrong_tag_and_bad_checksum_cost_no_store_call()
 
 #[tokio::test]
 async fn unknown_wrong_secret_inactive_and_expired_keys_are_refused_after_one_read() {
-    let Some(h) = harness(StdDuration::ZERO).await else {
-        return;
-    };
+    let Some(h) = harness(StdDuration::ZERO).await else { return };
     let now = h.now();
     let mut cases: Vec<(&str, Token)> = Vec::new();
 
@@ -357,9 +351,7 @@ async fn unknown_wrong_secret_inactive_and_expired_keys_are_refused_after_one_re
 
 #[tokio::test]
 async fn the_old_secret_works_within_its_grace_period_and_not_after() {
-    let Some(h) = harness(StdDuration::ZERO).await else {
-        return;
-    };
+    let Some(h) = harness(StdDuration::ZERO).await else { return };
     // given a key replaced a moment ago with a one-hour grace period
     let (mut key, old) = full_key();
     let new = Token::generate_for(KeyKind::Project, key.prefix.clone());
@@ -386,9 +378,7 @@ async fn the_old_secret_works_within_its_grace_period_and_not_after() {
 
 #[tokio::test]
 async fn disabling_or_deleting_a_key_takes_effect_on_the_very_next_call() {
-    let Some(h) = harness(StdDuration::ZERO).await else {
-        return;
-    };
+    let Some(h) = harness(StdDuration::ZERO).await else { return };
     let (key, token) = h.stored_full_key().await;
     let t = token.expose();
     assert!(matches!(h.decide(Some(t)).await, Decision::Allow(_)));
@@ -689,9 +679,7 @@ async fn the_handler_waits_50_ms_for_a_usage_write() {
 
 #[tokio::test]
 async fn a_hundred_calls_in_a_minute_write_usage_once_and_the_counter_ends_right() {
-    let Some(h) = harness(StdDuration::ZERO).await else {
-        return;
-    };
+    let Some(h) = harness(StdDuration::ZERO).await else { return };
     let (key, token) = h.stored_full_key().await;
     let t = token.expose();
     let start = h.now();
@@ -738,9 +726,7 @@ async fn a_hundred_calls_in_a_minute_write_usage_once_and_the_counter_ends_right
 
 #[tokio::test]
 async fn a_quiet_keys_usage_is_written_by_a_later_call_of_another_key() {
-    let Some(h) = harness(StdDuration::ZERO).await else {
-        return;
-    };
+    let Some(h) = harness(StdDuration::ZERO).await else { return };
     let (a, ta) = full_key();
     let (b, tb) = full_key();
     h.put(&a).await;
@@ -776,9 +762,7 @@ fn iam_matches(pattern: &str, arn: &str) -> bool {
 
 #[tokio::test]
 async fn the_rest_policy_resource_covers_every_route_of_the_stage_and_nothing_else() {
-    let Some(h) = harness(StdDuration::ZERO).await else {
-        return;
-    };
+    let Some(h) = harness(StdDuration::ZERO).await else { return };
     let (_key, token) = h.stored_full_key().await;
     let t = token.expose();
     let base = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod";
@@ -827,9 +811,7 @@ async fn the_rest_policy_resource_covers_every_route_of_the_stage_and_nothing_el
 
 #[tokio::test]
 async fn with_a_cache_ttl_allows_are_reused_until_it_passes_and_refusals_never() {
-    let Some(h) = harness(StdDuration::from_secs(30)).await else {
-        return;
-    };
+    let Some(h) = harness(StdDuration::from_secs(30)).await else { return };
     let (key, token) = h.stored_full_key().await;
     let t = token.expose();
     assert!(matches!(h.decide(Some(t)).await, Decision::Allow(_)));
@@ -872,9 +854,7 @@ async fn with_a_cache_ttl_allows_are_reused_until_it_passes_and_refusals_never()
 #[tokio::test]
 async fn the_warm_up_opens_the_connection_the_first_call_uses() {
     use integration_tests::requests::{counting_client, CallCounter};
-    let Some(real) = dynamo_store("warm").await else {
-        return;
-    };
+    let Some(real) = dynamo_store("warm").await else { return };
     let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap();
     let upstream = endpoint.trim_start_matches("http://").trim_end_matches('/').parse().unwrap();
     let relay = integration_tests::net::Relay::new(Some(upstream));

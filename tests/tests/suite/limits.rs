@@ -279,9 +279,7 @@ async fn counted_calls(
 /// for the read: one DynamoDB request per call, counted on the wire.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_small_quota_costs_one_request_per_call() {
-    let Some(run) = counted_calls("exact-quota", 20, 1, 10).await else {
-        return;
-    };
+    let Some(run) = counted_calls("exact-quota", 20, 1, 10).await else { return };
     assert_eq!(run, (1, 10, "UpdateItem 10".to_owned(), 9));
 }
 
@@ -289,8 +287,6 @@ async fn a_small_quota_costs_one_request_per_call() {
 /// call is one read, never a conditional write that fails (and is billed) every time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_exhausted_quota_refuses_with_reads_not_failed_writes() {
-    let Some(run) = counted_calls("spent-quota", 3, 5, 10).await else {
-        return;
-    };
+    let Some(run) = counted_calls("spent-quota", 3, 5, 10).await else { return };
     assert_eq!(run, (3, 0, "GetItem 10".to_owned(), 0), "exactly the quota, then reads");
 }

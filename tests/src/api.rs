@@ -97,6 +97,11 @@ impl Answer {
             .map(|a| a.iter().map(|e| e["field"].as_str().unwrap_or("").to_owned()).collect())
             .unwrap_or_default()
     }
+    /// `field` of every item of a page (`items[].field`), as strings.
+    pub fn item_strs(&self, field: &str) -> Vec<String> {
+        let items = self.body["items"].as_array().expect("a page of items");
+        items.iter().map(|i| i[field].as_str().expect("a string field").to_owned()).collect()
+    }
     #[track_caller]
     pub fn expect(self, status: u16) -> Self {
         assert_eq!(self.status, status, "unexpected answer: {}", self.text);

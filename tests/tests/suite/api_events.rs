@@ -104,12 +104,7 @@ async fn events_run_through_their_handlers<S: Store>(store: S) {
             }
             // a deleted key's history stays readable: the event run's every change, newest first
             "key-audit" => {
-                let actions: Vec<&str> = a.body["items"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|r| r["action"].as_str().unwrap())
-                    .collect();
+                let actions = a.item_strs("action");
                 // (the oldest: the test's own seeding of the key)
                 assert_eq!(actions, ["deleted", "replaced", "updated", "updated"]);
             }

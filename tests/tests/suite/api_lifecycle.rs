@@ -245,14 +245,7 @@ async fn lists_page_search_and_filter<S: Store>(store: S) {
             .expect(200);
         }
     }
-    let names = |a: &Answer| -> Vec<String> {
-        a.body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|k| k["name"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let names = |a: &Answer| a.item_strs("name");
     // newest first, paged by the cursor
     let first =
         api.send(Call::new("GET", "/keys").query("limit=2").by(&team.pa_p1)).await.expect(200);

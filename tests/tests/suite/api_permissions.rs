@@ -147,14 +147,9 @@ async fn permission_matrix<S: Store>(store: S) {
                     assert_eq!(answer.body["status"], want, "{who:?}");
                 }
                 Route::List => {
-                    let listed: Vec<&str> = answer.body["items"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|k| k["prefix"].as_str().unwrap())
-                        .collect();
+                    let listed = answer.item_strs("prefix");
                     let sees = !matches!(who, Who::TeamKeyOnAnotherUsersKey | Who::OtherTeam);
-                    assert_eq!(listed.contains(&target.prefix.as_str()), sees, "{who:?}");
+                    assert_eq!(listed.contains(&target.prefix.to_string()), sees, "{who:?}");
                     if who == Who::OtherTeam {
                         let items = answer.body["items"].as_array().unwrap();
                         assert!(items.iter().all(|k| k["account"]["id"] == OTHER_TEAM));
@@ -282,14 +277,7 @@ async fn list_scopes<S: Store>(store: S) {
     let (k1, _) = p1_key(&api, &[]).await;
     let (k2, _) = project_key(TEAM, "p2", &[]);
     api.put(&k2).await;
-    let prefixes = |a: &Answer| -> Vec<String> {
-        a.body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|k| k["prefix"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let prefixes = |a: &Answer| a.item_strs("prefix");
     // one project in the roles: no projectId needed
     let a = api.send(Call::new("GET", "/keys").by(&team.pa_p1)).await.expect(200);
     assert_eq!(prefixes(&a), [k1.prefix.to_string()]);

@@ -258,32 +258,35 @@ impl CreateTableAttempts {
     }
 }
 
-fn is_create_table(cfg: &aws_smithy_types::config_bag::ConfigBag) -> bool {
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    AfterDeserializationInterceptorContextRef as AfterDeserialization,
+    BeforeTransmitInterceptorContextRef as BeforeTransmit,
+};
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+
+fn is_create_table(cfg: &ConfigBag) -> bool {
     use aws_smithy_runtime_api::client::orchestrator::Metadata;
     cfg.load::<Metadata>().is_some_and(|m| m.name() == "CreateTable")
 }
 
-impl aws_smithy_runtime_api::client::interceptors::Intercept for CreateTableAttempts {
+impl Intercept for CreateTableAttempts {
     fn name(&self) -> &'static str {
         "template::CreateTableAttempts"
     }
     fn read_before_transmit(
-        &self,
-        _: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
-        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
-        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
-    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        &self, _: &BeforeTransmit<'_>, _: &RuntimeComponents, cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
         if is_create_table(cfg) {
             self.0.lock().unwrap().0 += 1;
         }
         Ok(())
     }
     fn read_after_deserialization(
-        &self,
-        context: &aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationInterceptorContextRef<'_>,
-        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
-        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
-    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        &self, context: &AfterDeserialization<'_>, _: &RuntimeComponents, cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
         use aws_sdk_dynamodb::operation::create_table::CreateTableError;
         let in_use = context
             .output_or_error()

@@ -267,6 +267,11 @@ impl<S: Store> Api<S> {
         self.send(Call::new("PATCH", path(key)).by(by).json(body)).await
     }
 
+    /// `GET /keys?{query}`, by `by`.
+    pub async fn list(&self, by: &ApiKey, query: &str) -> Answer {
+        self.send(Call::new("GET", "/keys").query(query).by(by)).await
+    }
+
     /// `GET /keys/{prefix}` of `key`, by `by`.
     pub async fn get(&self, by: &ApiKey, key: &(impl KeyRef + ?Sized)) -> Answer {
         self.send(Call::new("GET", path(key)).by(by)).await

@@ -209,13 +209,9 @@ async fn deleted_keys_are_gone<S: Store>(store: S) {
     api.patch(&team.admin, &k, json!({"status": "Active"})).await.expect(404);
     api.delete(&team.admin, &k).await.expect(404);
     // it leaves the list, and shows only when tombstones are asked for
-    let live =
-        api.send(Call::new("GET", "/keys").query("projectId=p1").by(&team.admin)).await.expect(200);
+    let live = api.list(&team.admin, "projectId=p1").await.expect(200);
     assert!(!live.text.contains(k.prefix.as_str()));
-    let dead = api
-        .send(Call::new("GET", "/keys").query("projectId=p1&status=Deleted").by(&team.admin))
-        .await
-        .expect(200);
+    let dead = api.list(&team.admin, "projectId=p1&status=Deleted").await.expect(200);
     assert_eq!(dead.body["items"][0]["prefix"], k.prefix.as_str());
     assert_eq!(dead.body["items"][0]["status"], "Deleted");
     // a team key that deletes itself is gone the same way: it no longer calls at all (its
@@ -247,25 +243,15 @@ async fn lists_page_search_and_filter<S: Store>(store: S) {
     }
     let names = |a: &Answer| a.item_strs("name");
     // newest first, paged by the cursor
-    let first =
-        api.send(Call::new("GET", "/keys").query("limit=2").by(&team.pa_p1)).await.expect(200);
+    let first = api.list(&team.pa_p1, "limit=2").await.expect(200);
     assert_eq!(names(&first), ["misc", "DEPLOYER"]);
     let cursor = first.body["nextCursor"].as_str().unwrap();
-    let second = api
-        .send(Call::new("GET", "/keys").query(&format!("limit=2&cursor={cursor}")).by(&team.pa_p1))
-        .await
-        .expect(200);
+    let second = api.list(&team.pa_p1, &format!("limit=2&cursor={cursor}")).await.expect(200);
     assert_eq!(names(&second), ["Metrics", "deploy-staging"]);
     // search is a case-insensitive substring of the name; status filters
-    let found = api
-        .send(Call::new("GET", "/keys").query("search=DePlOy").by(&team.pa_p1))
-        .await
-        .expect(200);
+    let found = api.list(&team.pa_p1, "search=DePlOy").await.expect(200);
     assert_eq!(names(&found), ["DEPLOYER", "deploy-staging", "Deploy bot"]);
-    let disabled = api
-        .send(Call::new("GET", "/keys").query("status=Disabled&search=deploy").by(&team.pa_p1))
-        .await
-        .expect(200);
+    let disabled = api.list(&team.pa_p1, "status=Disabled&search=deploy").await.expect(200);
     assert_eq!(names(&disabled), ["DEPLOYER", "deploy-staging"]);
     assert_eq!(disabled.body["nextCursor"], Value::Null);
 }

@@ -188,15 +188,11 @@ async fn admins_manage_every_team_key<S: Store>(store: S) {
         .expect(200);
     api.send(Call::new("POST", format!("{p}/replace")).by(&team.admin)).await.expect(200);
     // the admin's team-wide list shows every key of the team and none of another
-    let all =
-        api.send(Call::new("GET", "/keys").query("limit=100").by(&team.admin)).await.expect(200);
+    let all = api.list(&team.admin, "limit=100").await.expect(200);
     let listed = all.body["items"].as_array().unwrap();
     assert!(listed.iter().any(|k| k["prefix"] == prefix.as_str()));
     assert!(listed.iter().all(|k| k["account"]["id"] == TEAM));
-    let users = api
-        .send(Call::new("GET", "/keys").query("keyType=user&limit=100").by(&team.admin))
-        .await
-        .expect(200);
+    let users = api.list(&team.admin, "keyType=user&limit=100").await.expect(200);
     assert!(users.body["items"].as_array().unwrap().iter().all(|k| k["keyType"] == "user"));
     api.send(Call::new("DELETE", &p).by(&team.admin)).await.expect(204);
     // and a non-admin may not create a team key, not even for itself
@@ -264,10 +260,7 @@ async fn pending_keys_wait_for_a_project_admin<S: Store>(store: S) {
     // the member's list of the project shows it; the pending filter no longer does
     let listed = api.send(Call::new("GET", "/keys").by(&team.pm_p1)).await.expect(200);
     assert!(listed.body["items"].as_array().unwrap().iter().any(|k| k["status"] == "Active"));
-    let pending = api
-        .send(Call::new("GET", "/keys").query("status=Pending").by(&team.pm_p1))
-        .await
-        .expect(200);
+    let pending = api.list(&team.pm_p1, "status=Pending").await.expect(200);
     assert_eq!(pending.body["items"], json!([]));
 }
 
@@ -286,21 +279,18 @@ async fn list_scopes<S: Store>(store: S) {
     api.put(&multi).await;
     let a = api.send(Call::new("GET", "/keys").by(&multi)).await.expect(400);
     assert_eq!(a.error_fields(), ["projectId"]);
-    let a = api.send(Call::new("GET", "/keys").query("projectId=p2").by(&multi)).await.expect(200);
+    let a = api.list(&multi, "projectId=p2").await.expect(200);
     assert_eq!(prefixes(&a), [k2.prefix.to_string()]);
     // a plain team key sees itself; asking for a project is refused
     let a = api.send(Call::new("GET", "/keys").by(&team.user1)).await.expect(200);
     assert_eq!(prefixes(&a), [team.user1.prefix.to_string()]);
     assert_eq!(a.body["nextCursor"], json!(null));
-    api.send(Call::new("GET", "/keys").query("projectId=p1").by(&team.user1)).await.expect(403);
+    api.list(&team.user1, "projectId=p1").await.expect(403);
     // a project key with no roles may not list
     api.send(Call::new("GET", "/keys").by(&k1)).await.expect(403);
     api.get(&k1, &k1).await.expect(403);
     // an admin's keyType=system needs the project
-    let a = api
-        .send(Call::new("GET", "/keys").query("keyType=system").by(&team.admin))
-        .await
-        .expect(400);
+    let a = api.list(&team.admin, "keyType=system").await.expect(400);
     assert_eq!(a.error_fields(), ["projectId"]);
 }
 

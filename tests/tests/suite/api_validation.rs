@@ -180,7 +180,7 @@ async fn replace_and_list_validation<S: Store>(store: S) {
         ("cursor=not-a-cursor", "cursor"),
         ("projectId=p1&cursor=eyJ4IjoxfQ.AAAAAAAAAAAAAAAAAAAAAA", "cursor"),
     ] {
-        let a = api.send(Call::new("GET", "/keys").query(query).by(&team.admin)).await;
+        let a = api.list(&team.admin, query).await;
         assert_eq!(a.status, 400, "{query}: {}", a.text);
         assert_eq!(a.error_fields(), [field], "{query}");
     }
@@ -188,25 +188,10 @@ async fn replace_and_list_validation<S: Store>(store: S) {
     for _ in 0..3 {
         p1_key(&api, &[]).await;
     }
-    let page = api
-        .send(Call::new("GET", "/keys").query("projectId=p1&limit=1").by(&team.admin))
-        .await
-        .expect(200);
+    let page = api.list(&team.admin, "projectId=p1&limit=1").await.expect(200);
     let cursor = page.body["nextCursor"].as_str().unwrap().to_owned();
-    api.send(
-        Call::new("GET", "/keys")
-            .query(&format!("projectId=p1&limit=1&cursor={cursor}"))
-            .by(&team.admin),
-    )
-    .await
-    .expect(200);
-    api.send(
-        Call::new("GET", "/keys")
-            .query(&format!("projectId=p2&limit=1&cursor={cursor}"))
-            .by(&team.admin),
-    )
-    .await
-    .expect(400);
+    api.list(&team.admin, &format!("projectId=p1&limit=1&cursor={cursor}")).await.expect(200);
+    api.list(&team.admin, &format!("projectId=p2&limit=1&cursor={cursor}")).await.expect(400);
 }
 
 async fn transport_errors<S: Store>(store: S) {

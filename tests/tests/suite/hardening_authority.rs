@@ -279,8 +279,7 @@ async fn management_re_checks_its_caller<S: Store + Clone + 'static>(store: S) {
             Figures::add(&figures.lost_updates, 1);
         }
         assert_eq!(before, after, "{how}: something was written");
-        let listed =
-            api.send(Call::new("GET", "/keys").query("keyType=user").by(&team.admin)).await;
+        let listed = api.list(&team.admin, "keyType=user").await;
         assert!(!has_user(&listed, "mallory"), "{how}: a backdoor key was created");
         if how == "expired" {
             api.clock.set(START);
@@ -339,8 +338,7 @@ async fn a_cached_allow_never_reaches_management<S: Store + Clone + 'static>(sto
     )
     .await
     .expect(401);
-    let listed =
-        api.send(Call::new("GET", "/keys").query("keyType=user").by(&team.admin)).await.expect(200);
+    let listed = api.list(&team.admin, "keyType=user").await.expect(200);
     assert!(!has_user(&listed, "eve"), "a key was created");
 }
 
@@ -489,14 +487,14 @@ async fn management_round_trips() {
     check("get itself", a, 200, "GetItem 1");
     let a = api.send(Call::new("GET", "/me").by(admin)).await;
     check("me", a, 200, "GetItem 1");
-    let a = api.send(Call::new("GET", "/keys").query("projectId=p1").by(admin)).await;
+    let a = api.list(admin, "projectId=p1").await;
     check("list", a, 200, "GetItem 1, Query 1");
     for (what, query) in [
         ("list, filtered", "status=Disabled&search=rt"),
         ("list of team keys", "keyType=user&limit=2"),
         ("list of deleted keys", "status=Deleted"),
     ] {
-        let a = api.send(Call::new("GET", "/keys").query(query).by(admin)).await;
+        let a = api.list(admin, query).await;
         check(what, a, 200, "GetItem 1, Query 1");
     }
     let a = api.send(Call::new("GET", format!("{}/audit", path(&k))).by(admin)).await;

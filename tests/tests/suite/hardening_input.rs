@@ -1083,12 +1083,12 @@ async fn huge_and_odd_limits<S: Store>(store: S) {
         ("cursor=AAAA", 400),
         ("search=%00", 400),
     ] {
-        let a = api.send(Call::new("GET", "/keys").query(q).by(&team.admin)).await;
+        let a = api.list(&team.admin, q).await;
         figures.answer(&a);
         assert_eq!(a.status, want, "{q}: {}", a.text);
     }
     let long_cursor = format!("cursor={}", "A".repeat(5000));
-    let a = api.send(Call::new("GET", "/keys").query(&long_cursor).by(&team.admin)).await;
+    let a = api.list(&team.admin, &long_cursor).await;
     figures.answer(&a);
     assert_eq!(a.status, 400);
     figures.report("hostile input: limits and cursors", "");

@@ -95,7 +95,7 @@ async fn two_teams_never_meet<S: Store>(store: S) {
     let mut cursors = Vec::new();
     for t in &teams {
         let admin = &t.callers[0].1;
-        let a = api.send(Call::new("GET", "/keys").query("limit=1").by(admin)).await.expect(200);
+        let a = api.list(admin, "limit=1").await.expect(200);
         cursors.push(a.body["nextCursor"].as_str().expect("a next page").to_owned());
     }
     let mut created: Vec<(String, &'static str)> = Vec::new();

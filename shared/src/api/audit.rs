@@ -9,14 +9,14 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::caller::{Caller, Claim};
-use super::fields::{self, QueryParams};
+use super::fields::QueryParams;
 use super::permissions::{authorize, Action};
 use super::request::{prefix, query};
 use super::response::json_response;
 use super::{record_prefix, AppState, Reply};
 use crate::error::ApiError;
 use crate::model::{parse_time, AuditAction, FieldError, Ident, Status};
-use crate::store::{AuditQuery, AuditScope, Store, MAX_PAGE};
+use crate::store::{AuditQuery, AuditScope, Store};
 use crate::token::{KeyKind, Prefix};
 
 const DEFAULT_LIMIT: usize = 20;
@@ -66,8 +66,7 @@ fn filters(req: &Request, allowed: &[&str]) -> Result<Filters, ApiError> {
             f.error("since", "must not be after until");
         }
     }
-    let limit = f.optional("limit", |v| fields::limit(v, MAX_PAGE));
-    let cursor = f.optional("cursor", fields::cursor);
+    let (limit, cursor) = f.paging();
     f.finish()?;
     Ok(Filters {
         project,

@@ -67,6 +67,12 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A page's `limit` (1 to [`crate::store::MAX_PAGE`]) and `cursor`, both optional.
+    pub fn paging(&mut self) -> (Option<usize>, Option<String>) {
+        let limit = self.optional("limit", |v| limit(v, crate::store::MAX_PAGE));
+        (limit, self.optional("cursor", cursor))
+    }
+
     /// An optional field; `null` means absent.
     pub fn optional<T>(
         &mut self, name: &str, parse: impl FnOnce(&'a Value) -> Result<T, String>,

@@ -5,7 +5,7 @@ use lambda_http::Request;
 use serde_json::json;
 
 use super::caller::{Caller, Claim};
-use super::fields::{self, QueryParams};
+use super::fields::QueryParams;
 use super::permissions::{authorize, visible, Action};
 use super::request::{prefix, query};
 use super::response::{etag, json_response};
@@ -13,7 +13,7 @@ use super::{record_prefix, AppState, Reply};
 use crate::error::ApiError;
 use crate::model::Status;
 use crate::model::{FieldError, Ident, NAME_MAX};
-use crate::store::{ListQuery, ListScope, Store, MAX_PAGE};
+use crate::store::{ListQuery, ListScope, Store};
 use crate::token::KeyKind;
 
 const PARAMS: &[&str] = &["projectId", "keyType", "status", "search", "limit", "cursor"];
@@ -93,8 +93,7 @@ fn params(req: &Request) -> Result<Params, ApiError> {
             Ok(s)
         }
     });
-    let limit = f.optional("limit", |v| fields::limit(v, MAX_PAGE));
-    let cursor = f.optional("cursor", fields::cursor);
+    let (limit, cursor) = f.paging();
     f.finish()?;
     Ok(Params {
         project,

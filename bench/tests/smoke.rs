@@ -13,17 +13,10 @@ use std::process::Command;
 fn debug_authorize() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let mut cmd = integration_tests::runtime_api::cargo_command();
-    let out = cmd
-        .args(["build", "--bin", "authorize", "--manifest-path"])
+    cmd.args(["build", "--bin", "authorize", "--manifest-path"])
         .arg(root.join("Cargo.toml"))
-        .current_dir(root)
-        .output()
-        .expect("running cargo build");
-    assert!(
-        out.status.success(),
-        "cargo build --bin authorize failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .current_dir(root);
+    integration_tests::runtime_api::stdout_of(&mut cmd, "cargo build --bin authorize");
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));

@@ -144,18 +144,14 @@ pub struct Bin {
 pub fn workspace_bins() -> Vec<Bin> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let manifest = workspace_root().join("Cargo.toml");
-    let out = std::process::Command::new(&cargo)
-        .args(["metadata", "--no-deps", "--offline", "--format-version", "1"])
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .output()
-        .unwrap_or_else(|e| panic!("running {cargo} metadata: {e}"));
-    assert!(
-        out.status.success(),
-        "cargo metadata failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = crate::runtime_api::stdout_of(
+        std::process::Command::new(&cargo)
+            .args(["metadata", "--no-deps", "--offline", "--format-version", "1"])
+            .arg("--manifest-path")
+            .arg(&manifest),
+        "cargo metadata",
     );
-    let meta: Value = serde_json::from_slice(&out.stdout).expect("cargo metadata prints JSON");
+    let meta: Value = serde_json::from_slice(&out).expect("cargo metadata prints JSON");
     let mut bins = Vec::new();
     for package in meta["packages"].as_array().expect("packages") {
         for target in package["targets"].as_array().expect("targets") {

@@ -331,3 +331,17 @@ pub fn cargo_command() -> Command {
     }
     cmd
 }
+
+/// Runs `cmd` to its end and returns its stdout; a command that cannot start or that fails
+/// fails the test, naming `what` and showing its output.
+#[track_caller]
+pub fn stdout_of(cmd: &mut Command, what: &str) -> Vec<u8> {
+    let out = cmd.output().unwrap_or_else(|e| panic!("running {what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}

@@ -437,35 +437,25 @@ fn sam_generated_authorizer_events() {
 
 /// `sam local generate-event apigateway <event>` with default options.
 fn sam_generate(event: &str) -> Value {
-    let out = Command::new("sam")
-        .args(["local", "generate-event", "apigateway", event])
-        .env("SAM_CLI_TELEMETRY", "0")
-        .output()
-        .expect("running sam");
-    assert!(
-        out.status.success(),
-        "sam local generate-event apigateway {event}: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = integration_tests::runtime_api::stdout_of(
+        Command::new("sam")
+            .args(["local", "generate-event", "apigateway", event])
+            .env("SAM_CLI_TELEMETRY", "0"),
+        &format!("sam local generate-event apigateway {event}"),
     );
-    serde_json::from_slice(&out.stdout).expect("sam generates JSON")
+    serde_json::from_slice(&out).expect("sam generates JSON")
 }
 
 /// `cargo lambda invoke <function> --data-file <file>` against the emulator: the function's
 /// result as JSON.
 fn cargo_lambda_invoke(emulator: &Emulator, function: &str, data_file: &str) -> Value {
-    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["lambda", "invoke", function, "--data-file", data_file])
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.args(["lambda", "invoke", function, "--data-file", data_file])
         .args(["--invoke-address", "127.0.0.1", "--invoke-port"])
         .arg(emulator.port().to_string())
         .args(["--output-format", "json"])
-        .current_dir(cfn::workspace_root())
-        .output()
-        .expect("running cargo lambda invoke");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "cargo lambda invoke failed: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .current_dir(cfn::workspace_root());
+    let out = integration_tests::runtime_api::stdout_of(&mut cmd, "cargo lambda invoke");
+    let stdout = String::from_utf8_lossy(&out);
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }

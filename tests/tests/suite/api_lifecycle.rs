@@ -309,15 +309,10 @@ async fn no_secret_outside_create_and_replace<S: Store>(store: S) {
     let (token, rest) = without_key(&created);
     secrets.push(token.clone());
     bodies.push(("create (without its key)".into(), rest));
-    let p = format!("/keys/{}", created.body["prefix"].as_str().unwrap());
-    let replaced = api
-        .send(
-            Call::new("POST", format!("{p}/replace"))
-                .by(&team.admin)
-                .json(json!({"gracePeriodSeconds": 600})),
-        )
-        .await
-        .expect(200);
+    let prefix = created.body["prefix"].as_str().unwrap();
+    let p = path(prefix);
+    let replaced =
+        api.replace(&team.admin, prefix, json!({"gracePeriodSeconds": 600})).await.expect(200);
     let (new_token, rest) = without_key(&replaced);
     secrets.push(new_token.clone());
     bodies.push(("replace (without its key)".into(), rest));

@@ -37,14 +37,8 @@ fn no_secret_in_any_log_line() {
             prefixes.push(prefix.clone());
             secrets.push(token.clone());
             let p = format!("/keys/{prefix}");
-            let replaced = api
-                .send(
-                    Call::new("POST", format!("{p}/replace"))
-                        .by(&team.pa_p1)
-                        .json(json!({"gracePeriodSeconds": 60})),
-                )
-                .await
-                .expect(200);
+            let grace = json!({"gracePeriodSeconds": 60});
+            let replaced = api.replace(&team.pa_p1, &prefix, grace).await.expect(200);
             let mut rest = replaced.body.clone();
             rest.as_object_mut().unwrap().remove("key");
             answers.push(("replace (without its key)".into(), rest.to_string()));

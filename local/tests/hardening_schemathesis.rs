@@ -61,11 +61,10 @@ impl Server {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .env("RUST_LOG", "debug");
-        if integration_tests::dynamodb_local() {
-            cmd.env("TABLE_NAME", integration_tests::table_name("schemathesis"));
-        } else {
-            cmd.env_remove("AWS_ENDPOINT_URL_DYNAMODB");
-        }
+        integration_tests::store_env(
+            &mut cmd,
+            integration_tests::dynamodb_local().then_some("schemathesis"),
+        );
         let mut child = cmd.spawn().expect("keys-dev starts");
         let log = integration_tests::http::collect(child.stderr.take().unwrap());
         // Ready when the banner says the key file is written (the listener is bound before).

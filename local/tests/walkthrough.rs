@@ -23,19 +23,15 @@ impl Server {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .env("RUST_LOG", "info");
-        if dynamo {
-            if !integration_tests::dynamodb_local() {
-                integration_tests::skip(
-                    "walkthrough_on_dynamodb_local",
-                    "DynamoDB Local is not running",
-                    "DYNAMODB_LOCAL_REQUIRED",
-                );
-                return None;
-            }
-            cmd.env("TABLE_NAME", integration_tests::table_name("walk"));
-        } else {
-            cmd.env_remove("AWS_ENDPOINT_URL_DYNAMODB");
+        if dynamo && !integration_tests::dynamodb_local() {
+            integration_tests::skip(
+                "walkthrough_on_dynamodb_local",
+                "DynamoDB Local is not running",
+                "DYNAMODB_LOCAL_REQUIRED",
+            );
+            return None;
         }
+        integration_tests::store_env(&mut cmd, dynamo.then_some("walk"));
         let mut child = cmd.spawn().expect("keys-dev starts");
         let stderr = integration_tests::http::collect(child.stderr.take().unwrap());
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();

@@ -28,6 +28,15 @@ pub fn table_name(tag: &str) -> String {
     )
 }
 
+/// Points a dev server or CLI started by a test at DynamoDB Local's table for `tag`, or (`None`)
+/// at its in-memory store.
+pub fn store_env(cmd: &mut std::process::Command, dynamo_tag: Option<&str>) {
+    match dynamo_tag {
+        Some(tag) => cmd.env("TABLE_NAME", table_name(tag)),
+        None => cmd.env_remove("AWS_ENDPOINT_URL_DYNAMODB"),
+    };
+}
+
 pub fn codec() -> CursorCodec {
     CursorCodec::new(b"integration-tests")
 }

@@ -44,6 +44,19 @@ export function startLoading(list, more) {
   }
 }
 
+/** Adds a page of a paged list's answer (or, for a new query, replaces the list with it). */
+export function pageLoaded(list, page, more) {
+  list.items = more ? list.items.concat(page.items) : page.items;
+  list.nextCursor = page.nextCursor || null;
+  stopLoading(list);
+}
+
+/** Ends a paged list's loading, with or without a page. */
+export function stopLoading(list) {
+  list.loading = false;
+  list.loaded = true;
+}
+
 export function sessionKey() {
   try {
     return sessionStorage.getItem(SLOT);

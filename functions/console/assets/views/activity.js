@@ -2,7 +2,7 @@
 // API's filters (project, actor, action, since, until), newest first, "Load more".
 
 import { api } from '../api.js';
-import { state, update, startLoading } from '../state.js';
+import { state, update, startLoading, pageLoaded, stopLoading } from '../state.js';
 import { html, raw, fromLocalInput } from '../dom.js';
 import { showError } from '../ui.js';
 import { showFieldErrors, clearFieldErrors, fieldError } from '../forms.js';
@@ -26,18 +26,10 @@ async function load(more = false) {
       cursor: more ? a.nextCursor : undefined,
     });
     if (q !== query) return;
-    update((s) => {
-      s.activity.items = more ? s.activity.items.concat(page.items) : page.items;
-      s.activity.nextCursor = page.nextCursor || null;
-      s.activity.loading = false;
-      s.activity.loaded = true;
-    });
+    update((s) => pageLoaded(s.activity, page, more));
   } catch (err) {
     if (q !== query) return;
-    update((s) => {
-      s.activity.loading = false;
-      s.activity.loaded = true;
-    });
+    update((s) => stopLoading(s.activity));
     showError(err, root?.querySelector('form'));
   }
 }

@@ -2,7 +2,7 @@
 // Approve (→ Active) and Reject (→ Rejected).
 
 import { api } from '../api.js';
-import { state, update } from '../state.js';
+import { state, update, stopLoading } from '../state.js';
 import { html, when } from '../dom.js';
 import { flash, showError } from '../ui.js';
 import { avatar } from './keys.js';
@@ -30,14 +30,10 @@ async function load() {
     }
     update((s) => {
       s.approvals.items = items.filter((k) => k.status === 'Pending');
-      s.approvals.loading = false;
-      s.approvals.loaded = true;
+      stopLoading(s.approvals);
     });
   } catch (err) {
-    update((s) => {
-      s.approvals.loading = false;
-      s.approvals.loaded = true;
-    });
+    update((s) => stopLoading(s.approvals));
     showError(err);
   }
 }

@@ -2,7 +2,7 @@
 // updated."), approve/reject, Replace Key (the new key shown once), Delete, and the History tab.
 
 import { api } from '../api.js';
-import { state, update, rememberKey } from '../state.js';
+import { state, update, rememberKey, pageLoaded, stopLoading } from '../state.js';
 import { html, raw, when, splitList, fromLocalInput, toLocalInput, keyTypeLabel } from '../dom.js';
 import { flash, showError, navigate, busy, signOut } from '../ui.js';
 import { confirmDialog, showKeyOnce } from '../dialogs.js';
@@ -215,17 +215,10 @@ async function loadHistory(more = false) {
   });
   try {
     const page = await api.keyAudit(prefix, { limit: 50, cursor: more ? h.nextCursor : undefined });
-    update((s) => {
-      const hist = s.detail.history;
-      hist.items = more ? hist.items.concat(page.items) : page.items;
-      hist.nextCursor = page.nextCursor || null;
-      hist.loading = false;
-      hist.loaded = true;
-    });
+    update((s) => pageLoaded(s.detail.history, page, more));
   } catch (err) {
     update((s) => {
-      s.detail.history.loading = false;
-      s.detail.history.loaded = true;
+      stopLoading(s.detail.history);
       s.detail.history.error = true;
     });
     showError(err);

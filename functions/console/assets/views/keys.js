@@ -4,7 +4,7 @@
 // per-row reflow.
 
 import { api } from '../api.js';
-import { state, update, startLoading } from '../state.js';
+import { state, update, startLoading, pageLoaded, stopLoading } from '../state.js';
 import { html, raw, when, initials, copyText } from '../dom.js';
 import { flash, showError } from '../ui.js';
 import { confirmDialog } from '../dialogs.js';
@@ -161,18 +161,10 @@ export async function load({ more = false } = {}) {
     if (more) params.cursor = s.nextCursor;
     const page = await api.listKeys(params);
     if (state.keys.query !== query) return; // a newer query won
-    update((st) => {
-      st.keys.items = more ? st.keys.items.concat(page.items) : page.items;
-      st.keys.nextCursor = page.nextCursor || null;
-      st.keys.loading = false;
-      st.keys.loaded = true;
-    });
+    update((st) => pageLoaded(st.keys, page, more));
   } catch (err) {
     if (state.keys.query !== query) return;
-    update((st) => {
-      st.keys.loading = false;
-      st.keys.loaded = true;
-    });
+    update((st) => stopLoading(st.keys));
     showError(err);
   }
 }

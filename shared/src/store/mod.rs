@@ -5,16 +5,20 @@ use std::future::Future;
 
 use time::OffsetDateTime;
 
-use crate::model::{sortable_time, ApiKey, AuditAction, AuditRecord, Ident, Quota, Status};
-use crate::token::{KeyKind, Prefix, SecretHash};
+use crate::model::{ApiKey, AuditRecord, Quota};
+use crate::token::{Prefix, SecretHash};
 
+pub mod any;
 pub mod cursor;
 pub mod dynamo;
 pub mod memory;
+pub mod query;
 
+pub use any::AnyStore;
 pub use cursor::CursorCodec;
 pub use dynamo::DynamoStore;
 pub use memory::MemoryStore;
+pub use query::*;
 
 /// How long a tombstone stays before DynamoDB's TTL removes it.
 pub const TOMBSTONE_TTL: time::Duration = time::Duration::days(30);
@@ -57,96 +61,6 @@ impl std::fmt::Display for Conflict {
             Conflict::AuditRecordExists => "the change's audit record exists already",
         })
     }
-}
-
-/// Whose keys a list covers. Everything is inside one team.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ListScope {
-    /// Every key of the team, team keys and project keys.
-    WholeTeam(Ident),
-    /// One project's keys.
-    Project(Ident, Ident),
-    /// The team's team keys (one per user).
-    TeamKeys(Ident),
-}
-
-impl ListScope {
-    pub fn team(&self) -> &Ident {
-        match self {
-            ListScope::WholeTeam(t) | ListScope::Project(t, _) | ListScope::TeamKeys(t) => t,
-        }
-    }
-
-    /// Whether `key` (of any status) falls in this scope.
-    pub fn covers(&self, key: &ApiKey) -> bool {
-        &key.team_id == self.team()
-            && match self {
-                ListScope::WholeTeam(_) => true,
-                ListScope::Project(_, p) => {
-                    key.kind == KeyKind::Project && key.project_id.as_ref() == Some(p)
-                }
-                ListScope::TeamKeys(_) => key.kind == KeyKind::Team,
-            }
-    }
-
-    fn describe(&self) -> String {
-        match self {
-            ListScope::WholeTeam(t) => format!("team:{t}"),
-            ListScope::Project(t, p) => format!("project:{t}:{p}"),
-            ListScope::TeamKeys(t) => format!("team-keys:{t}"),
-        }
-    }
-}
-
-/// A list request. `search` is matched case-insensitively against names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListQuery {
-    pub scope: ListScope,
-    /// `None` lists live keys of every status but `Deleted`; `Some(Deleted)` lists tombstones.
-    pub status: Option<Status>,
-    pub search: Option<String>,
-    pub limit: usize,
-    pub cursor: Option<String>,
-}
-
-impl ListQuery {
-    pub fn new(scope: ListScope) -> Self {
-        ListQuery { scope, status: None, search: None, limit: 20, cursor: None }
-    }
-    /// The search term as matched (lowercase), if any.
-    pub fn needle(&self) -> Option<String> {
-        self.search.as_deref().filter(|s| !s.is_empty()).map(str::to_lowercase)
-    }
-    /// Whether the list is of tombstones rather than live keys.
-    pub fn tombstones(&self) -> bool {
-        self.status == Some(Status::Deleted)
-    }
-    /// The status filter among live keys (tombstones are a list of their own).
-    pub fn status_filter(&self) -> Option<Status> {
-        self.status.filter(|s| *s != Status::Deleted)
-    }
-    /// What a cursor is bound to: the same scope and filters.
-    pub fn fingerprint(&self) -> String {
-        format!(
-            "{}|{}|{}",
-            self.scope.describe(),
-            self.status.map(Status::as_str).unwrap_or(""),
-            self.needle().unwrap_or_default()
-        )
-    }
-    /// Whether a key of the scope passes the status and search filters.
-    pub fn matches(&self, key: &ApiKey) -> bool {
-        let deleted = key.status == Status::Deleted;
-        deleted == self.tombstones()
-            && self.status_filter().is_none_or(|s| key.status == s)
-            && self.needle().is_none_or(|n| key.name.as_str().to_lowercase().contains(n.as_str()))
-    }
-}
-
-/// Where a key stands in a list: newest first by creation time, then by prefix. The position a
-/// cursor resumes after.
-pub fn order_key(key: &ApiKey) -> String {
-    format!("{}#{}", sortable_time(key.created_at), key.prefix)
 }
 
 /// One page of a list (keys unless said otherwise), newest first, and the cursor of the next
@@ -222,81 +136,6 @@ pub trait UsageRecorder: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// Whose audit records a list covers.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AuditScope {
-    /// One key's history (deleted keys' included).
-    Key(Ident, Prefix),
-    /// Every record of the team.
-    Team(Ident),
-    /// The records of one project's keys.
-    Project(Ident, Ident),
-}
-
-/// A page of audit records, newest first: a scope, filters and a cursor.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditQuery {
-    pub scope: AuditScope,
-    /// A key's prefix, or `operator`.
-    pub actor: Option<String>,
-    pub action: Option<AuditAction>,
-    pub since: Option<OffsetDateTime>,
-    pub until: Option<OffsetDateTime>,
-    pub limit: usize,
-    pub cursor: Option<String>,
-}
-
-impl AuditQuery {
-    pub fn new(scope: AuditScope) -> Self {
-        AuditQuery {
-            scope,
-            actor: None,
-            action: None,
-            since: None,
-            until: None,
-            limit: 20,
-            cursor: None,
-        }
-    }
-    /// What a cursor is bound to: the same scope and filters.
-    pub fn fingerprint(&self) -> String {
-        let scope = match &self.scope {
-            AuditScope::Key(t, p) => format!("key:{t}:{p}"),
-            AuditScope::Team(t) => format!("team:{t}"),
-            AuditScope::Project(t, p) => format!("project:{t}:{p}"),
-        };
-        format!(
-            "audit|{scope}|{}|{}|{}|{}",
-            self.actor.as_deref().unwrap_or(""),
-            self.action.map(AuditAction::as_str).unwrap_or(""),
-            self.since.map(sortable_time).unwrap_or_default(),
-            self.until.map(sortable_time).unwrap_or_default(),
-        )
-    }
-    /// The lowest record id the query reaches (`since`, inclusive).
-    pub fn lowest(&self) -> Option<String> {
-        self.since.map(sortable_time)
-    }
-    /// The position every record id of the query is below (`until`, inclusive).
-    pub fn below(&self) -> Option<String> {
-        // '$' sorts after '#', the separator of `<time>#<random>`.
-        self.until.map(|t| format!("{}$", sortable_time(t)))
-    }
-    /// Whether a record passes the scope and filters.
-    pub fn matches(&self, r: &AuditRecord) -> bool {
-        let in_scope = match &self.scope {
-            AuditScope::Key(t, p) => &r.team == t && &r.key_prefix == p,
-            AuditScope::Team(t) => &r.team == t,
-            AuditScope::Project(t, p) => &r.team == t && r.project.as_ref() == Some(p),
-        };
-        in_scope
-            && self.actor.as_ref().is_none_or(|a| &r.actor.filter_value() == a)
-            && self.action.is_none_or(|a| r.action == a)
-            && self.lowest().is_none_or(|l| r.id >= l)
-            && self.below().is_none_or(|b| r.id < b)
-    }
-}
-
 /// One page of audit records, newest first.
 pub type AuditPage = Page<AuditRecord>;
 
@@ -364,90 +203,3 @@ pub trait Limiter: Send + Sync {
 /// Everything together, for code that needs the whole store.
 pub trait Store: KeyReader + KeyWriter + KeyLister + UsageRecorder + AuditReader + Limiter {}
 impl<T: KeyReader + KeyWriter + KeyLister + UsageRecorder + AuditReader + Limiter> Store for T {}
-
-/// Either store, chosen at start-up (the dev server and tests pick at run time).
-#[derive(Clone)]
-pub enum AnyStore {
-    Memory(MemoryStore),
-    Dynamo(DynamoStore),
-}
-
-macro_rules! delegate {
-    ($self:ident, $s:ident => $call:expr) => {
-        match $self {
-            AnyStore::Memory($s) => $call.await,
-            AnyStore::Dynamo($s) => $call.await,
-        }
-    };
-}
-
-impl KeyReader for AnyStore {
-    async fn get(&self, prefix: &Prefix) -> Result<Option<ApiKey>, StoreError> {
-        delegate!(self, s => s.get(prefix))
-    }
-    async fn get_pair(
-        &self, first: &Prefix, second: &Prefix,
-    ) -> Result<(Option<ApiKey>, Option<ApiKey>), StoreError> {
-        delegate!(self, s => s.get_pair(first, second))
-    }
-}
-
-impl KeyWriter for AnyStore {
-    async fn create(&self, key: &ApiKey, audit: &AuditRecord) -> Result<(), StoreError> {
-        delegate!(self, s => s.create(key, audit))
-    }
-    async fn update_with(
-        &self, key: &ApiKey, expected_version: u64, audit: &AuditRecord, quota: QuotaWrite,
-    ) -> Result<ApiKey, StoreError> {
-        delegate!(self, s => s.update_with(key, expected_version, audit, quota))
-    }
-    async fn delete(
-        &self, key: &ApiKey, expected_version: u64, at: OffsetDateTime, audit: &AuditRecord,
-    ) -> Result<(), StoreError> {
-        delegate!(self, s => s.delete(key, expected_version, at, audit))
-    }
-}
-
-impl Limiter for AnyStore {
-    async fn lease_rate(
-        &self, prefix: &Prefix, window: i64, want: u64, limit: u64, seen: crate::model::RateWindow,
-    ) -> Result<Option<Lease>, StoreError> {
-        delegate!(self, s => s.lease_rate(prefix, window, want, limit, seen))
-    }
-    async fn lease_quota(&self, prefix: &Prefix, want: u64) -> Result<Option<Lease>, StoreError> {
-        delegate!(self, s => s.lease_quota(prefix, want))
-    }
-    async fn return_quota(&self, prefix: &Prefix, calls: u64) -> Result<(), StoreError> {
-        delegate!(self, s => s.return_quota(prefix, calls))
-    }
-    async fn refill_quota(
-        &self, prefix: &Prefix, amount: u64, last: Option<OffsetDateTime>, now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        delegate!(self, s => s.refill_quota(prefix, amount, last, now))
-    }
-    async fn charge_one(
-        &self, prefix: &Prefix, hash: &SecretHash, now: OffsetDateTime,
-    ) -> Result<Charged, StoreError> {
-        delegate!(self, s => s.charge_one(prefix, hash, now))
-    }
-}
-
-impl AuditReader for AnyStore {
-    async fn audit(&self, query: &AuditQuery) -> Result<AuditPage, StoreError> {
-        delegate!(self, s => s.audit(query))
-    }
-}
-
-impl KeyLister for AnyStore {
-    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
-        delegate!(self, s => s.list(query))
-    }
-}
-
-impl UsageRecorder for AnyStore {
-    async fn record_usage(
-        &self, prefix: &Prefix, calls: u64, at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        delegate!(self, s => s.record_usage(prefix, calls, at))
-    }
-}

@@ -240,7 +240,6 @@ async fn management_sets_limits<S: Store + Clone + 'static>(store: S) {
 }
 
 integration_tests::on_both_stores!(
-    patient:
     a_small_quota_is_exact,
     a_large_quota_is_never_exceeded_and_nothing_is_lost,
     no_window_admits_more_than_its_limit,

@@ -142,7 +142,7 @@ pub struct Bin {
 
 /// Every binary target of the workspace's packages (`cargo metadata --no-deps`).
 pub fn workspace_bins() -> Vec<Bin> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let cargo = crate::runtime_api::cargo();
     let manifest = workspace_root().join("Cargo.toml");
     let out = crate::runtime_api::stdout_of(
         std::process::Command::new(&cargo)

@@ -314,12 +314,17 @@ impl Function {
     }
 }
 
+/// `cargo`, as the test was started by (or from PATH).
+pub fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
 /// A `cargo` command without the per-package variables cargo sets for this test process
 /// (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, ...). Build scripts may watch them — ring's does
 /// (`rerun-if-env-changed=CARGO_MANIFEST_DIR`) — so a nested build that saw them would rebuild
 /// ring and everything above it, and `cargo lambda watch` would then rebuild it again.
 pub fn cargo_command() -> Command {
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    let mut cmd = Command::new(cargo());
     for (k, _) in std::env::vars_os() {
         let Some(k) = k.to_str() else { continue };
         if k.starts_with("CARGO_PKG_")

@@ -45,28 +45,38 @@ pub fn memory_store() -> MemoryStore {
     MemoryStore::new(codec())
 }
 
-/// A DynamoDB store on a table of its own, or `None` (test skipped) when DynamoDB Local is absent
-/// and not required.
-pub async fn dynamo_store(tag: &str) -> Option<DynamoStore> {
+/// Timeouts for tests of what a store does rather than how fast: 20 s an operation, 10 s an
+/// attempt, so a busy machine answering slower than the functions' 900 ms attempt timeout does
+/// not turn into a retried (or failed) write.
+fn patient() -> Timeouts {
+    Timeouts {
+        operation: std::time::Duration::from_secs(20),
+        attempt: std::time::Duration::from_secs(10),
+        ..Timeouts::default()
+    }
+}
+
+/// A table of its own for `tag`, created with a patient client (a table with two indexes can
+/// take DynamoDB Local over 900 ms when both cores are busy), and that client; `None` (test
+/// skipped) when DynamoDB Local is absent and not required.
+async fn own_table(tag: &str) -> Option<(aws_sdk_dynamodb::Client, String)> {
     if !dynamodb_local() {
         crate::skip(tag, "DynamoDB Local is not running", "DYNAMODB_LOCAL_REQUIRED");
         return None;
     }
-    let client = dynamo_client(Timeouts::default()).await;
+    let client = dynamo_client(patient()).await;
     let table = table_name(tag);
-    // Creating a table with two indexes can take DynamoDB Local over the functions' 900 ms
-    // attempt timeout when both cores are busy (a cold JVM, property tests, a second DynamoDB
-    // Local starting): setup gets a patient client; the store keeps the functions' timeouts.
-    let patient = dynamo_client(Timeouts {
-        operation: std::time::Duration::from_secs(20),
-        attempt: std::time::Duration::from_secs(10),
-        ..Timeouts::default()
-    })
-    .await;
-    create_table(&patient, &table)
+    create_table(&client, &table)
         .await
         .unwrap_or_else(|e| panic!("creating table {table}: {}", shared::error::chain(&e)));
-    Some(DynamoStore::new(client, table, codec()))
+    Some((client, table))
+}
+
+/// A DynamoDB store on a table of its own, with the functions' timeouts, or `None` (test
+/// skipped) when DynamoDB Local is absent and not required.
+pub async fn dynamo_store(tag: &str) -> Option<DynamoStore> {
+    let (_, table) = own_table(tag).await?;
+    Some(DynamoStore::new(dynamo_client(Timeouts::default()).await, table, codec()))
 }
 
 /// [`dynamo_store`] whose client counts every request it sends (operation, read consistency,
@@ -80,18 +90,11 @@ pub async fn counted_dynamo_store(
     Some((DynamoStore::new(client, plain.table(), codec()), counter))
 }
 
-/// [`dynamo_store`] with a patient client (20 s an operation, 10 s an attempt): for tests of
-/// what a store does under contention rather than how fast, which must not fail because a
-/// busy machine answered a request slower than the functions' 900 ms attempt timeout.
+/// [`dynamo_store`] with the patient client that created its table: for tests of what a store
+/// does under contention rather than how fast.
 pub async fn patient_dynamo_store(tag: &str) -> Option<DynamoStore> {
-    let store = dynamo_store(tag).await?;
-    let patient = dynamo_client(Timeouts {
-        operation: std::time::Duration::from_secs(20),
-        attempt: std::time::Duration::from_secs(10),
-        ..Timeouts::default()
-    })
-    .await;
-    Some(DynamoStore::new(patient, store.table(), codec()))
+    let (client, table) = own_table(tag).await?;
+    Some(DynamoStore::new(client, table, codec()))
 }
 
 /// A DynamoDB client like the functions' (their retries, `timeouts`) for `endpoint`, with dummy

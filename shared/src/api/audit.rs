@@ -13,7 +13,7 @@ use super::fields::QueryParams;
 use super::permissions::{authorize, Action};
 use super::request::{prefix, query};
 use super::response::json_response;
-use super::{record_prefix, AppState, Reply};
+use super::{record_prefix, AppState, Reply, Route};
 use crate::error::ApiError;
 use crate::model::{parse_time, AuditAction, FieldError, Ident, Status};
 use crate::store::{AuditQuery, AuditScope, Store};

@@ -9,7 +9,7 @@ use super::fields::QueryParams;
 use super::permissions::{authorize, visible, Action};
 use super::request::{prefix, query};
 use super::response::{etag, json_response};
-use super::{record_prefix, AppState, Reply};
+use super::{record_prefix, AppState, Reply, Route};
 use crate::error::ApiError;
 use crate::model::Status;
 use crate::model::{FieldError, Ident, NAME_MAX};

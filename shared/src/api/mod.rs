@@ -17,7 +17,7 @@ use crate::store::Store;
 /// A Lambda function's handler: the unit struct `$name` (also its [`Function`]), whose
 /// [`Handler`] answers each of its routes with `answer(state, req)`: one route with
 /// `lambda_function!(Name => answer, "doc")`, several with
-/// `lambda_function!(Name { Route::A => a, _ => b }, "doc")`.
+/// `lambda_function!(Name { Route::A => a, _ => b }, "doc")` (with [`Route`] in scope).
 macro_rules! lambda_function {
     ($name:ident => $answer:ident, $doc:literal) => {
         lambda_function!($name { _ => $answer }, $doc);
@@ -31,8 +31,6 @@ macro_rules! lambda_function {
             async fn handle(
                 state: &super::AppState<S>, route: super::Route, req: &lambda_http::Request,
             ) -> super::Reply {
-                #[allow(unused_imports)]
-                use super::Route;
                 match route {
                     $($route => $answer(state, req).await,)+
                 }

@@ -449,7 +449,7 @@ fn sam_generate(event: &str) -> Value {
 /// `cargo lambda invoke <function> --data-file <file>` against the emulator: the function's
 /// result as JSON.
 fn cargo_lambda_invoke(emulator: &Emulator, function: &str, data_file: &str) -> Value {
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    let mut cmd = Command::new(integration_tests::runtime_api::cargo());
     cmd.args(["lambda", "invoke", function, "--data-file", data_file])
         .args(["--invoke-address", "127.0.0.1", "--invoke-port"])
         .arg(emulator.port().to_string())

@@ -35,6 +35,8 @@ def test_admin_creates_a_project_key_and_sees_it_once(page, server, api):
     token = dialog.get_by_label("Your new API key").input_value()
     assert token.startswith("sk-project-")
     server.secrets.add(token)
+    # the key is the field's value, never written into the markup
+    assert token not in page.content()
     dialog.get_by_role("button", name="Copy", exact=True).click()
     expect(dialog.get_by_text("Copied to the clipboard.")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == token

@@ -94,7 +94,9 @@ export function confirmDialog({ title, text, confirmLabel, danger = false, extra
 
 /**
  * Shows a full key once, with a Copy button. Only "I have copied it" closes the dialog (not
- * Escape, not a click on the backdrop). The key leaves the page when it closes.
+ * Escape, not a click on the backdrop). The key is set as the field's value, never written into
+ * the markup, and leaves the page in the same click that closes the dialog: the dialog's own
+ * removal waits for its `close` event, which comes a task later.
  */
 export function showKeyOnce({ title, intro, token }) {
   const fieldId = uid('new-key');
@@ -107,7 +109,7 @@ export function showKeyOnce({ title, intro, token }) {
       <p>${intro}</p>
       <label for="${fieldId}">Your new API key</label>
       <div class="copy-row">
-        <input id="${fieldId}" class="mono" type="text" readonly spellcheck="false" autocomplete="off" value="${token}" aria-describedby="${hintId}">
+        <input id="${fieldId}" class="mono" type="text" readonly spellcheck="false" autocomplete="off" aria-describedby="${hintId}">
         <button type="button" class="primary" data-copy autofocus>Copy</button>
       </div>
       <p class="important" id="${hintId}"><strong>Important: copy this key now, it will not be shown again.</strong></p>
@@ -116,6 +118,7 @@ export function showKeyOnce({ title, intro, token }) {
     </div>`,
     setup(dialog, close) {
       const input = dialog.querySelector('input');
+      input.value = token;
       const status = dialog.querySelector('.copy-status');
       dialog.querySelector('[data-copy]').addEventListener('click', async () => {
         const ok = await copyText(input.value, input);
